@@ -1,0 +1,144 @@
+"""The vocabulary of mediashelf: asset types, statuses, jobs, and the records they describe."""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class AssetType(enum.StrEnum):
+    AUDIO = "AUDIO"
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+
+
+class AssetStatus(enum.StrEnum):
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class JobKind(enum.StrEnum):
+    PROCESS = "process"  # probe, measure and thumbnail a stored original
+    IMPORT = "import"  # download from a URL, then process
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobOutcome(enum.StrEnum):
+    DONE = "done"  # the asset reached a final status
+    RETRY = "retry"  # a transient error: run again later
+    SKIPPED = "skipped"  # nothing to do (deleted, already final)
+
+
+SYSTEM_TENANT_ID = uuid.UUID("00000000-0000-7000-8000-000000000000")
+SYSTEM_TENANT_NAME = "system"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def uuid7(ms: int | None = None) -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 version 7) whose first 48 bits are the creation time in ms."""
+    ts = now_ms() if ms is None else ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ts & 0xFFFF_FFFF_FFFF) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def uuid7_ms(value: uuid.UUID) -> int:
+    """The creation time in ms carried by a UUIDv7."""
+    return value.int >> 80
+
+
+@dataclass(slots=True)
+class Tenant:
+    id: uuid.UUID
+    name: str
+    created_ms: int
+
+
+@dataclass(slots=True)
+class ApiKey:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    tenant_name: str
+    prefix: str
+    created_ms: int
+    revoked_ms: int | None = None
+    last_used_ms: int | None = None
+
+
+@dataclass(slots=True)
+class Asset:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str | None
+    type: AssetType
+    status: AssetStatus
+    created_ms: int
+    updated_ms: int
+    mime_type: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    has_audio: bool | None = None
+    failure_reason: str | None = None
+    blurhash: str | None = None
+    source_url: str | None = None
+    original_name: str | None = None
+    file_key: str | None = None
+    thumb_key: str | None = None
+    thumb_mime: str | None = None
+    deleted_ms: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_system(self) -> bool:
+        return self.tenant_id == SYSTEM_TENANT_ID
+
+
+def asset_prefix(asset_id: uuid.UUID) -> str:
+    """Every stored object of one asset lives under this prefix, so one call removes them all."""
+    return f"assets/{asset_id}/"
+
+
+def trash_prefix(asset_id: uuid.UUID) -> str:
+    return f"trash/{asset_id}/"
+
+
+@dataclass(slots=True)
+class Job:
+    id: int
+    asset_id: uuid.UUID
+    kind: JobKind
+    attempts: int
+    lease_owner: str | None = None
+
+
+@dataclass(slots=True)
+class Page:
+    items: list[Asset]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def total_pages(self) -> int:
+        return -(-self.total // self.page_size)

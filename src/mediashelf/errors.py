@@ -1,0 +1,61 @@
+"""Errors with an HTTP status and a message that is safe to show a client.
+
+MediashelfError
+ ├── BadRequest        400  a parameter or body is invalid
+ ├── Unauthorized      401  no key, or an unknown or revoked key
+ ├── Forbidden         403  a bad or expired file signature
+ ├── NotFound          404  no such asset for this tenant
+ ├── PayloadTooLarge   413  an upload over its type's limit
+ ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
+ └── Unavailable       503  the database or storage cannot be reached
+"""
+
+from __future__ import annotations
+
+
+class MediashelfError(Exception):
+    status = 500
+    default_message = "internal error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class BadRequest(MediashelfError):
+    status = 400
+    default_message = "bad request"
+
+
+class Unauthorized(MediashelfError):
+    status = 401
+    default_message = "missing or invalid API key"
+
+
+class Forbidden(MediashelfError):
+    status = 403
+    default_message = "invalid or expired signature"
+
+
+class NotFound(MediashelfError):
+    status = 404
+    default_message = "not found"
+
+
+class PayloadTooLarge(MediashelfError):
+    status = 413
+    default_message = "file too large"
+
+
+class UnsupportedMedia(MediashelfError):
+    status = 415
+    default_message = "unsupported content type"
+
+
+class Unavailable(MediashelfError):
+    status = 503
+    default_message = "service unavailable"
+
+
+class ConfigError(Exception):
+    """A bad setting; the message names the variable."""

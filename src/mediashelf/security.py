@@ -1,0 +1,51 @@
+"""API-key hashing and HMAC-signed, expiring file URLs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+KEY_PREFIX = "msk_"
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """Keys are long random strings, so one SHA-256 is enough (no salt or stretching needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_display_prefix(key: str) -> str:
+    return key[: len(KEY_PREFIX) + 6]
+
+
+def load_or_create_secret(data_dir: Path) -> bytes:
+    """The signing secret lives in the data dir, created on first start, readable by us only."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(secrets.token_bytes(32))
+        tmp.chmod(0o600)
+        try:
+            tmp.link(path)  # atomic: the first process to start wins
+        except FileExistsError:
+            pass
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes()
+
+
+class UrlSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def sign(self, *parts: str | int) -> str:
+        msg = "\n".join(str(p) for p in parts).encode()
+        return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:40]
+
+    def verify(self, signature: str, *parts: str | int) -> bool:
+        return hmac.compare_digest(self.sign(*parts), signature)

@@ -1,0 +1,129 @@
+"""One Settings object, read from MEDIASHELF_* variables once at start and passed down."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mediashelf.errors import ConfigError
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_DURATIONS = {"": 1, "ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_size(value: Any) -> int:
+    """'50 MB', '2GB', '200MiB' or a plain byte count."""
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError("expected a size such as 50MB, 2GB or a number of bytes")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def parse_duration(value: Any) -> float:
+    """'24h', '30m', '90s', '7d' or a plain number of seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    if not m or m.group(2).lower() not in _DURATIONS:
+        raise ValueError("expected a duration such as 90s, 30m, 24h or 7d")
+    return float(m.group(1)) * _DURATIONS[m.group(2).lower()]
+
+
+def _parse_ports(value: Any) -> Any:
+    if isinstance(value, str):
+        return [int(p) for p in value.replace(",", " ").split()]
+    return value
+
+
+Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIASHELF_", extra="ignore")
+
+    data_dir: Path = Path(".mediashelf")
+    database_url: str = ""
+    storage_url: str = ""
+    public_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    s3_endpoint_url: str | None = None
+
+    allow_private_urls: bool = False
+    allowed_ports: Annotated[list[int], NoDecode, BeforeValidator(_parse_ports)] = []
+    fetch_connect_timeout: Duration = 10.0
+    fetch_read_timeout: Duration = 30.0
+    fetch_total_timeout: Duration = 600.0
+
+    purge_after: Duration = 86400.0
+    url_ttl: Duration = 86400.0
+    max_image_bytes: Size = 50 * 10**6
+    max_video_bytes: Size = 2 * 10**9
+    max_audio_bytes: Size = 200 * 10**6
+
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    media_processes: int = Field(default=2, ge=1, le=64)
+    media_timeout: Duration = 120.0
+    media_memory_mb: int = Field(default=1536, ge=64)
+    media_max_pixels: int = Field(default=100_000_000, ge=1)
+    media_max_duration: Duration = 4 * 3600.0
+    media_tasks_per_process: int = Field(default=50, ge=1)
+    job_lease: Duration = 60.0
+    job_max_attempts: int = Field(default=5, ge=1)
+    poll_interval: Duration = 0.5
+
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    seed_music: bool = True
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().absolute()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'mediashelf.db'}"
+        if not self.storage_url:
+            self.storage_url = (self.data_dir / "files").as_uri()
+        if not self.database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("MEDIASHELF_DATABASE_URL must start with sqlite: or postgresql:")
+        if not self.storage_url.startswith(("file:", "s3:")):
+            raise ValueError("MEDIASHELF_STORAGE_URL must start with file:// or s3://")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("MEDIASHELF_PUBLIC_URL must start with http:// or https://")
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        """The base that fileUrl and thumbnailUrl are built on."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def max_bytes(self, asset_type: str) -> int:
+        return {"IMAGE": self.max_image_bytes, "VIDEO": self.max_video_bytes,
+                "AUDIO": self.max_audio_bytes}[asset_type]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (plus overrides from flags); a bad value raises ConfigError naming it."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ()
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if loc:
+            raise ConfigError(f"MEDIASHELF_{str(loc[0]).upper()}: {msg}") from None
+        raise ConfigError(msg) from None

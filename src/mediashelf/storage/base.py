@@ -1,0 +1,48 @@
+"""The storage interface: one protocol, a backend per URL scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class StorageWriter(Protocol):
+    """A streamed write: bytes go in as they come; nothing is visible until commit()."""
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class Storage(Protocol):
+    def writer(self, key: str, content_type: str | None = None) -> StorageWriter:
+        """Start a streamed write of one object."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Write a small object at once."""
+
+    def open(self, key: str) -> BinaryIO:
+        """Open an object for reading; FileNotFoundError if absent."""
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A local file with the object's bytes, for decoders that want a path."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every object under prefix; absent is fine."""
+
+    def move_prefix(self, src: str, dst: str) -> None:
+        """Move every object under src to dst (used to trash and restore an asset)."""
+
+    def list_keys(self, prefix: str) -> Iterator[str]: ...
+
+    def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
+        """An absolute URL that serves the object without an API key until expires_at (unix s)."""
+
+    def ping(self) -> None:
+        """Raise if the storage cannot be reached."""

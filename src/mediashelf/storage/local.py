@@ -1,0 +1,123 @@
+"""Files under a local folder; atomic writes; URLs signed here and served by api/files.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote, urlencode
+
+from mediashelf.security import UrlSigner
+
+
+class LocalWriter:
+    def __init__(self, tmp: Path, final: Path) -> None:
+        self._tmp, self._final = tmp, final
+        self._fh: BinaryIO | None = open(tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+
+    def write(self, data: bytes) -> None:
+        assert self._fh is not None, "writer already closed"
+        self._fh.write(data)
+
+    def commit(self) -> None:
+        assert self._fh is not None, "writer already closed"
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        self._fh = None
+        self._final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._tmp, self._final)
+
+    def abort(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self._tmp.unlink(missing_ok=True)
+
+
+class LocalStorage:
+    def __init__(self, root: Path, base_url: str, signer: UrlSigner) -> None:
+        self.root = root.absolute()
+        self._tmp = self.root / ".tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._base_url = base_url
+        self._signer = signer
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts[:-1]) \
+                or parts[-1] in (".", ".."):
+            raise ValueError("invalid storage key")
+        return self.root.joinpath(*[p for p in parts if p])
+
+    def writer(self, key: str, content_type: str | None = None) -> LocalWriter:
+        return LocalWriter(self._tmp / uuid.uuid4().hex, self._path(key))
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        w = self.writer(key, content_type)
+        try:
+            w.write(data)
+            w.commit()
+        except BaseException:
+            w.abort()
+            raise
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(key)
+        yield path
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
+
+    def delete_prefix(self, prefix: str) -> None:
+        path = self._path(prefix.rstrip("/"))
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    def move_prefix(self, src: str, dst: str) -> None:
+        source, target = self._path(src.rstrip("/")), self._path(dst.rstrip("/"))
+        if not source.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(source, target)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if base.is_file():
+            yield prefix
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and self._tmp not in path.parents:
+                yield path.relative_to(self.root).as_posix()
+
+    def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
+        path = "/files/" + quote(key)
+        sig = self._signer.sign(path, expires_at, content_type, filename)
+        query = urlencode({"exp": expires_at, "ct": content_type, "fn": filename, "sig": sig})
+        return f"{self._base_url}{path}?{query}"
+
+    def file_path(self, key: str) -> Path:
+        """Where a key's bytes are, for the file route."""
+        return self._path(key)
+
+    def ping(self) -> None:
+        probe = self._tmp / ".ping"
+        probe.write_bytes(b"ok")
+        probe.unlink()
