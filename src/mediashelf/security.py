@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import hmac
 import secrets
 from pathlib import Path
@@ -32,7 +33,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
         tmp.write_bytes(secrets.token_bytes(32))
         tmp.chmod(0o600)
         try:
-            tmp.link(path)  # atomic: the first process to start wins
+            os.link(tmp, path)  # atomic: the first process to start wins
         except FileExistsError:
             pass
         tmp.unlink(missing_ok=True)

@@ -127,3 +127,12 @@ def load_settings(**overrides: Any) -> Settings:
         if loc:
             raise ConfigError(f"MEDIASHELF_{str(loc[0]).upper()}: {msg}") from None
         raise ConfigError(msg) from None
+
+
+def format_size(n: int) -> str:
+    """50000000 → '50 MB' (decimal units, as the limits are written)."""
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"

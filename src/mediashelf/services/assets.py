@@ -1,0 +1,255 @@
+"""Upload, import, get, list, delete and restore assets; tenant-scoped; system assets read-only."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mediashelf.db.assets import AssetRepository
+from mediashelf.db.database import Database
+from mediashelf.db.jobs import JobRepository
+from mediashelf.domain import (
+    SYSTEM_TENANT_ID,
+    Asset,
+    AssetStatus,
+    AssetType,
+    JobKind,
+    Page,
+    asset_prefix,
+    now_ms,
+    trash_prefix,
+    uuid7,
+    uuid7_ms,
+)
+from mediashelf.errors import BadRequest, NotFound, PayloadTooLarge
+from mediashelf.media.probe import sniff
+from mediashelf.metrics import ASSETS_CREATED
+from mediashelf.settings import Settings, format_size
+from mediashelf.storage.base import Storage
+
+log = logging.getLogger("mediashelf.assets")
+
+_FAMILY = {"image": AssetType.IMAGE, "video": AssetType.VIDEO, "audio": AssetType.AUDIO}
+_EXTRA_TYPES = {".m4a": "audio/mp4", ".webp": "image/webp", ".mkv": "video/x-matroska",
+                ".heic": "image/heic", ".avif": "image/avif", ".opus": "audio/ogg"}
+# mimetypes' first guesses that are not the usual ones
+_EXTENSIONS = {"image/jpeg": ".jpg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a",
+               "video/quicktime": ".mov", "image/tiff": ".tif"}
+
+
+def type_from_hint(filename: str | None, content_type: str | None) -> AssetType | None:
+    """A guess from a file name or Content-Type, used only when the content says nothing."""
+    mime = content_type or ""
+    if filename:
+        ext = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+        mime = _EXTRA_TYPES.get(ext) or mimetypes.guess_type(filename)[0] or mime
+    family = mime.split("/")[0].lower()
+    return _FAMILY.get(family)
+
+
+def _clean_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    name = name.strip()
+    if not 1 <= len(name) <= 256:
+        raise BadRequest("'name' must be 1 to 256 characters")
+    return name
+
+
+def _download_name(asset: Asset, mime: str) -> str:
+    raw = asset.name or asset.original_name or "asset"
+    base = re.sub(r"[^\w.\- ]+", "_", raw).strip() or "asset"
+    ext = _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or _guess_ext(mime)
+    return base if ext and base.lower().endswith(ext) else base + (ext or "")
+
+
+def _guess_ext(mime: str) -> str:
+    for ext, known in _EXTRA_TYPES.items():
+        if known == mime:
+            return ext
+    return ""
+
+
+@dataclass(slots=True)
+class Links:
+    file_url: str | None
+    thumbnail_url: str | None
+
+
+class UploadSink:
+    """One upload on its way to storage: counted, hashed, capped, and removed if it fails."""
+
+    def __init__(self, service: AssetService, tenant_id: uuid.UUID,
+                 declared: AssetType | None) -> None:
+        self._service = service
+        self.tenant_id = tenant_id
+        self.declared = declared
+        self.asset_id = uuid7()
+        self.key = asset_prefix(self.asset_id) + "original"
+        self._writer = service.storage.writer(self.key)
+        self._sha = hashlib.sha256()
+        self._head = b""
+        self.size = 0
+        self.limit = service.limit_for(declared)
+
+    def feed(self, data: bytes) -> None:
+        if len(self._head) < 64:
+            self._head += data[: 64 - len(self._head)]
+            if self.declared is None and len(self._head) >= 12:
+                family = _FAMILY.get(sniff(self._head) or "")
+                if family is not None:
+                    self.limit = self._service.limit_for(family)
+        self.size += len(data)
+        if self.size > self.limit:
+            raise PayloadTooLarge(f"file larger than {format_size(self.limit)}")
+        self._sha.update(data)
+        self._writer.write(data)
+
+    def finish(self, name: str | None, filename: str | None, content_type: str | None) -> Asset:
+        if self.size == 0:
+            raise BadRequest("the file is empty")
+        asset_type = self.declared or _FAMILY.get(sniff(self._head) or "") \
+            or type_from_hint(filename, content_type)
+        if asset_type is None:
+            raise BadRequest("cannot tell the file's type: send 'type' (AUDIO, IMAGE or VIDEO)")
+        limit = self._service.limit_for(asset_type)
+        if self.size > limit:
+            raise PayloadTooLarge(f"file larger than {format_size(limit)}")
+        self._writer.commit()
+        now = uuid7_ms(self.asset_id)
+        original = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:512] or None
+        asset = Asset(
+            id=self.asset_id, tenant_id=self.tenant_id,
+            name=_clean_name(name) if name is not None else (original or None) and original[:256],
+            type=asset_type, status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
+            size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
+            file_key=self.key, extra={"declaredType": self.declared is not None})
+        try:
+            self._service.add(asset, JobKind.PROCESS)
+        except BaseException:
+            self._service.storage.delete_prefix(asset_prefix(self.asset_id))
+            raise
+        ASSETS_CREATED.labels(type=asset_type.value, source="upload").inc()
+        return asset
+
+    def abort(self) -> None:
+        self._writer.abort()
+
+
+class AssetService:
+    def __init__(self, db: Database, repo: AssetRepository, jobs: JobRepository,
+                 storage: Storage, settings: Settings,
+                 on_enqueue: Callable[[], None] | None = None) -> None:
+        self._db, self._repo, self._jobs = db, repo, jobs
+        self.storage = storage
+        self._settings = settings
+        self.on_enqueue = on_enqueue
+
+    def limit_for(self, asset_type: AssetType | None) -> int:
+        if asset_type is None:
+            return max(self._settings.max_bytes(t.value) for t in AssetType)
+        return self._settings.max_bytes(asset_type.value)
+
+    def start_upload(self, tenant_id: uuid.UUID, declared: AssetType | None) -> UploadSink:
+        return UploadSink(self, tenant_id, declared)
+
+    def add(self, asset: Asset, kind: JobKind) -> None:
+        """Record a new PROCESSING asset and queue its job, in one transaction."""
+        with self._db.write() as conn:
+            self._repo.insert(conn, asset)
+            self._jobs.enqueue(conn, asset.id, kind, now_ms())
+        log.info("asset.created", extra={"asset_id": str(asset.id),
+                                         "tenant_id": str(asset.tenant_id), "type": asset.type})
+        if self.on_enqueue:
+            self.on_enqueue()
+
+    def create_import(self, tenant_id: uuid.UUID, name: str, asset_type: AssetType,
+                      url: str) -> Asset:
+        asset_id = uuid7()
+        now = uuid7_ms(asset_id)
+        asset = Asset(id=asset_id, tenant_id=tenant_id, name=_clean_name(name), type=asset_type,
+                      status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
+                      source_url=url, extra={"declaredType": True})
+        self.add(asset, JobKind.IMPORT)
+        ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
+        return asset
+
+    def get(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
+        with self._db.read() as conn:
+            asset = self._repo.get_visible(conn, asset_id, (tenant_id, SYSTEM_TENANT_ID))
+        if asset is None:
+            raise NotFound("asset not found")
+        return asset
+
+    def list(self, tenant_id: uuid.UUID, types: Sequence[AssetType],
+             statuses: Sequence[AssetStatus], page: int, page_size: int,
+             scope: str | None = None) -> Page:
+        owners = {"mine": (tenant_id,), "system": (SYSTEM_TENANT_ID,)}.get(
+            scope or "", (tenant_id, SYSTEM_TENANT_ID))
+        with self._db.read() as conn:
+            total = self._repo.count(conn, owners, types, statuses)
+            offset = (page - 1) * page_size
+            items = self._repo.page(conn, owners, types, statuses, offset, page_size, total) \
+                if offset < total else []
+        return Page(items, total, page, page_size)
+
+    def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+        """Hide the asset at once and move its bytes to the trash until the purge."""
+        with self._db.write() as conn:
+            asset = self._repo.get_visible(conn, asset_id, (tenant_id,))
+            if asset is None or asset.is_system:
+                raise NotFound("asset not found")
+            self._repo.mark_deleted(conn, asset, now_ms())
+        self.storage.move_prefix(asset_prefix(asset_id), trash_prefix(asset_id))
+        log.info("asset.deleted", extra={"asset_id": str(asset_id), "tenant_id": str(tenant_id)})
+
+    def restore(self, asset_id: uuid.UUID) -> Asset:
+        with self._db.write() as conn:
+            asset = self._repo.get(conn, asset_id)
+            if asset is None or asset.deleted_ms is None:
+                raise NotFound("no deleted asset with that id (it may be purged already)")
+            self.storage.move_prefix(trash_prefix(asset_id), asset_prefix(asset_id))
+            self._repo.restore(conn, asset, now_ms())
+            if asset.status is AssetStatus.PROCESSING and \
+                    self._jobs.for_asset(conn, asset_id) is None:
+                kind = JobKind.IMPORT if asset.file_key is None else JobKind.PROCESS
+                self._jobs.enqueue(conn, asset_id, kind, now_ms())
+        asset.deleted_ms = None
+        log.info("asset.restored", extra={"asset_id": str(asset_id)})
+        return asset
+
+    def purge_due(self, limit: int = 100) -> int:
+        """Remove the bytes and rows of assets deleted longer ago than the grace period."""
+        before = now_ms() - int(self._settings.purge_after * 1000)
+        with self._db.read() as conn:
+            due = self._repo.deleted_before(conn, before, limit)
+        for asset in due:
+            self.storage.delete_prefix(trash_prefix(asset.id))
+            self.storage.delete_prefix(asset_prefix(asset.id))
+            with self._db.write() as conn:
+                self._repo.remove(conn, asset.id)
+            log.info("asset.purged", extra={"asset_id": str(asset.id),
+                                            "tenant_id": str(asset.tenant_id)})
+        return len(due)
+
+    def links(self, asset: Asset) -> Links:
+        """Signed URLs, stable within the hour so that clients and caches can reuse them."""
+        if asset.status is not AssetStatus.READY or not asset.file_key:
+            return Links(None, None)
+        expires = (int(time.time()) // 3600 + 1) * 3600 + int(self._settings.url_ttl)
+        mime = asset.mime_type or "application/octet-stream"
+        file_url = self.storage.signed_url(asset.file_key, filename=_download_name(asset, mime),
+                                           content_type=mime, expires_at=expires)
+        thumb_url = None
+        if asset.thumb_key:
+            tmime = asset.thumb_mime or "image/webp"
+            thumb_url = self.storage.signed_url(
+                asset.thumb_key, filename=f"thumbnail{_EXTENSIONS.get(tmime) or '.webp'}",
+                content_type=tmime, expires_at=expires)
+        return Links(file_url, thumb_url)
