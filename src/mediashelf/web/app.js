@@ -377,6 +377,7 @@ function syncControls() {
   $("#view-title").textContent = music ? "Music" : "Library";
   document.title = `${music ? "Music" : "Library"} · mediashelf`;
   $("#type-filter").hidden = music;
+  $("#status-filter").parentElement.hidden = music;
   const radio = document.querySelector(`#type-filter input[value="${state.type}"]`);
   if (radio) radio.checked = true;
   $("#status-filter").value = state.status;
@@ -1023,6 +1024,7 @@ function fillMeta(a) {
     ["Added", formatDate(a.createdAt)],
     ["Library", a.isSystem ? "System library" : "Yours"],
     ["Error", a.status === "FAILED" ? a.failureReason || "" : ""],
+    ...metadataRows(a.metadata),
     ["ID", a.id],
   ];
   $("#preview-meta").replaceChildren(
@@ -1032,6 +1034,18 @@ function fillMeta(a) {
   open.hidden = !a.fileUrl;
   if (a.fileUrl) open.href = a.fileUrl;
   $("#preview-delete").hidden = Boolean(a.isSystem);
+}
+
+/* Extra technical details (codec, frame rate…) as "Frame rate: 25". */
+function metadataRows(meta) {
+  if (!meta || typeof meta !== "object") return [];
+  return Object.entries(meta)
+    .filter(([, v]) => ["string", "number", "boolean"].includes(typeof v) && v !== "")
+    .slice(0, 8)
+    .map(([k, v]) => {
+      const label = k.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ");
+      return [label.charAt(0).toUpperCase() + label.slice(1).toLowerCase(), String(typeof v === "number" ? +v.toFixed(3) : v)];
+    });
 }
 
 function stopPreviewMedia() {
