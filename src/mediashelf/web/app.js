@@ -961,7 +961,7 @@ let waveformAbort = null;
 
 async function openPreview(a) {
   const dialog = $("#preview");
-  previewReturnFocus = document.activeElement;
+  if (!dialog.open) previewReturnFocus = document.activeElement;
   previewAsset = a;
   fillPreview(a);
   if (!dialog.open) dialog.showModal();
@@ -1253,6 +1253,20 @@ function wire() {
     stopPreviewMedia();
     previewAsset = null;
     if (previewReturnFocus && document.contains(previewReturnFocus)) previewReturnFocus.focus();
+  });
+  preview.addEventListener("keydown", (e) => {
+    if (!previewAsset || e.target.closest("video, audio, canvas, button, a")) return;
+    const i = state.items.findIndex((x) => x.id === previewAsset.id);
+    if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+      const next = state.items[i + (e.key === "ArrowRight" ? 1 : -1)];
+      if (next) {
+        e.preventDefault();
+        openPreview(next);
+      }
+    } else if ((e.key === "Delete" || e.key === "Backspace") && !previewAsset.isSystem) {
+      e.preventDefault();
+      confirmDelete(previewAsset);
+    }
   });
   $("#preview-delete").addEventListener("click", () => previewAsset && confirmDelete(previewAsset));
   $("#preview-copy").addEventListener("click", async () => {
