@@ -1,17 +1,29 @@
-"""Analyse an untrusted media file in a separate process with time and memory limits."""
+"""Analyse an untrusted media file in a separate process with time, memory and pixel limits."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import resource
+from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
 from pebble import ProcessExpired, ProcessPool
+from PIL import Image
 
 from mediashelf.domain import AssetType
-from mediashelf.media.probe import MediaError, MediaInfo, inspect
-from mediashelf.media.thumbnails import make_thumbnail
+from mediashelf.media.base import Limits, MediaError, MediaInfo
+from mediashelf.media.probe import examine
+from mediashelf.media.thumbnails import THUMB_SIZE, blurhash, encode
+
+log = logging.getLogger("mediashelf.media")
+
+CRASHED = "the decoder crashed"
+TOO_BIG = "the file needs more memory than allowed to decode"
+UNREADABLE = "the file could not be decoded"
 
 
 @dataclass(slots=True)
@@ -22,44 +34,75 @@ class Analysis:
     blurhash: str | None = None
 
 
-def analyse(path: Path, declared: AssetType | None) -> Analysis:
-    """Probe and thumbnail one file, in this process. Raises MediaError with a user-facing reason."""
-    info = inspect(path)
-    if declared is not None and info.type is not declared:
-        raise MediaError(f"declared {declared.value} but the file is {_a(info)}")
-    return Analysis(info, make_thumbnail(path, info))
+def analyse(path: Path, declared: AssetType | None, limits: Limits | None = None) -> Analysis:
+    """Probe and thumbnail one file in this process; MediaError carries the user-facing reason."""
+    info, picture = examine(path, declared, limits or Limits(), THUMB_SIZE)
+    assert picture is not None
+    data, mime = encode(picture)
+    placeholder = blurhash(picture) if info.type is not AssetType.AUDIO else None
+    return Analysis(info, data, mime, placeholder)
 
 
-def _a(info: MediaInfo) -> str:
-    kind = info.type.value.lower()
-    fmt = info.mime_type.split("/")[-1].upper()
-    return f"a {fmt} {kind}" if info.type is not AssetType.AUDIO else f"an {fmt} audio file"
+def _analyse_in_child(path: Path, declared: AssetType | None, limits: Limits) -> Analysis:
+    """The pool's task: every failure leaves as a MediaError with a plain reason."""
+    try:
+        return analyse(path, declared, limits)
+    except MediaError:
+        raise
+    except MemoryError as exc:
+        raise MediaError(TOO_BIG, repr(exc)) from None
+    except Exception as exc:  # a decoder's own error text is not for users
+        raise MediaError(UNREADABLE, f"{type(exc).__name__}: {exc}") from None
 
 
-def _limit_memory(megabytes: int) -> None:
-    limit = megabytes * 1024 * 1024
+def _start_child(memory_mb: int, max_pixels: int) -> None:
+    """Runs once in each new worker: cap its address space and Pillow's decompression-bomb limit."""
+    limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 class Analyser:
-    """A pool of decoder processes; a crash, hang or out-of-memory fails one asset, not the server."""
+    """A pool of decoder processes: a crash, hang or out-of-memory fails one asset only."""
 
-    def __init__(self, processes: int, timeout: float, memory_mb: int, tasks_per_process: int) -> None:
+    def __init__(self, processes: int, timeout: float, memory_mb: int, tasks_per_process: int, *,
+                 max_pixels: int = 100_000_000, max_duration: float = 14400.0) -> None:
         self._timeout = timeout
+        self._limits = Limits(max_pixels=max_pixels, max_duration=max_duration)
+        # Forked children of a threaded server can inherit held locks; a fresh interpreter cannot.
+        context = multiprocessing.get_context("forkserver")
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # numpy's BLAS would reserve memory
         self._pool = ProcessPool(max_workers=processes, max_tasks=tasks_per_process,
-                                 initializer=_limit_memory, initargs=(memory_mb,))
+                                 initializer=_start_child, initargs=(memory_mb, max_pixels),
+                                 context=context)
 
     def run(self, path: Path, declared: AssetType | None) -> Analysis:
-        future = self._pool.schedule(analyse, args=(path, declared), timeout=self._timeout)
+        """Analyse one file in a worker process; MediaError(reason) for every file we refuse."""
+        future = self._pool.schedule(_analyse_in_child, args=(path, declared, self._limits),
+                                     timeout=self._timeout)
         try:
             return future.result()
+        except MediaError as exc:
+            if exc.detail:
+                log.info("media.refused", extra={"reason": exc.reason, "detail": exc.detail})
+            raise
         except FutureTimeout:
             raise MediaError(f"took longer than {self._timeout:g} s") from None
-        except ProcessExpired:
-            raise MediaError("the decoder crashed") from None
+        except ProcessExpired as exc:
+            log.warning("media.crashed", extra={"exitcode": exc.exitcode})
+            raise MediaError(CRASHED, f"exit code {exc.exitcode}") from None
         except MemoryError:
-            raise MediaError("the file needs more memory than allowed to decode") from None
+            raise MediaError(TOO_BIG) from None
+        except CancelledError:
+            raise MediaError("the analysis was cancelled") from None
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live decoder workers (for metrics and operators)."""
+        return [p.pid for p in multiprocessing.active_children()
+                if p.pid is not None and p.name.startswith("ForkServerProcess")]
 
     def close(self) -> None:
-        self._pool.stop()
+        """Stop the workers; jobs still running fail as cancelled."""
+        self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=5)

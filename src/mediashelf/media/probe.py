@@ -1,109 +1,110 @@
-"""Type and MIME detection, dimensions and duration of a media file (Pillow, PyAV). Path in, facts out."""
+"""What a file really is, from its content: magic bytes, then the decoder. Path in, facts out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
-import av
-from PIL import Image, ImageOps
+from PIL import Image
 
 from mediashelf.domain import AssetType
+from mediashelf.media import audio, images, video
+from mediashelf.media.base import Limits, MediaError, MediaInfo
+from mediashelf.media.containers import NOT_MEDIA, open_container
 
+__all__ = ["Limits", "MediaError", "MediaInfo", "describe", "examine", "inspect", "sniff"]
 
-class MediaError(Exception):
-    """A file we cannot accept; the message is shown to the user as the failure reason."""
-
-
-@dataclass(slots=True)
-class MediaInfo:
-    type: AssetType
-    mime_type: str
-    width: int | None = None
-    height: int | None = None
-    duration_ms: int | None = None
-    has_audio: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-_IMAGE_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
-               "BMP": "image/bmp", "TIFF": "image/tiff"}
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+                b"avif", b"avis")
+_QT_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+HEAD = 64
+WAVEFORM_HEIGHT = 160
 
 
 def sniff(head: bytes) -> str | None:
     """A first guess of the family from magic bytes: 'image', 'video', 'audio' or None."""
-    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:4] in (
-            b"GIF8", b"II*\x00", b"MM\x00*") or head[:2] == b"BM" or (
-            head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+    if (head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n"
+            or head[:4] in (b"GIF8", b"II*\x00", b"MM\x00*") or head[:2] == b"BM"
+            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
         return "image"
     if head[4:8] == b"ftyp":
-        return "image" if head[8:12] in (b"heic", b"heix", b"avif", b"mif1", b"msf1") else "video"
-    if head[:4] == b"\x1aE\xdf\xa3":
+        if head[8:12] in _HEIF_BRANDS:
+            return "image"
+        return "audio" if head[8:12] in (b"M4A ", b"M4B ", b"M4P ") else "video"
+    if (head[:4] in (b"\x1aE\xdf\xa3", b"FLV\x01", b"\x00\x00\x01\xba", b"0&\xb2u")
+            or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[4:8] in _QT_ATOMS):
         return "video"
-    if head[:3] == b"ID3" or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2") or head[:4] in (
-            b"fLaC", b"OggS") or (head[:4] == b"RIFF" and head[8:12] == b"WAVE"):
+    if (head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+            or head[:4] in (b"fLaC", b"OggS", b"caff", b"wvpk", b"MAC ")
+            or head[:5] == b"#!AMR"
+            or (head[:4] == b"RIFF" and head[8:12] == b"WAVE")
+            or (head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"))):
         return "audio"
     return None
 
 
-def _probe_image(path: Path) -> MediaInfo:
-    with Image.open(path) as im:
-        fmt = im.format or ""
-        width, height = im.size
-        orientation = im.getexif().get(0x0112, 1)
-        if orientation in (5, 6, 7, 8):
-            width, height = height, width
-        frames = getattr(im, "n_frames", 1)
-        mime = Image.MIME.get(fmt) or _IMAGE_MIME.get(fmt, "application/octet-stream")
-        im.verify() if fmt == "PNG" else ImageOps.exif_transpose(im).load()
-    return MediaInfo(AssetType.IMAGE, mime, width, height,
-                     extra={"format": fmt.lower(), "frames": frames})
-
-
-def _probe_av(path: Path) -> MediaInfo:
-    try:
-        container = av.open(str(path))
-    except av.FFmpegError as exc:
-        raise MediaError("the file is not a readable image, video or audio file") from exc
-    with container:
-        video = next((s for s in container.streams.video
-                      if not (s.disposition & av.stream.Disposition.attached_pic)), None)
-        audio = container.streams.audio[0] if container.streams.audio else None
-        duration = container.duration / 1_000_000 if container.duration else None
-        fmt = container.format.name
-        if video is not None:
-            ctx = video.codec_context
-            mime = "video/webm" if "webm" in fmt and fmt.startswith("matroska") else (
-                "video/quicktime" if fmt.startswith("mov") and str(path).endswith(".mov")
-                else "video/mp4" if fmt.startswith("mov") else "video/x-matroska"
-                if fmt.startswith("matroska") else f"video/{fmt.split(',')[0]}")
-            return MediaInfo(AssetType.VIDEO, mime, ctx.width, ctx.height,
-                             int(duration * 1000) if duration else None, audio is not None,
-                             extra={"container": fmt, "codec": ctx.name,
-                                    "fps": float(video.average_rate) if video.average_rate else None,
-                                    "bitRate": container.bit_rate})
-        if audio is not None:
-            mime = {"mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "wav": "audio/wav"
-                    }.get(fmt.split(",")[0], "audio/mp4" if fmt.startswith("mov") else f"audio/{fmt}")
-            actx = audio.codec_context
-            return MediaInfo(AssetType.AUDIO, mime, None, None,
-                             int(duration * 1000) if duration else None, True,
-                             extra={"codec": actx.name, "sampleRate": actx.sample_rate,
-                                    "channels": actx.channels, "bitRate": container.bit_rate})
-    raise MediaError("the file has no video or audio stream")
-
-
-def inspect(path: Path) -> MediaInfo:
-    """What the file really is, from its content; MediaError when it is none of our types."""
+def read_head(path: Path) -> bytes:
+    """The first bytes of a file; MediaError when it is empty."""
     with open(path, "rb") as fh:
-        head = fh.read(64)
+        head = fh.read(HEAD)
     if not head:
         raise MediaError("the file is empty")
+    return head
+
+
+def describe(info: MediaInfo) -> str:
+    """'a PNG image', 'an MP4 video', 'an MP3 audio file'."""
+    name = str(info.extra.get("container") or info.extra.get("format") or "")
+    if info.mime_type == "image/heic":
+        name = "heic"
+    name = name.upper() or "unknown"
+    noun = {AssetType.IMAGE: "image", AssetType.VIDEO: "video", AssetType.AUDIO: "audio file"}
+    article = "an" if name[0] in "AEFHILMNORSX" else "a"
+    return f"{article} {name} {noun[info.type]}"
+
+
+def _check_declared(info: MediaInfo, declared: AssetType | None) -> None:
+    if declared is not None and info.type is not declared:
+        raise MediaError(f"declared {declared.value} but the file is {describe(info)}")
+
+
+def examine(path: Path, declared: AssetType | None, limits: Limits,
+            box: int | None) -> tuple[MediaInfo, Image.Image | None]:
+    """Facts about the file and, when `box` is given, its picture fitted in boxxbox (upright).
+
+    The picture is the image itself, a video's poster frame or an audio file's waveform.
+    """
+    head = read_head(path)
     family = sniff(head)
     if family == "image":
-        try:
-            return _probe_image(path)
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise MediaError("the image is corrupt or truncated") from exc
-    return _probe_av(path)
+        with images.open_image(path, limits) as im:
+            info = images.image_info(im, head)
+            _check_declared(info, declared)
+            return info, images.picture(im, box) if box else None
+    with ExitStack() as stack:
+        container = stack.enter_context(open_container(path, recognised=family is not None))
+        stream = video.video_stream(container)
+        if stream is not None:
+            info = video.video_info(container, stream, head, limits)
+            _check_declared(info, declared)
+            found = video.poster(container, stream, (info.duration_ms or 0) / 1000, box or 2)
+            video.apply_rotation(info, found.rotation)
+            return info, found.image if box else None
+        if container.streams.audio:
+            astream = container.streams.audio[0]
+            info = audio.audio_info(container, astream, head, limits)
+            _check_declared(info, declared)
+            if not box:
+                return info, None
+            sound = audio.listen(container, astream, limits)
+            if info.duration_ms is None:
+                info.duration_ms = int(sound.seconds * 1000)
+            if sound.loudness is not None:
+                info.extra["loudnessLufs"] = sound.loudness
+            return info, audio.waveform_image(sound, box, min(box, WAVEFORM_HEIGHT))
+    raise MediaError(NOT_MEDIA if family is None else "the file has no video or audio stream")
+
+
+def inspect(path: Path, limits: Limits | None = None) -> MediaInfo:
+    """What the file really is, from its content; MediaError when it is none of our types."""
+    return examine(path, None, limits or Limits(), None)[0]

@@ -1,70 +1,95 @@
-"""Thumbnails: an image's own picture, a video's poster frame, an audio file's waveform."""
+"""Thumbnail bytes (WebP, JPEG as fallback) and the tiny blurhash placeholder, from a picture."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-import av
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image
 
-from mediashelf.domain import AssetType
-from mediashelf.media.probe import MediaError, MediaInfo
+from mediashelf.media.base import Limits, MediaError
 
 THUMB_SIZE = 512
+_BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 
 
-def _encode(im: Image.Image) -> bytes:
-    im.thumbnail((THUMB_SIZE, THUMB_SIZE))
+def encode(im: Image.Image) -> tuple[bytes, str]:
+    """WebP bytes and MIME type, no metadata; JPEG (alpha flattened) if WebP cannot be written."""
     if im.mode not in ("RGB", "RGBA"):
         im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+    im.info = {}
     out = io.BytesIO()
-    im.save(out, "WEBP", quality=80, method=4)
-    return out.getvalue()
+    try:
+        im.save(out, "WEBP", quality=80, method=4)
+        return out.getvalue(), "image/webp"
+    except (OSError, KeyError, ValueError):
+        out = io.BytesIO()
+    if im.mode == "RGBA":
+        flat = Image.new("RGB", im.size, (255, 255, 255))
+        flat.paste(im, mask=im.getchannel("A"))
+        im = flat
+    im.save(out, "JPEG", quality=85, optimize=True)
+    return out.getvalue(), "image/jpeg"
 
 
-def image_thumbnail(path: Path) -> bytes:
-    with Image.open(path) as im:
-        im.draft("RGB", (THUMB_SIZE, THUMB_SIZE))
-        return _encode(ImageOps.exif_transpose(im))
+def blurhash(im: Image.Image, detail: int = 4) -> str:
+    """The blurhash of a picture (https://blurha.sh), more components along its longer side."""
+    small = im.convert("RGB")
+    small.thumbnail((32, 32), Image.Resampling.BILINEAR)
+    width, height = small.size
+    nx, ny = (detail, max(1, round(detail * height / width))) if width >= height else (
+        max(1, round(detail * width / height)), detail)
+    nx, ny = min(nx, 9), min(ny, 9)
+    rgb = np.asarray(small, dtype=np.float64) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    cos_x = np.cos(np.pi * np.outer(np.arange(nx), np.arange(width)) / width)  # nx x width
+    cos_y = np.cos(np.pi * np.outer(np.arange(ny), np.arange(height)) / height)  # ny x height
+    # factors[j, i, c] = mean over pixels of linear * cos_x[i] * cos_y[j], x2 except for DC
+    factors = np.einsum("jy,ix,yxc->jic", cos_y, cos_x, linear) / (width * height)
+    scale = np.full((ny, nx), 2.0)
+    scale[0, 0] = 1.0
+    factors *= scale[:, :, None]
+    flat = factors.reshape(-1, 3)
+    dc, ac = flat[0], flat[1:]
+    parts = [_b83((nx - 1) + (ny - 1) * 9, 1)]
+    if len(ac):
+        actual = float(np.abs(ac).max())
+        quantised = max(0, min(82, int(np.floor(actual * 166 - 0.5))))
+        maximum = (quantised + 1) / 166
+        parts.append(_b83(quantised, 1))
+    else:
+        maximum = 1.0
+        parts.append(_b83(0, 1))
+    parts.append(_b83(_srgb(dc[0]) << 16 | _srgb(dc[1]) << 8 | _srgb(dc[2]), 4))
+    for r, g, b in ac:
+        q = [max(0, min(18, int(np.floor(np.sign(v) * abs(v / maximum) ** 0.5 * 9 + 9.5))))
+             for v in (r, g, b)]
+        parts.append(_b83(q[0] * 19 * 19 + q[1] * 19 + q[2], 2))
+    return "".join(parts)
 
 
-def video_poster(path: Path) -> bytes:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for frame in container.decode(stream):
-            return _encode(frame.to_image())
-    raise MediaError("the video has no decodable frame")
+def _srgb(value: float) -> int:
+    v = min(1.0, max(0.0, value))
+    out = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+    return int(out * 255 + 0.5)
 
 
-def waveform(path: Path, width: int = THUMB_SIZE, height: int = 160) -> bytes:
-    peaks = np.zeros(width)
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        chunks = [np.abs(f.to_ndarray()).max(axis=0) for f in container.decode(stream)]
-    if not chunks:
-        raise MediaError("the audio has no decodable samples")
-    samples = np.concatenate(chunks).astype(np.float64)
-    if samples.size:
-        bins = np.array_split(samples, width)
-        peaks = np.array([b.max() if b.size else 0.0 for b in bins])
-        top = peaks.max() or 1.0
-        peaks = peaks / top
-    im = Image.new("RGB", (width, height), (24, 26, 33))
-    draw = ImageDraw.Draw(im)
-    mid = height / 2
-    for x, p in enumerate(peaks):
-        h = max(1.0, p * (height / 2 - 4))
-        draw.line([(x, mid - h), (x, mid + h)], fill=(94, 168, 255))
-    out = io.BytesIO()
-    im.save(out, "WEBP", quality=85)
-    return out.getvalue()
+def _b83(value: int, length: int) -> str:
+    return "".join(_BASE83[value // 83 ** (length - i - 1) % 83] for i in range(length))
 
 
-def make_thumbnail(path: Path, info: MediaInfo) -> bytes:
-    if info.type is AssetType.IMAGE:
-        return image_thumbnail(path)
-    if info.type is AssetType.VIDEO:
-        return video_poster(path)
-    return waveform(path)
+def make_thumbnail(path: Path, limits: Limits | None = None) -> tuple[bytes, str]:
+    """Thumbnail bytes and MIME type of any supported file, in this process."""
+    from mediashelf.media.probe import examine
+
+    picture = examine(path, None, limits or Limits(), THUMB_SIZE)[1]
+    if picture is None:
+        raise MediaError("the file has no picture")
+    return encode(picture)
+
+
+def waveform(path: Path, limits: Limits | None = None) -> bytes:
+    """A waveform picture (WebP) of an audio file, in this process."""
+    data, _ = make_thumbnail(path, limits)
+    return data

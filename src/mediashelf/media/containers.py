@@ -1,0 +1,91 @@
+"""Opening audio/video containers with PyAV, and naming them as users know them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+from av.container import InputContainer
+
+from mediashelf.media.base import MediaError
+
+# FFmpeg guesses a format for almost any bytes (a text file is "tty"); only these are media to us.
+ALLOWED = {"mov", "matroska", "avi", "mpegts", "mpeg", "flv", "ogg", "mp3", "wav", "flac", "aac",
+           "aiff", "asf", "caf", "w64", "ac3", "eac3", "amr", "wv", "ape", "mpegvideo"}
+
+NOT_MEDIA = "the file is not a readable image, video or audio file"
+
+
+def open_container(path: Path, recognised: bool) -> InputContainer:
+    """Open a container we accept; `recognised` says its magic bytes looked like audio or video."""
+    try:
+        container = av.open(str(path), metadata_errors="replace")
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = "the file is corrupt or truncated" if recognised else NOT_MEDIA
+        raise MediaError(reason) from exc
+    if short_format(container) not in ALLOWED:
+        container.close()
+        raise MediaError(NOT_MEDIA)
+    return container
+
+
+def short_format(container: InputContainer) -> str:
+    """FFmpeg's demuxer name without its aliases: 'mov', 'matroska', 'ogg'…"""
+    return str(container.format.name).split(",")[0]
+
+
+def brand(head: bytes) -> bytes | None:
+    """The ISO base media major brand ('isom', 'qt  ', 'M4A '…) when the file starts with ftyp."""
+    return head[8:12] if head[4:8] == b"ftyp" else None
+
+
+def is_webm(head: bytes) -> bool:
+    """Matroska's EBML header names its doctype; WebM says so near the start."""
+    return b"webm" in head[:64]
+
+
+def container_name(container: InputContainer, head: bytes) -> str:
+    """The container as users call it: mp4, mov, webm, mkv, avi, ogg…"""
+    fmt = short_format(container)
+    if fmt == "mov":
+        major = brand(head)
+        if major == b"qt  " or major is None:
+            return "mov"
+        if major is not None and major.startswith(b"3g"):
+            return "3gp"
+        return "m4a" if major in (b"M4A ", b"M4B ") else "mp4"
+    if fmt == "matroska":
+        return "webm" if is_webm(head) else "mkv"
+    return fmt
+
+
+_VIDEO_MIME = {"mp4": "video/mp4", "mov": "video/quicktime", "3gp": "video/3gpp",
+               "m4a": "video/mp4", "webm": "video/webm", "mkv": "video/x-matroska",
+               "avi": "video/x-msvideo", "mpegts": "video/mp2t", "mpeg": "video/mpeg",
+               "flv": "video/x-flv", "ogg": "video/ogg", "asf": "video/x-ms-asf"}
+
+_AUDIO_MIME = {"mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "wav": "audio/wav",
+               "w64": "audio/wav", "mp4": "audio/mp4", "m4a": "audio/mp4", "mov": "audio/mp4",
+               "3gp": "audio/3gpp", "aac": "audio/aac", "webm": "audio/webm",
+               "mkv": "audio/x-matroska", "aiff": "audio/aiff", "caf": "audio/x-caf",
+               "asf": "audio/x-ms-wma", "ac3": "audio/ac3", "eac3": "audio/eac3",
+               "amr": "audio/amr", "wv": "audio/x-wavpack", "ape": "audio/x-ape"}
+
+
+def video_mime(name: str) -> str:
+    """MIME type of a video container by its user-facing name."""
+    return _VIDEO_MIME.get(name, f"video/{name}")
+
+
+def audio_mime(name: str) -> str:
+    """MIME type of an audio-only container by its user-facing name."""
+    return _AUDIO_MIME.get(name, f"audio/{name}")
+
+
+def duration_seconds(container: InputContainer, stream: av.stream.Stream | None) -> float | None:
+    """The container's duration, else the stream's; None when neither is known."""
+    if container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    if stream is not None and stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return None
