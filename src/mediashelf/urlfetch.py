@@ -1,0 +1,434 @@
+"""URL import: the only code that opens outbound connections for imports.
+
+Every hop is parsed and checked by netpolicy, its host resolved once, every address checked, and
+the connection made to a checked address only (a pinned httpcore network backend), while the URL
+keeps its name so Host, SNI and certificate checks stay on it. Redirects are followed here, one
+deadline bounds the whole download, and bytes stream into the caller's writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import PurePosixPath
+from typing import Any, Protocol
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from mediashelf.domain import AssetType
+from mediashelf.metrics import IMPORTS_REFUSED
+from mediashelf.netpolicy import IPAddress, Target, UrlRefused, is_public_address, parse_url
+
+__all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer", "guess_type"]
+
+log = logging.getLogger("mediashelf.urlfetch")
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+_USER_AGENT = "mediashelf-import/1"
+
+_EXTENSIONS = {
+    AssetType.IMAGE: ("jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff",
+                      "heic", "heif", "avif"),
+    AssetType.VIDEO: ("mp4", "m4v", "mov", "qt", "webm", "mkv", "avi", "mpg", "mpeg",
+                      "ts", "m2ts", "3gp", "ogv", "wmv", "flv"),
+    AssetType.AUDIO: ("mp3", "wav", "wave", "ogg", "oga", "opus", "flac", "m4a", "aac",
+                      "weba", "aif", "aiff", "wma", "mka"),
+}
+_TYPE_BY_EXT = {ext: t for t, exts in _EXTENSIONS.items() for ext in exts}
+
+
+class FetchFailed(Exception):
+    """A download refused or failed after the URL was accepted; str() is safe to show a user."""
+
+    def __init__(self, message: str, reason: str = "connect") -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+
+@dataclass(slots=True)
+class FetchResult:
+    content_type: str | None
+    size: int
+    sha256: str
+    filename: str | None
+    final_url: str
+
+
+def guess_type(url: str, content_type: str | None) -> AssetType | None:
+    """The asset type from the URL's extension, else from the Content-Type."""
+    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower().lstrip(".")
+    if suffix in _TYPE_BY_EXT:
+        return _TYPE_BY_EXT[suffix]
+    mime = (content_type or "").split(";")[0].strip().lower()
+    major = mime.split("/")[0]
+    if major in ("image", "video", "audio"):
+        return AssetType(major.upper())
+    if mime == "application/ogg":
+        return AssetType.AUDIO
+    return None
+
+
+def format_size(n: int) -> str:
+    """50000000 -> '50 MB', 2000000000 -> '2 GB'."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{round(n / scale, 1):g} {unit}"
+    return f"{n} bytes"
+
+
+def _seconds(value: float) -> str:
+    return f"{round(value, 1):g}"
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for host, in its order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def _call_with_timeout(fn: Callable[[], list[str]], timeout: float) -> list[str]:
+    # getaddrinfo has no timeout of its own; a stuck lookup is left to finish in the background.
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="mediashelf-resolve", daemon=True)
+    thread.start()
+    thread.join(max(timeout, 0))
+    if thread.is_alive():
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]
+    return list(box["value"])
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Every socket wait is cut to what is left of the download's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def _clip(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise error("deadline reached")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._clip(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._clip(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname,
+                                      self._clip(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PinnedBackend(httpcore.NetworkBackend):
+    """Connects only to addresses checked beforehand for (host, port); never resolves a name."""
+
+    def __init__(self, pins: dict[tuple[str, int], list[str]], deadline: float) -> None:
+        self._pins, self._deadline = pins, deadline
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        addresses = self._pins.get((host, port))
+        if not addresses:
+            raise httpcore.ConnectError("refusing an address that was not checked")
+        error: Exception = httpcore.ConnectError("no address")
+        for address in addresses:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise httpcore.ConnectTimeout("deadline reached")
+            try:
+                stream = self._inner.connect_tcp(
+                    address, port, left if timeout is None else min(timeout, left),
+                    local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+                continue
+            return _DeadlineStream(stream, self._deadline)
+        raise error
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used for imports")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _Body(httpx.SyncByteStream):
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    def close(self) -> None:
+        if hasattr(self._stream, "close"):
+            self._stream.close()
+
+
+class _PinnedTransport(httpx.BaseTransport):
+    """httpx on an httpcore pool whose only way out is the pinned backend."""
+
+    def __init__(self, pool: httpcore.ConnectionPool) -> None:
+        self._pool = pool
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        req = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,  # type: ignore[arg-type]
+            extensions=request.extensions,
+        )
+        resp = self._pool.handle_request(req)
+        return httpx.Response(status_code=resp.status, headers=resp.headers,
+                              stream=_Body(resp.stream), extensions=resp.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _filename(content_disposition: str | None, url: str) -> str | None:
+    name = None
+    if content_disposition:
+        msg = Message()
+        msg["content-disposition"] = content_disposition
+        name = msg.get_filename()
+    if not name:
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()[:255]
+    return name if name not in ("", ".", "..") else None
+
+
+class Fetcher:
+    """Downloads an import URL under the address policy, redirect, time and size limits."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        allowed_ports: Sequence[int] = (),
+        connect_timeout: float = 10,
+        read_timeout: float = 30,
+        total_timeout: float = 600,
+        max_redirects: int = 5,
+        resolver: Callable[[str, int], list[str]] | None = None,
+        is_public: Callable[[IPAddress], bool] | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self.allow_private = allow_private
+        self.allowed_ports = tuple(allowed_ports)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.total_timeout = total_timeout
+        self.max_redirects = max_redirects
+        self._resolve = resolver or system_resolver
+        self._is_public = is_public or is_public_address
+        if isinstance(verify, ssl.SSLContext):
+            self._ssl = verify
+        elif verify:
+            self._ssl = httpx.create_ssl_context(trust_env=False)
+        else:
+            self._ssl = ssl.create_default_context()
+            self._ssl.check_hostname = False
+            self._ssl.verify_mode = ssl.CERT_NONE
+
+    def _parse(self, url: str) -> Target:
+        return parse_url(url, allow_private=self.allow_private,
+                         allowed_ports=self.allowed_ports, is_public=self._is_public)
+
+    def check(self, url: str) -> str:
+        """Check a URL without DNS or connection; the normalised URL, or UrlRefused saying why."""
+        try:
+            return self._parse(url).url
+        except UrlRefused as exc:
+            IMPORTS_REFUSED.labels(reason=exc.reason).inc()
+            log.info("action=url_refused reason=%s host=%s message=%r",
+                     exc.reason, _host_of(url), exc.message)
+            raise
+
+    def fetch(self, url: str, sink: Writer, max_bytes: int, *,
+              max_bytes_label: str | None = None) -> FetchResult:
+        """Download url into sink.write(); FetchFailed with a user-facing reason on refusal or
+        failure. The caller commits or aborts the sink."""
+        started = time.monotonic()
+        try:
+            result = self._fetch(url, sink, max_bytes, max_bytes_label or format_size(max_bytes),
+                                 started + self.total_timeout)
+        except FetchFailed as exc:
+            IMPORTS_REFUSED.labels(reason=exc.reason).inc()
+            log.info("action=url_fetch_failed reason=%s host=%s message=%r",
+                     exc.reason, _host_of(url), exc.message)
+            raise
+        log.info("action=url_fetched host=%s bytes=%d seconds=%.2f",
+                 _host_of(result.final_url), result.size, time.monotonic() - started)
+        return result
+
+    def _fetch(self, url: str, sink: Writer, max_bytes: int, limit: str,
+               deadline: float) -> FetchResult:
+        try:
+            target = self._parse(url)
+        except UrlRefused as exc:
+            raise FetchFailed(exc.message, exc.reason) from None
+        pins: dict[tuple[str, int], list[str]] = {}
+        pool = httpcore.ConnectionPool(ssl_context=self._ssl, retries=0, max_connections=1,
+                                       network_backend=_PinnedBackend(pins, deadline))
+        headers = {"user-agent": _USER_AGENT, "accept-encoding": "identity", "accept": "*/*"}
+        with httpx.Client(transport=_PinnedTransport(pool), trust_env=False,
+                          follow_redirects=False, headers=headers) as client:
+            for hop in range(self.max_redirects + 1):
+                self._pin(target, pins, deadline, redirected=hop > 0)
+                left = max(deadline - time.monotonic(), 0.001)
+                timeout = httpx.Timeout(min(self.read_timeout, left),
+                                        connect=min(self.connect_timeout, left))
+                try:
+                    with client.stream("GET", target.url, timeout=timeout) as resp:
+                        if resp.status_code in _REDIRECTS:
+                            target = self._next_hop(target, resp, hop)
+                            continue
+                        if resp.status_code != 200:
+                            raise FetchFailed(f"server answered {resp.status_code}",
+                                              "http_status")
+                        return self._read_body(resp, target, sink, max_bytes, limit)
+                except (httpcore.TimeoutException, httpx.TimeoutException) as exc:
+                    raise self._timeout(exc, deadline, target) from None
+                except (httpcore.ConnectError, httpx.ConnectError) as exc:
+                    if _ssl_cause(exc) is not None:
+                        raise FetchFailed(f"TLS certificate check failed for {target.host}",
+                                          "tls") from None
+                    raise FetchFailed(f"could not connect to {target.host}") from None
+                except (httpcore.NetworkError, httpcore.ProtocolError, httpx.HTTPError):
+                    raise FetchFailed(f"download from {target.host} was interrupted or "
+                                      "its response was invalid") from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _timeout(self, exc: Exception, deadline: float, target: Target) -> FetchFailed:
+        if time.monotonic() >= deadline - 0.05:
+            return FetchFailed(f"timed out after {_seconds(self.total_timeout)} s", "timeout")
+        if isinstance(exc, httpcore.ConnectTimeout | httpx.ConnectTimeout):
+            return FetchFailed(f"timed out after {_seconds(self.connect_timeout)} s connecting "
+                               f"to {target.host}", "timeout")
+        return FetchFailed(f"timed out after {_seconds(self.read_timeout)} s waiting for data",
+                           "timeout")
+
+    def _pin(self, target: Target, pins: dict[tuple[str, int], list[str]], deadline: float,
+             *, redirected: bool) -> None:
+        """Resolve a host once per download and keep only checked addresses to connect to."""
+        key = (target.host, target.port)
+        if key in pins:
+            return  # never a second lookup for a name already checked
+        if target.ip is not None:
+            addresses: list[IPAddress] = [target.ip]
+        else:
+            left = min(self.connect_timeout, deadline - time.monotonic())
+            try:
+                names = _call_with_timeout(lambda: self._resolve(target.host, target.port), left)
+            except TimeoutError:
+                raise FetchFailed(f"timed out after {_seconds(self.connect_timeout)} s "
+                                  f"looking up {target.host}", "timeout") from None
+            except (OSError, UnicodeError, ValueError):
+                raise FetchFailed(f"could not resolve {target.host}") from None
+            addresses = []
+            for name in names:
+                try:
+                    addresses.append(ipaddress.ip_address(name))
+                except ValueError:  # a zone id or junk: never public
+                    addresses.append(ipaddress.IPv6Address("::"))
+            if not addresses:
+                raise FetchFailed(f"could not resolve {target.host}")
+        if not self.allow_private and not all(self._is_public(a) for a in addresses):
+            what = "redirect target" if redirected else "url"
+            raise FetchFailed(f"{what} resolves to a private address", "private_address")
+        usable = []
+        for a in addresses:
+            plain = a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a
+            if str(plain) not in usable:
+                usable.append(str(plain))
+        pins[key] = usable
+
+    def _next_hop(self, target: Target, resp: httpx.Response, hop: int) -> Target:
+        location = resp.headers.get("location", "").strip()
+        if not location:
+            raise FetchFailed(f"server answered {resp.status_code} without a location",
+                              "http_status")
+        if hop >= self.max_redirects:
+            raise FetchFailed(f"too many redirects (more than {self.max_redirects})",
+                              "redirects")
+        try:
+            return self._parse(urljoin(target.url, location))
+        except (UrlRefused, ValueError) as exc:
+            why = exc.message if isinstance(exc, UrlRefused) else "url is not valid"
+            reason = exc.reason if isinstance(exc, UrlRefused) else "invalid_url"
+            raise FetchFailed(f"redirect refused: {why}", reason) from None
+
+    def _read_body(self, resp: httpx.Response, target: Target, sink: Writer, max_bytes: int,
+                   limit: str) -> FetchResult:
+        declared = resp.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FetchFailed(f"download larger than {limit}", "too_large")
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in resp.iter_raw():
+            size += len(chunk)
+            if size > max_bytes:
+                raise FetchFailed(f"download larger than {limit}", "too_large")
+            sink.write(chunk)
+            digest.update(chunk)
+        content_type = resp.headers.get("content-type")
+        mime = content_type.split(";")[0].strip().lower() if content_type else None
+        return FetchResult(content_type=mime or None, size=size, sha256=digest.hexdigest(),
+                           filename=_filename(resp.headers.get("content-disposition"),
+                                              target.url),
+                           final_url=target.url)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "-")[:100]
+    except ValueError:
+        return "-"
