@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import hmac
+import os
 import secrets
 from pathlib import Path
 
@@ -32,10 +33,8 @@ def load_or_create_secret(data_dir: Path) -> bytes:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(secrets.token_bytes(32))
         tmp.chmod(0o600)
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(tmp, path)  # atomic: the first process to start wins
-        except FileExistsError:
-            pass
         tmp.unlink(missing_ok=True)
     return path.read_bytes()
 

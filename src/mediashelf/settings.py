@@ -117,7 +117,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the environment (plus overrides from flags); a bad value raises ConfigError naming it."""
+    """Read the environment (plus flag overrides); a bad value raises ConfigError naming it."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:

@@ -111,7 +111,11 @@ class UploadSink:
         self._sha.update(data)
         self._writer.write(data)
 
-    def finish(self, name: str | None, filename: str | None, content_type: str | None) -> Asset:
+    def finish(self, name: str | None, filename: str | None, content_type: str | None,
+               declared: AssetType | None = None,
+               extra: dict[str, object] | None = None) -> Asset:
+        """Commit the bytes and record the asset; the type may be declared after the file part."""
+        self.declared = declared or self.declared
         if self.size == 0:
             raise BadRequest("the file is empty")
         asset_type = self.declared or _FAMILY.get(sniff(self._head) or "") \
@@ -129,7 +133,7 @@ class UploadSink:
             name=_clean_name(name) if name is not None else (original or None) and original[:256],
             type=asset_type, status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
             size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
-            file_key=self.key, extra={"declaredType": self.declared is not None})
+            file_key=self.key, extra={**(extra or {}), "declaredType": self.declared is not None})
         try:
             self._service.add(asset, JobKind.PROCESS)
         except BaseException:
@@ -145,11 +149,13 @@ class UploadSink:
 class AssetService:
     def __init__(self, db: Database, repo: AssetRepository, jobs: JobRepository,
                  storage: Storage, settings: Settings,
+                 url_check: Callable[[str], str] | None = None,
                  on_enqueue: Callable[[], None] | None = None) -> None:
         self._db, self._repo, self._jobs = db, repo, jobs
         self.storage = storage
         self._settings = settings
         self.on_enqueue = on_enqueue
+        self._url_check = url_check
 
     def limit_for(self, asset_type: AssetType | None) -> int:
         if asset_type is None:
@@ -171,9 +177,13 @@ class AssetService:
 
     def create_import(self, tenant_id: uuid.UUID, name: str, asset_type: AssetType,
                       url: str) -> Asset:
+        """A PROCESSING asset whose bytes the worker will download; bad URLs are refused now."""
+        name = _clean_name(name) or ""
+        if self._url_check is not None:
+            url = self._url_check(url)
         asset_id = uuid7()
         now = uuid7_ms(asset_id)
-        asset = Asset(id=asset_id, tenant_id=tenant_id, name=_clean_name(name), type=asset_type,
+        asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
                       source_url=url, extra={"declaredType": True})
         self.add(asset, JobKind.IMPORT)
@@ -198,6 +208,14 @@ class AssetService:
             items = self._repo.page(conn, owners, types, statuses, offset, page_size, total) \
                 if offset < total else []
         return Page(items, total, page, page_size)
+
+    def peek(self, asset_id: uuid.UUID) -> Asset:
+        """Any asset by id, deleted or not (administration only)."""
+        with self._db.read() as conn:
+            asset = self._repo.get(conn, asset_id)
+        if asset is None:
+            raise NotFound("asset not found")
+        return asset
 
     def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> None:
         """Hide the asset at once and move its bytes to the trash until the purge."""

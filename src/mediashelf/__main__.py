@@ -1,0 +1,3 @@
+from mediashelf.cli import main
+
+main()

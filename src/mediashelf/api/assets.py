@@ -1,0 +1,201 @@
+"""/v1/assets: parse, one service call, shape the reply and the pagination headers."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+
+from mediashelf.api import schemas
+from mediashelf.api.deps import Assets, CurrentKey
+from mediashelf.api.upload import receive_upload
+from mediashelf.domain import AssetStatus, AssetType
+from mediashelf.errors import BadRequest, NotFound, UnsupportedMedia
+
+router = APIRouter(prefix="/v1")
+
+PAGINATION_HEADERS = ("X-Total-Count", "X-Page", "X-Page-Size", "X-Total-Pages")
+_DIGITS = re.compile(r"\d{1,12}")
+_JSON_MAX = 64 * 1024
+
+# The seed's parameters, to the letter, for the OpenAPI document.
+_LIST_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "type", "in": "query", "required": False,
+     "description": "Filter by asset type. Can be specified multiple times (e.g. "
+                    "`?type=VIDEO&type=IMAGE`). Omit to return all types.",
+     "schema": {"type": "array", "items": {"type": "string",
+                                           "enum": ["AUDIO", "IMAGE", "VIDEO"]}}},
+    {"name": "status", "in": "query", "required": False,
+     "description": "Filter by processing status. Default: READY.",
+     "schema": {"type": "string", "enum": ["PROCESSING", "READY", "FAILED"],
+                "default": "READY"}},
+    {"name": "page", "in": "query", "required": False, "description": "Page number",
+     "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "pageSize", "in": "query", "required": False,
+     "description": "Number of items per page",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+]
+_HEADER_DOCS = {
+    "X-Total-Count": "Total number of assets matching the filters",
+    "X-Page": "Current page number",
+    "X-Page-Size": "Number of items per page",
+    "X-Total-Pages": "Total number of pages",
+}
+_ERROR = {"model": schemas.Error, "description": "Unexpected error"}
+
+
+def _enum_values(qp: QueryParams, name: str, allowed: tuple[str, ...]) -> list[str]:
+    chosen: list[str] = []
+    for raw in qp.getlist(name):
+        for item in raw.split(","):
+            value = item.strip()
+            if value not in allowed:
+                raise BadRequest(f"invalid value '{item}' for parameter '{name}': allowed values "
+                                 f"are {', '.join(allowed)}")
+            if value not in chosen:
+                chosen.append(value)
+    return chosen
+
+
+def _int_param(qp: QueryParams, name: str, default: int, low: int, high: int | None) -> int:
+    values = qp.getlist(name)
+    if not values:
+        return default
+    bounds = f"from {low} to {high}" if high else f"{low} or more"
+    if len(values) > 1:
+        raise BadRequest(f"parameter '{name}' given more than once; allowed values are "
+                         f"integers {bounds}")
+    raw = values[0].strip()
+    number = int(raw) if _DIGITS.fullmatch(raw) else None
+    if number is None or number < low or (high is not None and number > high):
+        raise BadRequest(f"invalid value '{values[0]}' for parameter '{name}': allowed values are "
+                         f"integers {bounds}")
+    return number
+
+
+def parse_list_query(qp: QueryParams) -> dict[str, Any]:
+    types = _enum_values(qp, "type", tuple(t.value for t in AssetType))
+    statuses = _enum_values(qp, "status", tuple(s.value for s in AssetStatus))
+    scope = qp.get("scope")
+    if scope not in (None, "", "mine", "system"):
+        raise BadRequest(f"invalid value '{scope}' for parameter 'scope': allowed values are "
+                         "mine, system")
+    return {
+        "types": [AssetType(t) for t in types] or list(AssetType),
+        "statuses": [AssetStatus(s) for s in statuses] or [AssetStatus.READY],
+        "page": _int_param(qp, "page", 1, 1, None),
+        "page_size": _int_param(qp, "pageSize", 20, 1, 100),
+        "scope": scope or None,
+    }
+
+
+def _asset_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("asset not found") from None
+
+
+@router.get(
+    "/assets", summary="List assets", operation_id="listAssets",
+    description="Returns a paginated list of assets from your library. Includes user-uploaded "
+                "assets and system assets (e.g. music library).",
+    openapi_extra={"parameters": _LIST_PARAMETERS},
+    responses={
+        200: {"model": list[schemas.Asset],
+              "description": "An array of assets. Pagination metadata is in response headers.",
+              "headers": {h: {"schema": {"type": "integer"}, "description": d}
+                          for h, d in _HEADER_DOCS.items()}},
+        400: _ERROR,
+    },
+)
+def list_assets(request: Request, key: CurrentKey, service: Assets) -> Response:
+    query = parse_list_query(request.query_params)
+    page = service.list(key.tenant_id, query["types"], query["statuses"], query["page"],
+                        query["page_size"], query["scope"])
+    body = [schemas.to_wire(a, service.links(a)) for a in page.items]
+    headers = {"X-Total-Count": str(page.total), "X-Page": str(page.page),
+               "X-Page-Size": str(page.page_size), "X-Total-Pages": str(page.total_pages)}
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json",
+                    headers=headers)
+
+
+_CREATE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ImportRequest"}},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"},
+                           "name": {"type": "string", "maxLength": 256},
+                           "type": {"type": "string", "enum": ["AUDIO", "IMAGE", "VIDEO"]}}}},
+    },
+}
+
+
+@router.post(
+    "/assets", status_code=201, summary="Create an asset", operation_id="createAsset",
+    description="Upload a file (multipart/form-data, field `file`) or import one from a URL "
+                "(JSON with name, type and url). The asset starts in PROCESSING.",
+    openapi_extra={"requestBody": _CREATE_BODY},
+    responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING"},
+               400: _ERROR, 401: _ERROR, 413: _ERROR, 415: _ERROR},
+)
+async def create_asset(request: Request, key: CurrentKey, service: Assets) -> Response:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        asset = await receive_upload(request, service, key.tenant_id)
+    elif ctype == "application/json" or ctype.endswith("+json"):
+        data = await _json_body(request)
+        name, url, type_ = data.get("name"), data.get("url"), data.get("type")
+        for field, value in (("name", name), ("type", type_), ("url", url)):
+            if not isinstance(value, str) or not value.strip():
+                raise BadRequest(f"'{field}' is required (name, type and url must all be given)")
+        assert isinstance(type_, str) and isinstance(name, str) and isinstance(url, str)
+        if type_ not in {t.value for t in AssetType}:
+            raise BadRequest(f"invalid value '{type_}' for 'type': allowed values are "
+                             "AUDIO, IMAGE, VIDEO")
+        asset = await run_in_threadpool(service.create_import, key.tenant_id, name,
+                                        AssetType(type_), url.strip())
+    else:
+        raise UnsupportedMedia("send multipart/form-data with a 'file' field, or JSON with "
+                               "name, type and url")
+    body = schemas.to_wire(asset, service.links(asset))
+    return Response(json.dumps(body), status_code=201, media_type="application/json")
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > _JSON_MAX:
+            raise BadRequest("JSON body too large")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object with name, type and url")
+    return data
+
+
+@router.get("/assets/{asset_id}", summary="Get an asset", operation_id="getAsset",
+            responses={200: {"model": schemas.Asset, "description": "The asset"},
+                       401: _ERROR, 404: _ERROR})
+def get_asset(asset_id: str, key: CurrentKey, service: Assets) -> Response:
+    asset = service.get(key.tenant_id, _asset_id(asset_id))
+    body = schemas.to_wire(asset, service.links(asset))
+    return Response(json.dumps(body), media_type="application/json")
+
+
+@router.delete("/assets/{asset_id}", summary="Delete an asset", operation_id="deleteAsset",
+               responses={200: {"model": schemas.Deleted, "description": "Asset deleted"},
+                          401: _ERROR, 404: _ERROR})
+def delete_asset(asset_id: str, key: CurrentKey, service: Assets) -> dict[str, str]:
+    service.delete(key.tenant_id, _asset_id(asset_id))
+    return {"message": "Asset deleted"}

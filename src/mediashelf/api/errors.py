@@ -1,0 +1,58 @@
+"""Every error leaves as {"code": <status>, "message": ...}; causes go to the log only."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mediashelf.errors import MediashelfError
+
+log = logging.getLogger("mediashelf.api")
+
+
+def error_response(status: int, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
+
+
+async def _ours(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MediashelfError)
+    headers = {"WWW-Authenticate": 'ApiKey realm="mediashelf"'} if exc.status == 401 else None
+    return error_response(exc.status, exc.message, headers)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = f"no route {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"method {request.method} not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+
+async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    what = str(first.get("msg", "invalid value"))
+    return error_response(400, f"invalid '{where}': {what}" if where else what)
+
+
+async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    log.error("request.crashed", exc_info=exc,
+              extra={"method": request.method, "path": request.url.path})
+    return error_response(500, "internal error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(MediashelfError, _ours)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(Exception, _crash)

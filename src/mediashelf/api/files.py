@@ -1,0 +1,35 @@
+"""Signed file and thumbnail downloads from local storage; Range is handled by FileResponse."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from mediashelf.errors import Forbidden, NotFound
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.api_route("/files/{key:path}", methods=["GET", "HEAD"])
+def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = "",
+             sig: str = "") -> FileResponse:
+    storage = request.app.state.storage
+    signer = request.app.state.signer
+    if not exp.isdigit() or not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
+        raise Forbidden("invalid signature")
+    if int(exp) < time.time():
+        raise Forbidden("this link has expired")
+    try:
+        path = storage.file_path(key)
+    except ValueError:
+        raise NotFound("file not found") from None
+    if not path.is_file():
+        raise NotFound("file not found")
+    max_age = max(0, int(exp) - int(time.time()))
+    return FileResponse(path, media_type=ct or "application/octet-stream", filename=fn or None,
+                        content_disposition_type="inline",
+                        headers={"Cache-Control": f"private, max-age={max_age}",
+                                 "X-Content-Type-Options": "nosniff"})

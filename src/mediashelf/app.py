@@ -1,0 +1,140 @@
+"""create_app(settings): wires the database, storage, queue, services and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from mediashelf import __version__
+from mediashelf.api import assets as assets_api
+from mediashelf.api import errors, health
+from mediashelf.api import files as files_api
+from mediashelf.api.assets import PAGINATION_HEADERS
+from mediashelf.api.openapi import customise_openapi
+from mediashelf.db.assets import AssetRepository
+from mediashelf.db.database import Database, open_database
+from mediashelf.db.jobs import JobRepository
+from mediashelf.db.keys import KeyRepository
+from mediashelf.domain import AssetType
+from mediashelf.security import UrlSigner, load_or_create_secret
+from mediashelf.services.assets import AssetService
+from mediashelf.services.keys import KeyService
+from mediashelf.services.processing import Processor
+from mediashelf.settings import Settings
+from mediashelf.storage import open_storage
+from mediashelf.storage.base import Storage
+from mediashelf.urlfetch import Fetcher
+from mediashelf.worker import Worker
+
+log = logging.getLogger("mediashelf.app")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    storage: Storage
+    signer: UrlSigner
+    keys: KeyService
+    assets: AssetService
+    fetcher: Fetcher
+    worker: Worker | None = None
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            analyser = getattr(self.worker, "analyser", None)
+            if analyser is not None:
+                analyser.close()
+        self.db.close()
+
+
+def build_services(settings: Settings, *, with_worker: bool) -> Services:
+    """Everything a process needs; the worker (and its decoder pool) only when asked."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database_url, pool_size=settings.db_pool_size,
+                       max_overflow=settings.db_max_overflow)
+    signer = UrlSigner(load_or_create_secret(settings.data_dir))
+    storage = open_storage(settings, signer)
+    fetcher = Fetcher(allow_private=settings.allow_private_urls,
+                      allowed_ports=settings.allowed_ports,
+                      connect_timeout=settings.fetch_connect_timeout,
+                      read_timeout=settings.fetch_read_timeout,
+                      total_timeout=settings.fetch_total_timeout)
+    asset_repo, job_repo = AssetRepository(), JobRepository()
+    assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check)
+    services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
+                        fetcher)
+    if with_worker:
+        services.worker = make_worker(services)
+        assets.on_enqueue = services.worker.wake
+    return services
+
+
+def make_worker(services: Services) -> Worker:
+    from mediashelf.media.analysis import Analyser
+
+    s = services.settings
+    analyser = Analyser(s.media_processes, s.media_timeout, s.media_memory_mb,
+                        s.media_tasks_per_process, max_pixels=s.media_max_pixels,
+                        max_duration=s.media_max_duration)
+    limits = {t: s.max_bytes(t.value) for t in AssetType}
+    processor = Processor(services.db, AssetRepository(), services.storage, analyser,
+                          services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
+    worker = Worker(services.db, JobRepository(), processor, services.assets,
+                    concurrency=s.worker_concurrency, lease_s=s.job_lease,
+                    poll_s=s.poll_interval,
+                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)))
+    worker.analyser = analyser  # type: ignore[attr-defined]
+    return worker
+
+
+def create_app(settings: Settings, run_worker: bool = True,
+               services: Services | None = None) -> FastAPI:
+    services = services or build_services(settings, with_worker=run_worker)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if services.worker is not None:
+            services.worker.start()
+        yield
+        services.close()
+
+    app = FastAPI(title="mediashelf", version=__version__, lifespan=lifespan,
+                  description="A self-hosted media asset library, wire-compatible with the "
+                              "Argil v1 Assets API.",
+                  servers=[{"url": settings.base_url}])
+    app.state.settings = settings
+    app.state.services = services
+    app.state.db = services.db
+    app.state.storage = services.storage
+    app.state.signer = services.signer
+    app.state.keys = services.keys
+    app.state.assets = services.assets
+    errors.install(app)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
+                       allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))
+    app.include_router(assets_api.router)
+    app.include_router(files_api.router)
+    app.include_router(health.router)
+    web = files("mediashelf") / "web"
+    app.mount("/web", StaticFiles(packages=[("mediashelf", "web")]), name="web")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        page = web / "index.html"
+        if not page.is_file():
+            return Response("mediashelf is running; the web page is not installed.",
+                            media_type="text/plain")
+        return FileResponse(str(page), media_type="text/html")
+
+    customise_openapi(app)
+    return app

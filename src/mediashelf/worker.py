@@ -1,0 +1,117 @@
+"""The worker: claim → process → finish, with leases, heartbeats, retries and a clean stop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from mediashelf.db.database import Database
+from mediashelf.db.jobs import JobRepository
+from mediashelf.domain import Job, JobOutcome, now_ms
+from mediashelf.metrics import JOB_SECONDS
+from mediashelf.services.assets import AssetService
+from mediashelf.services.processing import Processor
+
+log = logging.getLogger("mediashelf.worker")
+
+_MAX_BACKOFF_S = 300
+
+
+class Worker:
+    def __init__(self, db: Database, jobs: JobRepository, processor: Processor,
+                 assets: AssetService, *, concurrency: int, lease_s: float,
+                 poll_s: float, purge_every_s: float = 60.0) -> None:
+        self._db, self._jobs, self._processor, self._assets = db, jobs, processor, assets
+        self._concurrency = concurrency
+        self._lease_ms = int(lease_s * 1000)
+        self._poll_s = poll_s
+        self._purge_every_s = purge_every_s
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i in range(self._concurrency):
+            t = threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._housekeeping, name="worker-heartbeat", daemon=True)
+        t.start()
+        self._threads.append(t)
+        log.info("worker.started", extra={"worker": self.name, "concurrency": self._concurrency})
+
+    def wake(self) -> None:
+        """New work was queued in this process: look now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the jobs in hand (up to timeout), then give back any that are left."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        try:
+            with self._db.write() as conn:
+                released = self._jobs.release(conn, self.name, now_ms())
+            if released:
+                log.info("worker.released", extra={"worker": self.name, "jobs": released})
+        except Exception:
+            log.exception("worker.release_failed", extra={"worker": self.name})
+        log.info("worker.stopped", extra={"worker": self.name})
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with self._db.write() as conn:
+                    job = self._jobs.claim(conn, self.name, now_ms(), self._lease_ms)
+            except Exception:
+                log.exception("worker.claim_failed", extra={"worker": self.name})
+                self._stopping.wait(self._poll_s * 4)
+                continue
+            if job is None:
+                self._wake.wait(self._poll_s)
+                self._wake.clear()
+                continue
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        ctx = {"worker": self.name, "job_id": job.id, "asset_id": str(job.asset_id),
+               "kind": job.kind.value, "attempt": job.attempts}
+        started = time.monotonic()
+        try:
+            outcome = self._processor.run(job)
+        except Exception as exc:
+            delay = min(2 ** job.attempts, _MAX_BACKOFF_S)
+            log.warning("job.retry", exc_info=True, extra={**ctx, "delay_s": delay})
+            try:
+                with self._db.write() as conn:
+                    self._jobs.retry(conn, job, now_ms() + delay * 1000,
+                                     f"{type(exc).__name__}: {exc}")
+            except Exception:
+                log.exception("job.retry_failed", extra=ctx)
+            return
+        JOB_SECONDS.labels(kind=job.kind.value).observe(time.monotonic() - started)
+        if outcome is not JobOutcome.RETRY:
+            with self._db.write() as conn:
+                self._jobs.finish(conn, job)
+        log.info("job.finished", extra={**ctx, "outcome": outcome.value,
+                                        "seconds": round(time.monotonic() - started, 3)})
+
+    def _housekeeping(self) -> None:
+        """Heartbeats keep our leases alive; the purge runs here too, about once a minute."""
+        next_purge = 0.0
+        while not self._stopping.wait(max(0.2, self._lease_ms / 3000)):
+            try:
+                with self._db.write() as conn:
+                    self._jobs.heartbeat(conn, self.name, now_ms(), self._lease_ms)
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + self._purge_every_s
+                    self._assets.purge_due()
+            except Exception:
+                log.exception("worker.housekeeping_failed", extra={"worker": self.name})
