@@ -153,16 +153,16 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 class _PinnedBackend(httpcore.NetworkBackend):
-    """Connects only to addresses checked beforehand for (host, port); never resolves a name."""
+    """Connects only to addresses checked beforehand for a host; never resolves a name."""
 
-    def __init__(self, pins: dict[tuple[str, int], list[str]], deadline: float) -> None:
+    def __init__(self, pins: dict[str, list[str]], deadline: float) -> None:
         self._pins, self._deadline = pins, deadline
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: Any = None) -> httpcore.NetworkStream:
-        addresses = self._pins.get((host, port))
+        addresses = self._pins.get(host)
         if not addresses:
             raise httpcore.ConnectError("refusing an address that was not checked")
         error: Exception = httpcore.ConnectError("no address")
@@ -237,7 +237,10 @@ def _filename(content_disposition: str | None, url: str) -> str | None:
     if content_disposition:
         msg = Message()
         msg["content-disposition"] = content_disposition
-        name = msg.get_filename()
+        try:
+            name = msg.get_filename()
+        except (ValueError, LookupError, TypeError):
+            name = None
     if not name:
         name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
@@ -272,7 +275,7 @@ class Fetcher:
         if isinstance(verify, ssl.SSLContext):
             self._ssl = verify
         elif verify:
-            self._ssl = httpx.create_ssl_context(trust_env=False)
+            self._ssl = httpx.create_ssl_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
         else:
             self._ssl = ssl.create_default_context()
             self._ssl.check_hostname = False
@@ -315,7 +318,7 @@ class Fetcher:
             target = self._parse(url)
         except UrlRefused as exc:
             raise FetchFailed(exc.message, exc.reason) from None
-        pins: dict[tuple[str, int], list[str]] = {}
+        pins: dict[str, list[str]] = {}
         pool = httpcore.ConnectionPool(ssl_context=self._ssl, retries=0, max_connections=1,
                                        network_backend=_PinnedBackend(pins, deadline))
         headers = {"user-agent": _USER_AGENT, "accept-encoding": "identity", "accept": "*/*"}
@@ -356,12 +359,11 @@ class Fetcher:
         return FetchFailed(f"timed out after {_seconds(self.read_timeout)} s waiting for data",
                            "timeout")
 
-    def _pin(self, target: Target, pins: dict[tuple[str, int], list[str]], deadline: float,
+    def _pin(self, target: Target, pins: dict[str, list[str]], deadline: float,
              *, redirected: bool) -> None:
         """Resolve a host once per download and keep only checked addresses to connect to."""
-        key = (target.host, target.port)
-        if key in pins:
-            return  # never a second lookup for a name already checked
+        if target.host in pins:
+            return  # never a second lookup for a name already checked, whatever the port
         if target.ip is not None:
             addresses: list[IPAddress] = [target.ip]
         else:
@@ -389,7 +391,7 @@ class Fetcher:
             plain = a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a
             if str(plain) not in usable:
                 usable.append(str(plain))
-        pins[key] = usable
+        pins[target.host] = usable
 
     def _next_hop(self, target: Target, resp: httpx.Response, hop: int) -> Target:
         location = resp.headers.get("location", "").strip()

@@ -115,6 +115,10 @@ class _Server(ThreadingHTTPServer):
         pass  # clients that hang up early are the point of several tests
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class ScriptedServer:
     """A threaded HTTP(S) server on a loopback address whose paths run small route functions."""
 
@@ -125,7 +129,7 @@ class ScriptedServer:
         self.ssl_context = ssl_context
         self.stopping = threading.Event()
         self.host = host
-        self._httpd = _Server((host, 0), Request)
+        self._httpd = (_Server6 if ":" in host else _Server)((host, 0), Request)
         self._httpd.owner = self
         self.port: int = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
@@ -134,7 +138,8 @@ class ScriptedServer:
 
     def url(self, path: str = "/", host: str | None = None) -> str:
         scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://{host or self.host}:{self.port}{path}"
+        host = host or self.host
+        return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}{path}"
 
     def close(self) -> None:
         self.stopping.set()

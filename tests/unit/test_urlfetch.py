@@ -551,3 +551,27 @@ def test_format_size() -> None:
     assert format_size(200 * 10**6) == "200 MB"
     assert format_size(1500) == "1.5 kB"
     assert format_size(12) == "12 bytes"
+
+
+def test_honest_import_from_an_ipv6_literal_in_private_mode() -> None:
+    with scripted_server({"/v.webm": body(VIDEO, "video/webm")}, host="::1") as server:
+        sink = Sink()
+        result = Fetcher(allow_private=True).fetch(server.url("/v.webm"), sink, 10**6)
+    assert bytes(sink.data) == VIDEO
+    assert result.final_url == f"http://[::1]:{server.port}/v.webm"
+
+
+def test_redirect_to_another_port_reuses_the_first_lookup() -> None:
+    with scripted_server({"/b.png": body(IMAGE, "image/png")}, host=PUBLIC) as target, \
+            scripted_server({"/a": redirect(f"http://two.test:{target.port}/b.png")},
+                            host=PUBLIC) as first:
+        calls: list[str] = []
+
+        def once(host: str, port: int) -> list[str]:
+            calls.append(host)
+            return [PUBLIC] if len(calls) == 1 else ["127.0.0.1"]
+
+        sink = Sink()
+        Fetcher(allow_private=True, resolver=once).fetch(
+            f"http://two.test:{first.port}/a", sink, 10**6)
+    assert calls == ["two.test"] and bytes(sink.data) == IMAGE
