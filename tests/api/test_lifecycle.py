@@ -1,0 +1,85 @@
+"""Upload → PROCESSING → READY → download without a key → Range → delete → 404, per media type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import Server, upload, wait_for
+
+
+@pytest.mark.parametrize(("kind", "type_", "mime"), [
+    ("png", "IMAGE", "image/png"), ("jpeg", "IMAGE", "image/jpeg"),
+    ("mp4", "VIDEO", "video/mp4"), ("mp3", "AUDIO", "audio/mpeg"),
+])
+def test_full_lifecycle(client: httpx.Client, media: dict[str, Path], kind: str, type_: str,
+                        mime: str) -> None:
+    path = media[kind]
+    created = upload(client, path, name=f"my {kind}")
+    assert created["status"] == "PROCESSING"
+    assert created["fileUrl"] is None and created["thumbnailUrl"] is None
+    assert created["type"] == type_ and created["name"] == f"my {kind}"
+
+    ready = wait_for(client, created["id"])
+    assert ready["status"] == "READY", ready["failureReason"]
+    assert ready["mimeType"] == mime
+    assert ready["sizeBytes"] == path.stat().st_size
+    assert ready["createdAt"] == created["createdAt"]
+
+    data = path.read_bytes()
+    with httpx.Client() as anonymous:  # signed URLs work without the API key
+        got = anonymous.get(ready["fileUrl"])
+        assert got.status_code == 200 and got.content == data
+        assert got.headers["content-type"].startswith(mime)
+        assert got.headers.get("etag")
+        part = anonymous.get(ready["fileUrl"], headers={"Range": "bytes=10-29"})
+        assert part.status_code == 206
+        assert part.content == data[10:30]
+        assert part.headers["content-range"] == f"bytes 10-29/{len(data)}"
+        thumb = anonymous.get(ready["thumbnailUrl"])
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
+
+        listed = client.get("/v1/assets", params={"type": type_}).json()
+        assert created["id"] in [a["id"] for a in listed]
+
+        gone = client.delete(f"/v1/assets/{created['id']}")
+        assert gone.status_code == 200 and gone.json() == {"message": "Asset deleted"}
+        assert client.get(f"/v1/assets/{created['id']}").status_code == 404
+        assert client.delete(f"/v1/assets/{created['id']}").status_code == 404
+        assert created["id"] not in [a["id"] for a in client.get("/v1/assets").json()]
+        assert anonymous.get(ready["fileUrl"]).status_code == 404
+        assert anonymous.get(ready["thumbnailUrl"]).status_code == 404
+
+
+def test_corrupt_file_fails_with_reason_and_server_stays_healthy(
+        server: Server, client: httpx.Client, media: dict[str, Path]) -> None:
+    created = upload(client, media["corrupt"])
+    done = wait_for(client, created["id"])
+    assert done["status"] == "FAILED"
+    assert done["failureReason"]
+    assert done["fileUrl"] is None and done["thumbnailUrl"] is None
+    assert httpx.get(server.url + "/healthz").status_code == 200
+    failed = client.get("/v1/assets", params={"status": "FAILED"}).json()
+    assert [a["id"] for a in failed] == [created["id"]]
+
+
+def test_declared_type_must_match_content(client: httpx.Client, media: dict[str, Path]) -> None:
+    created = upload(client, media["png"], type="VIDEO")
+    assert created["type"] == "VIDEO"
+    done = wait_for(client, created["id"])
+    assert done["status"] == "FAILED"
+    assert "declared VIDEO" in done["failureReason"]
+
+
+def test_tampered_or_expired_signature_is_refused(client: httpx.Client,
+                                                  media: dict[str, Path]) -> None:
+    ready = wait_for(client, upload(client, media["png"])["id"])
+    url = ready["fileUrl"]
+    assert httpx.get(url.replace("sig=", "sig=0")).status_code == 403
+    assert httpx.get(url.replace("ct=image%2Fpng", "ct=text%2Fhtml")).status_code == 403
+    exp = url.split("exp=")[1].split("&")[0]
+    assert httpx.get(url.replace(f"exp={exp}", "exp=1000")).status_code == 403
+    other = url.replace(ready["id"], "00000000-0000-7000-8000-000000000001")
+    assert httpx.get(other).status_code == 403

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real server over HTTP on a temporary data dir, keys, sample media."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import samples
+from tests.support.server import Server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the session; tests keep to their own tenants."""
+    srv = Server(tmp_path_factory.mktemp("shared") / "data").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start a dedicated server with extra MEDIASHELF_* variables."""
+    started: list[Server] = []
+
+    def make(env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+             start: bool = True) -> Server:
+        srv = Server(tmp_path / f"data{len(started)}", env, args)
+        started.append(srv)
+        return srv.start() if start else srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def api_key(server: Server) -> str:
+    return server.new_key(f"t-{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture
+def client(server: Server, api_key: str) -> Iterator[httpx.Client]:
+    with server.client(api_key) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Small real files: png, jpeg, mp4, mp3, and a corrupt one."""
+    d = tmp_path_factory.mktemp("media")
+    files = {
+        "png": samples.png(d / "red.png"),
+        "jpeg": samples.jpeg(d / "gradient.jpg"),
+        "mp4": samples.mp4(d / "clip.mp4"),
+        "mp3": samples.mp3(d / "tone.mp3"),
+    }
+    corrupt = d / "broken.png"
+    corrupt.write_bytes(files["png"].read_bytes()[:40] + b"\x00garbage" * 20)
+    files["corrupt"] = corrupt
+    return files
