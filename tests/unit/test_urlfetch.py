@@ -15,10 +15,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-
-from mediashelf.domain import AssetType
-from mediashelf.urlfetch import Fetcher, FetchFailed, UrlRefused, format_size, guess_type
-from support.http_servers import (
+from tests.support.http_servers import (
     Canary,
     LocalCA,
     ScriptedServer,
@@ -34,6 +31,9 @@ from support.http_servers import (
     stall_headers,
     status,
 )
+
+from mediashelf.domain import AssetType
+from mediashelf.urlfetch import Fetcher, FetchFailed, UrlRefused, format_size, guess_type
 
 PUBLIC = "127.0.0.2"  # loopback, but declared public by the tests' policy
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
