@@ -143,26 +143,27 @@ def _frames(width: int, height: int, count: int, black: int = 0) -> list[np.ndar
             for i in range(count)]
 
 
-def video(fmt: str, codec: str, pictures: list[np.ndarray], fps: int = 25,
+def video(fmt: str, codec: str, pictures: Callable[[], list[np.ndarray]], fps: int = 25,
           audio: str | None = None, rotation: int | None = None,
           options: dict[str, str] | None = None) -> Callable[[Path], None]:
     """A writer of one video file; `rotation` is the display matrix's counter-clockwise turn."""
     def write(path: Path) -> None:
+        frames = pictures()
         with av.open(str(path), "w", format=fmt) as out:
             stream = out.add_stream(codec, rate=fps)
-            stream.height, stream.width = pictures[0].shape[:2]
+            stream.height, stream.width = frames[0].shape[:2]
             stream.pix_fmt = "yuv420p"
             stream.options = {"g": "12", **(options or {})}
             if rotation is not None:
                 stream.set_display_rotation(rotation)
             sound = _audio_stream(out, audio) if audio is not None else None
-            for i, pic in enumerate(pictures):
+            for i, pic in enumerate(frames):
                 frame = av.VideoFrame.from_ndarray(pic, format="rgb24")
                 frame.pts, frame.time_base = i, Fraction(1, fps)
                 out.mux(stream.encode(frame))
             out.mux(stream.encode(None))
             if sound is not None:
-                _add_audio(out, sound, len(pictures) / fps)
+                _add_audio(out, sound, len(frames) / fps)
     return write
 
 
@@ -231,7 +232,7 @@ def _bad(name: str, write: Callable[[Path], None], reason: str,
 def cases() -> list[tuple[Case, Callable[[Path], None]]]:
     """Every corpus case with the function that writes its file."""
     rgb = _image
-    mp4 = video("mp4", "libx264", _frames(320, 240, 50), audio="aac")
+    mp4 = video("mp4", "libx264", lambda: _frames(320, 240, 50), audio="aac")
     out: list[tuple[Case, Callable[[Path], None]]] = [
         _img("photo.jpg", lambda: _save(rgb(), "JPEG", quality=85), "image/jpeg", (320, 240),
              red_top=True),
@@ -265,31 +266,31 @@ def cases() -> list[tuple[Case, Callable[[Path], None]]]:
               extra={"codec": "h264", "container": "mp4", "fps": 25.0}), mp4),
         (Case("clip.mov", "READY", type="VIDEO", mime="video/quicktime", width=320, height=240,
               duration_ms=1000, has_audio=False, red_top=True, extra={"container": "mov"}),
-         video("mov", "libx264", _frames(320, 240, 25))),
+         video("mov", "libx264", lambda: _frames(320, 240, 25))),
         # A phone held upright: stored landscape, turned by the display matrix.
         (Case("portrait.mp4", "READY", type="VIDEO", mime="video/mp4", width=180, height=320,
               duration_ms=1000, has_audio=False, red_top=True, extra={"rotation": 270}),
-         video("mp4", "libx264", [np.ascontiguousarray(np.rot90(f, 1))
+         video("mp4", "libx264", lambda: [np.ascontiguousarray(np.rot90(f, 1))
                                    for f in _frames(180, 320, 25)], rotation=-90)),
         (Case("portrait-90.mov", "READY", type="VIDEO", mime="video/quicktime", width=180,
               height=320, duration_ms=1000, has_audio=False, red_top=True),
-         video("mov", "libx264", [np.ascontiguousarray(np.rot90(f, -1))
+         video("mov", "libx264", lambda: [np.ascontiguousarray(np.rot90(f, -1))
                                    for f in _frames(180, 320, 25)], rotation=90)),
         (Case("black-start.mp4", "READY", type="VIDEO", mime="video/mp4", width=320, height=240,
               duration_ms=3000, has_audio=False, red_top=True),
-         video("mp4", "libx264", _frames(320, 240, 75, black=25))),
+         video("mp4", "libx264", lambda: _frames(320, 240, 75, black=25))),
         (Case("clip.webm", "READY", type="VIDEO", mime="video/webm", width=320, height=240,
               duration_ms=1000, has_audio=True, red_top=True, extra={"codec": "vp9"}),
-         video("webm", "libvpx-vp9", _frames(320, 240, 25), audio="libopus",
+         video("webm", "libvpx-vp9", lambda: _frames(320, 240, 25), audio="libopus",
                options={"deadline": "realtime", "cpu-used": "8"})),
         (Case("hevc.mkv", "READY", type="VIDEO", mime="video/x-matroska", width=320,
               height=240, duration_ms=1000, has_audio=False, red_top=True,
               extra={"codec": "hevc", "container": "mkv"}),
-         video("matroska", "libx265", _frames(320, 240, 25),
+         video("matroska", "libx265", lambda: _frames(320, 240, 25),
                options={"preset": "ultrafast", "x265-params": "log-level=error"})),
         (Case("av1.mp4", "READY", type="VIDEO", mime="video/mp4", width=320, height=240,
               duration_ms=1000, has_audio=False, red_top=True),
-         video("mp4", "libsvtav1", _frames(320, 240, 25), options={"preset": "12"})),
+         video("mp4", "libsvtav1", lambda: _frames(320, 240, 25), options={"preset": "12"})),
         (Case("tone.mp3", "READY", type="AUDIO", mime="audio/mpeg", duration_ms=2000,
               has_audio=True, extra={"codec": "mp3", "sampleRate": 44100, "channels": 2}),
          sound("mp3", "libmp3lame", rate=44100)),

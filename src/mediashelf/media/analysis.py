@@ -8,6 +8,7 @@ import os
 import resource
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,8 @@ class Analyser:
         self._limits = Limits(max_pixels=max_pixels, max_duration=max_duration)
         # Forked children of a threaded server can inherit held locks; a fresh interpreter cannot.
         context = multiprocessing.get_context("forkserver")
+        # Children fork from a server that already imported the decoders: quick to replace.
+        context.set_forkserver_preload(["mediashelf.media.analysis"])
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # numpy's BLAS would reserve memory
         self._pool = ProcessPool(max_workers=processes, max_tasks=tasks_per_process,
                                  initializer=_start_child, initargs=(memory_mb, max_pixels),
@@ -96,11 +99,17 @@ class Analyser:
             raise MediaError(TOO_BIG) from None
         except CancelledError:
             raise MediaError("the analysis was cancelled") from None
+        except BrokenProcessPool:
+            # Workers that die before taking a task (e.g. the main module cannot be re-imported).
+            log.error("media.pool_broken")
+            raise MediaError(CRASHED, "the worker pool is broken") from None
 
     def worker_pids(self) -> list[int]:
-        """Process ids of the live decoder workers (for metrics and operators)."""
-        return [p.pid for p in multiprocessing.active_children()
-                if p.pid is not None and p.name.startswith("ForkServerProcess")]
+        """Process ids of this pool's live decoder workers (for operators and tests)."""
+        # pebble keeps its workers by pid on the pool manager; not public, so read it defensively.
+        manager = getattr(getattr(self._pool, "_pool_manager", None), "worker_manager", None)
+        workers = getattr(manager, "workers", {})
+        return sorted(pid for pid, proc in dict(workers).items() if proc.is_alive())
 
     def close(self) -> None:
         """Stop the workers; jobs still running fail as cancelled."""

@@ -15,7 +15,7 @@ from mediashelf.domain import AssetType
 from mediashelf.media.base import Limits, MediaError, MediaInfo, check_duration
 from mediashelf.media.containers import audio_mime, container_name, duration_seconds
 
-BLOCK = 256  # samples reduced to one peak while decoding, so memory stays small for long files
+BLOCK = 128  # samples reduced to one peak while decoding, so memory stays small for long files
 BATCH = 1 << 16  # samples gathered before one vectorised reduction
 MAX_BAD_PACKETS = 64
 BACKGROUND = (24, 26, 33)
@@ -95,7 +95,8 @@ def _reduce(pending: list[np.ndarray], peaks: list[np.ndarray], power: list[np.n
     starts = np.arange(0, samples.size, BLOCK)
     peaks.append(np.maximum.reduceat(np.abs(samples), starts))
     counts = np.diff(np.append(starts, samples.size))
-    power.append(np.add.reduceat(samples.astype(np.float64) ** 2, starts) / counts)
+    power.append((np.add.reduceat(samples.astype(np.float64) ** 2, starts) / counts)
+                 .astype(np.float32))
 
 
 class _Meter:
@@ -138,15 +139,13 @@ class _Meter:
 
 def waveform_image(sound: Sound, width: int, height: int) -> Image.Image:
     """Peaks over time as mirrored bars, with the RMS level drawn brighter inside them."""
-    columns = np.minimum((np.arange(sound.peaks.size) * width) // max(sound.peaks.size, 1),
-                         width - 1)
-    peak = np.zeros(width)
-    np.maximum.at(peak, columns, sound.peaks.astype(np.float64))
-    energy = np.zeros(width)
-    count = np.zeros(width)
-    np.add.at(energy, columns, sound.power)
-    np.add.at(count, columns, 1)
-    rms = np.sqrt(energy / np.maximum(count, 1))
+    # Each column takes the blocks of its time span; a short file has fewer blocks than columns,
+    # and reduceat then repeats the block under the column instead of leaving a gap.
+    count = sound.peaks.size
+    starts = np.minimum((np.arange(width) * count) // width, count - 1)
+    peak = np.maximum.reduceat(sound.peaks, starts).astype(np.float64)
+    spans = np.maximum(np.diff(np.append(starts, count)), 1)
+    rms = np.sqrt(np.add.reduceat(sound.power, starts).astype(np.float64) / spans)
     top = float(peak.max())
     if top > 0:
         peak, rms = peak / top, rms / top
