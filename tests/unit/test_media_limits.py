@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_media_corpus import corpus
+from tests import media_corpus as corpus
 
 from mediashelf.domain import AssetType
 from mediashelf.media.analysis import Analyser

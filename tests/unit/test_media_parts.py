@@ -10,7 +10,7 @@ import blurhash as reference
 import numpy as np
 import pytest
 from PIL import Image
-from test_media_corpus import corpus
+from tests import media_corpus as corpus
 
 from mediashelf.domain import AssetType
 from mediashelf.media import images

@@ -1,7 +1,7 @@
 """Generate the media test corpus (good, odd and hostile files) with Pillow, PyAV and numpy.
 
-Run `python scripts/make_media_corpus.py DIR` to write it; tests call build(dir). Deterministic,
-a few MB in all. Every case says what mediashelf must make of it.
+Run `python -m tests.media_corpus DIR` to write it; tests call build(dir). Deterministic, about
+1.5 MB in all. Every case says what mediashelf must make of it; check_thumbnail() verifies one.
 """
 
 from __future__ import annotations
@@ -325,6 +325,33 @@ def cases() -> list[tuple[Case, Callable[[Path], None]]]:
         out.append(_img("photo.avif", lambda: _save(rgb(size=(256, 192)), "AVIF", quality=60),
                         "image/avif", (256, 192), red_top=True))
     return out
+
+
+def check_thumbnail(case: Case, data: bytes, mime: str) -> Image.Image:
+    """WebP, at most 512 px, the displayed aspect ratio, right way up, alpha kept when expected."""
+    assert mime == "image/webp"
+    thumb = Image.open(io.BytesIO(data))
+    assert thumb.format == "WEBP"
+    assert max(thumb.size) <= 512
+    if case.width and case.height:
+        expected = case.width / case.height
+        actual = thumb.width / thumb.height
+        assert abs(actual - expected) / expected < 0.02 + 1 / min(thumb.size), thumb.size
+    if case.red_top:
+        assert_red_on_top(thumb)
+    if case.alpha:
+        assert thumb.mode == "RGBA"
+        assert np.asarray(thumb)[..., 3].min() < 128
+    return thumb
+
+
+def assert_red_on_top(thumb: Image.Image) -> None:
+    """The scene's red band is at the top of the picture, so it is upright."""
+    rgb = np.asarray(thumb.convert("RGB"), dtype=np.float64)
+    band = max(1, rgb.shape[0] // 12)
+    top, bottom = rgb[:band].mean(axis=(0, 1)), rgb[-band:].mean(axis=(0, 1))
+    assert top[0] > 150 and top[1] < 90 and top[2] < 90, f"top is not red: {top}"
+    assert bottom[0] < 120, f"bottom is red: {bottom}"
 
 
 def build(directory: Path) -> list[Case]:
