@@ -28,6 +28,7 @@ import httpx
 from mediashelf.domain import AssetType
 from mediashelf.metrics import IMPORTS_REFUSED
 from mediashelf.netpolicy import IPAddress, Target, UrlRefused, is_public_address, parse_url
+from mediashelf.settings import format_size
 
 __all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer", "guess_type"]
 
@@ -81,14 +82,6 @@ def guess_type(url: str, content_type: str | None) -> AssetType | None:
     if mime == "application/ogg":
         return AssetType.AUDIO
     return None
-
-
-def format_size(n: int) -> str:
-    """50000000 -> '50 MB', 2000000000 -> '2 GB'."""
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= scale:
-            return f"{round(n / scale, 1):g} {unit}"
-    return f"{n} bytes"
 
 
 def _seconds(value: float) -> str:
@@ -291,8 +284,8 @@ class Fetcher:
             return self._parse(url).url
         except UrlRefused as exc:
             IMPORTS_REFUSED.labels(reason=exc.reason).inc()
-            log.info("action=url_refused reason=%s host=%s message=%r",
-                     exc.reason, _host_of(url), exc.message)
+            log.info("url.refused", extra={"reason": exc.reason, "host": _host_of(url),
+                                           "why": exc.message})
             raise
 
     def fetch(self, url: str, sink: Writer, max_bytes: int, *,
@@ -305,11 +298,11 @@ class Fetcher:
                                  started + self.total_timeout)
         except FetchFailed as exc:
             IMPORTS_REFUSED.labels(reason=exc.reason).inc()
-            log.info("action=url_fetch_failed reason=%s host=%s message=%r",
-                     exc.reason, _host_of(url), exc.message)
+            log.info("url.failed", extra={"reason": exc.reason, "host": _host_of(url),
+                                          "why": exc.message})
             raise
-        log.info("action=url_fetched host=%s bytes=%d seconds=%.2f",
-                 _host_of(result.final_url), result.size, time.monotonic() - started)
+        log.info("url.fetched", extra={"host": _host_of(result.final_url), "bytes": result.size,
+                                       "seconds": round(time.monotonic() - started, 2)})
         return result
 
     def _fetch(self, url: str, sink: Writer, max_bytes: int, limit: str,

@@ -28,7 +28,6 @@ class Canary:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(64)
-        self._sock.settimeout(0.05)
         self.port: int = self._sock.getsockname()[1]
         self.hits = 0
         self._stop = threading.Event()
@@ -39,13 +38,14 @@ class Canary:
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except (TimeoutError, OSError):
+            except OSError:
                 continue
             self.hits += 1
             conn.close()
 
     def close(self) -> None:
         self._stop.set()
+        self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         self._thread.join()
         self._sock.close()
 
