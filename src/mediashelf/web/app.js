@@ -554,7 +554,9 @@ function cardFor(a) {
   const name = displayName(a);
   const typeIcon = { IMAGE: ICONS.image, VIDEO: ICONS.video, AUDIO: ICONS.audio }[a.type] || ICONS.image;
   const thumb = el("span", { class: `thumb thumb-${a.type.toLowerCase()}`, style: placeholderStyle(a) });
-  if (a.thumbnailUrl && a.status === "READY") {
+  if (a.type === "AUDIO" && a.thumbnailUrl && a.status === "READY") {
+    thumb.append(el("img", { class: "wave-img", src: a.thumbnailUrl, alt: "", loading: "lazy", draggable: "false" }));
+  } else if (a.thumbnailUrl && a.status === "READY") {
     const img = el("img", { src: a.thumbnailUrl, alt: "", loading: "lazy", decoding: "async", draggable: "false" });
     img.addEventListener("load", () => thumb.classList.add("loaded"));
     img.addEventListener("error", () => img.remove());
@@ -621,12 +623,22 @@ function rowFor(a) {
     },
     svgIcon(playing ? ICONS.pause : ICONS.play),
   );
-  const meta = [formatBytes(a.sizeBytes), a.mimeType].filter(Boolean).join(" · ");
+  const m = a.metadata || {};
+  const meta = [m.mood, m.bpm ? `${m.bpm} BPM` : null].filter(Boolean).join(" · ") || [formatBytes(a.sizeBytes), a.mimeType].filter(Boolean).join(" · ");
+  const wave = a.thumbnailUrl
+    ? el(
+        "span",
+        { class: "row-wave", "aria-hidden": "true" },
+        el("img", { class: "wave-img", src: a.thumbnailUrl, alt: "", loading: "lazy", draggable: "false" }),
+        el("img", { class: "wave-img wave-played", src: a.thumbnailUrl, alt: "", loading: "lazy", draggable: "false" }),
+      )
+    : null;
   const hit = el(
     "button",
     { class: "card-hit", type: "button", "aria-label": `${name}. Audio, ${formatDuration(a.durationMs) || "unknown length"}. Open details.`, onclick: () => openPreview(a) },
     el("span", { class: "row-art", style: `--ph-hue:${hueOf(a.id)}` }, svgIcon(ICONS.audio)),
     el("span", { class: "card-body" }, el("span", { class: "card-name", title: name, text: name }), el("span", { class: "card-meta", text: meta })),
+    wave,
     el("span", { class: "row-duration", text: formatDuration(a.durationMs) }),
     a.status !== "READY" ? el("span", { class: `badge status status-${a.status.toLowerCase()}`, text: STATUS_LABEL[a.status] }) : null,
   );
@@ -657,6 +669,10 @@ function refreshRows() {
     if (hadFocus) node.querySelector(`.${hadFocus.split(" ")[0]}`)?.focus();
   }
 }
+player.addEventListener("timeupdate", () => {
+  const row = playingId && $(`#grid [data-id="${CSS.escape(playingId)}"]`);
+  if (row && player.duration) row.style.setProperty("--played", `${(100 * player.currentTime) / player.duration}%`);
+});
 player.addEventListener("play", refreshRows);
 player.addEventListener("pause", refreshRows);
 player.addEventListener("ended", refreshRows);
@@ -1036,13 +1052,29 @@ function fillMeta(a) {
   $("#preview-delete").hidden = Boolean(a.isSystem);
 }
 
-/* Extra technical details (codec, frame rate…) as "Frame rate: 25". */
+/* Extra technical details (codec, frame rate…), known keys in friendly units. */
+const META_FORMAT = {
+  mood: ["Mood", (v) => v],
+  bpm: ["Tempo", (v) => `${v} BPM`],
+  codec: ["Codec", (v) => String(v).toUpperCase()],
+  container: ["Container", (v) => String(v).toUpperCase()],
+  sampleRate: ["Sample rate", (v) => `${+(v / 1000).toFixed(1)} kHz`],
+  channels: ["Channels", (v) => ({ 1: "Mono", 2: "Stereo" })[v] || String(v)],
+  bitRate: ["Bit rate", (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(1)} Mbps` : `${Math.round(v / 1000)} kbps`)],
+  frameRate: ["Frame rate", (v) => `${+(+v).toFixed(2)} fps`],
+  fps: ["Frame rate", (v) => `${+(+v).toFixed(2)} fps`],
+  loudnessLufs: ["Loudness", (v) => `${v} LUFS`],
+  rotation: ["Rotation", (v) => `${v}°`],
+};
+const META_SKIP = new Set(["builtin"]);
+
 function metadataRows(meta) {
   if (!meta || typeof meta !== "object") return [];
   return Object.entries(meta)
-    .filter(([, v]) => ["string", "number", "boolean"].includes(typeof v) && v !== "")
-    .slice(0, 8)
+    .filter(([k, v]) => !META_SKIP.has(k) && ["string", "number", "boolean"].includes(typeof v) && v !== "")
+    .slice(0, 10)
     .map(([k, v]) => {
+      if (META_FORMAT[k]) return [META_FORMAT[k][0], META_FORMAT[k][1](v)];
       const label = k.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ");
       return [label.charAt(0).toUpperCase() + label.slice(1).toLowerCase(), String(typeof v === "number" ? +v.toFixed(3) : v)];
     });
