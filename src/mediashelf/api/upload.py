@@ -39,6 +39,7 @@ class _Form:
         self.in_file = False
         self.file_started = False
         self.file_done = False
+        self.ended = False
         self.buffer = bytearray()
         self._headers: dict[str, str] = {}
         self._hname = bytearray()
@@ -51,8 +52,11 @@ class _Form:
             "on_part_begin": self._part_begin, "on_header_field": self._hfield,
             "on_header_value": self._hval, "on_header_end": self._hend,
             "on_headers_finished": self._headers_done, "on_part_data": self._data,
-            "on_part_end": self._part_end,
+            "on_part_end": self._part_end, "on_end": self._end,
         }
+
+    def _end(self) -> None:
+        self.ended = True
 
     def _part_begin(self) -> None:
         self._headers, self._name, self._text = {}, None, bytearray()
@@ -116,6 +120,8 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
                 if data:
                     await run_in_threadpool(sink.feed, data)
         parser.finalize()
+        if not form.ended:
+            raise BadRequest("malformed multipart body: it ends before the closing boundary")
         if sink is None:
             raise BadRequest("missing form field 'file'")
         if form.buffer:
