@@ -1,0 +1,288 @@
+"""The SDK without I/O: each operation is a generator that yields the HTTP calls and pauses it
+needs and receives the outcomes, so `Client` and `AsyncClient` share every rule (paths, params,
+retries, backoff, parsing, errors) and differ only in how they send a call and how they sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from mediashelf._sdk_errors import (
+    APIConnectionError,
+    MediashelfAPIError,
+    NotFoundError,
+    ProcessingFailedError,
+    WaitTimeoutError,
+    error_for,
+)
+from mediashelf._sdk_models import Asset, AssetPage
+
+T = TypeVar("T")
+ProgressCallback = Callable[[int, "int | None"], None]
+FileSource = str | os.PathLike[str] | IO[bytes]
+AssetRef = str | Asset
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+USER_AGENT = "mediashelf-python/0.1.0"
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request to make; `replayable` is false when its body cannot be sent twice."""
+
+    method: str
+    path: str
+    params: Sequence[tuple[str, str]] = ()
+    json: Mapping[str, Any] | None = None
+    data: Mapping[str, str] | None = None
+    files: Mapping[str, Any] | None = None
+    replayable: bool = True
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Step = Call | Sleep
+Outcome = httpx.Response | httpx.TransportError | None
+Op = Generator[Step, Outcome, T]
+
+
+@dataclass(frozen=True)
+class Config:
+    """What both clients are built from: base URL, headers, timeout, retry policy."""
+
+    base_url: str
+    headers: Mapping[str, str]
+    timeout: float
+    max_retries: int
+    retry_backoff: float
+    max_backoff: float = 8.0
+    jitter: Callable[[], float] = field(default=random.random, compare=False)
+
+
+def make_config(base_url: str | None, api_key: str | None, timeout: float, max_retries: int,
+                retry_backoff: float) -> Config:
+    """Resolve the base URL and key (arguments first, then MEDIASHELF_URL / MEDIASHELF_API_KEY)."""
+    url = (base_url or os.environ.get("MEDIASHELF_URL") or DEFAULT_URL).rstrip("/")
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"base_url must be an http:// or https:// URL, not {url!r}")
+    if url.endswith("/v1"):  # Argil documents its base as https://api.argil.ai/v1
+        url = url[: -len("/v1")]
+    key = api_key if api_key is not None else os.environ.get("MEDIASHELF_API_KEY")
+    headers = {"user-agent": USER_AGENT, "accept": "application/json"}
+    if key:
+        headers["x-api-key"] = key
+    return Config(url, headers, timeout, max(0, max_retries), max(0.0, retry_backoff))
+
+
+def _retryable(call: Call, outcome: Outcome) -> bool:
+    if not call.replayable:
+        return False
+    if isinstance(outcome, httpx.Response):
+        if outcome.status_code == 429:  # refused before doing anything: safe for any method
+            return True
+        return outcome.status_code in _RETRY_STATUSES and call.method in _IDEMPOTENT
+    if isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout):
+        return True  # nothing was sent
+    return call.method in _IDEMPOTENT
+
+
+def _delay(config: Config, attempt: int, outcome: Outcome) -> float:
+    if isinstance(outcome, httpx.Response):
+        after = outcome.headers.get("retry-after", "")
+        if after.isdigit():
+            return min(float(after), config.max_backoff * 4)
+    base = min(config.retry_backoff * 2.0**attempt, config.max_backoff)
+    return base * (0.5 + config.jitter() / 2)
+
+
+def send(config: Config, call: Call) -> Op[httpx.Response]:
+    """Make one call, retrying 429s, 5xx on reads and connection failures with backoff."""
+    attempt = 0
+    while True:
+        outcome = yield call
+        if isinstance(outcome, httpx.Response) and outcome.status_code < 400:
+            return outcome
+        if attempt < config.max_retries and _retryable(call, outcome):
+            yield Sleep(_delay(config, attempt, outcome))
+            attempt += 1
+            continue
+        if isinstance(outcome, httpx.Response):
+            raise error_for(outcome.status_code, outcome.content)
+        reason = type(outcome).__name__ if outcome is not None else "no reply"
+        raise APIConnectionError(f"cannot reach {config.base_url}: {outcome or reason}"
+                                 ) from outcome
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise MediashelfAPIError("the server's reply is not JSON (is base_url right?)",
+                                 response.status_code) from None
+
+
+def _asset(response: httpx.Response) -> Asset:
+    data = _json(response)
+    if not isinstance(data, dict) or "id" not in data:
+        raise MediashelfAPIError("the server's reply is not an asset", response.status_code)
+    return Asset.from_wire(data)
+
+
+def _id_path(ref: AssetRef) -> str:
+    asset_id = ref.id if isinstance(ref, Asset) else str(ref)
+    if not asset_id.strip():
+        raise NotFoundError("empty asset id", 404)
+    return "/v1/assets/" + quote(asset_id.strip(), safe="")
+
+
+def _values(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return [str(v).strip().upper() for v in items if str(v).strip()]
+
+
+def _header_int(response: httpx.Response, name: str) -> int | None:
+    raw = response.headers.get(name, "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def list_page(config: Config, types: str | Sequence[str] | None,
+              statuses: str | Sequence[str] | None, page: int, page_size: int,
+              scope: str | None = None) -> Op[AssetPage]:
+    """GET /v1/assets with the seed's parameters; totals from the X-* headers."""
+    params = [("type", t) for t in _values(types)] + [("status", s) for s in _values(statuses)]
+    params += [("page", str(page)), ("pageSize", str(page_size))]
+    if scope:
+        params.append(("scope", scope))
+    response = yield from send(config, Call("GET", "/v1/assets", params=params))
+    data = _json(response)
+    if not isinstance(data, list):
+        raise MediashelfAPIError("the server's reply is not a list of assets",
+                                 response.status_code)
+    return AssetPage(
+        items=tuple(Asset.from_wire(a) for a in data if isinstance(a, dict) and "id" in a),
+        page=_header_int(response, "X-Page") or page,
+        page_size=_header_int(response, "X-Page-Size") or page_size,
+        total_count=_header_int(response, "X-Total-Count"),
+        total_pages=_header_int(response, "X-Total-Pages"),
+    )
+
+
+def get(config: Config, ref: AssetRef) -> Op[Asset]:
+    return _asset((yield from send(config, Call("GET", _id_path(ref)))))
+
+
+def delete(config: Config, ref: AssetRef) -> Op[None]:
+    yield from send(config, Call("DELETE", _id_path(ref)))
+
+
+def import_url(config: Config, url: str, name: str, type_: str) -> Op[Asset]:
+    body = {"url": url, "name": name, "type": type_.upper()}
+    return _asset((yield from send(config, Call("POST", "/v1/assets", json=body))))
+
+
+def _length(raw: IO[bytes]) -> int | None:
+    """The file's size without reading it (httpx sends a seekable file from its start)."""
+    try:
+        if not raw.seekable():
+            return None
+        here = raw.tell()
+        end = raw.seek(0, os.SEEK_END)
+        raw.seek(here)
+        return end
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class _ProgressReader:
+    """Wraps a binary file so httpx's multipart encoder reports each chunk it reads."""
+
+    def __init__(self, raw: IO[bytes], progress: ProgressCallback | None) -> None:
+        self._raw = raw
+        self._progress = progress
+        self._sent = 0
+        self.total = _length(raw)
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        if chunk:
+            self._sent += len(chunk)
+            if self._progress is not None:
+                self._progress(self._sent, self.total)
+        return chunk
+
+    def seekable(self) -> bool:
+        try:
+            return self._raw.seekable()
+        except (AttributeError, ValueError):
+            return False
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._raw.seek(offset, whence)
+        self._sent = position
+        return position
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+
+def upload(config: Config, source: FileSource, name: str | None, type_: str | None,
+           progress: ProgressCallback | None) -> Op[Asset]:
+    """POST a multipart upload that streams the file in 64 KiB chunks."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        with path.open("rb") as fh:
+            return (yield from _upload(config, fh, path.name, name, type_, progress))
+    filename = Path(str(getattr(source, "name", "") or "upload")).name
+    return (yield from _upload(config, source, filename, name, type_, progress))
+
+
+def _upload(config: Config, fh: IO[bytes], filename: str, name: str | None,
+            type_: str | None, progress: ProgressCallback | None) -> Op[Asset]:
+    reader = _ProgressReader(fh, progress)
+    fields = {"name": name} if name else {}
+    if type_:
+        fields["type"] = type_.upper()
+    call = Call("POST", "/v1/assets", data=fields, files={"file": (filename, reader)},
+                replayable=reader.seekable())
+    return _asset((yield from send(config, call)))
+
+
+def wait_until_ready(config: Config, ref: AssetRef, timeout: float, poll_interval: float,
+                     max_interval: float = 5.0) -> Op[Asset]:
+    """Poll until READY; FAILED raises ProcessingFailedError, time out WaitTimeoutError."""
+    deadline = time.monotonic() + timeout
+    interval = poll_interval
+    while True:
+        asset = yield from get(config, ref)
+        if asset.is_ready:
+            return asset
+        if asset.is_failed:
+            raise ProcessingFailedError(asset)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise WaitTimeoutError(f"asset {asset.id} still {asset.status} after {timeout:g} s")
+        yield Sleep(min(interval, left))
+        interval = min(interval * 1.5, max_interval)
+
+
+def unseen(page: AssetPage, seen: set[str]) -> list[Asset]:
+    """The page's assets not yet yielded (a listing can shift while it is walked)."""
+    fresh = [a for a in page.items if a.id not in seen]
+    seen.update(a.id for a in fresh)
+    return fresh

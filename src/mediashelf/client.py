@@ -1,0 +1,212 @@
+"""The Python SDK: `Client` and `AsyncClient` for mediashelf and Argil-compatible v1 Assets APIs.
+
+    from mediashelf import Client
+
+    with Client("http://127.0.0.1:8000", api_key="…") as ms:
+        asset = ms.upload("clip.mp4", progress=lambda sent, total: print(sent, total))
+        ready = ms.wait_until_ready(asset, timeout=120)
+        for a in ms.iter_assets(type="VIDEO"):
+            print(a.id, a.name, a.file_url)
+
+Both clients run the same I/O-free operations from `_sdk_core`; only sending and sleeping differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from mediashelf import _sdk_core as core
+from mediashelf._sdk_core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
+from mediashelf._sdk_models import Asset, AssetPage
+
+T = TypeVar("T")
+Filter = str | Sequence[str] | None
+
+
+def _http_args(config: core.Config) -> dict[str, Any]:
+    return {"base_url": config.base_url, "headers": dict(config.headers),
+            "timeout": httpx.Timeout(config.timeout), "follow_redirects": True}
+
+
+def _request_args(call: core.Call) -> dict[str, Any]:
+    return {"params": list(call.params) or None, "json": call.json, "data": call.data,
+            "files": call.files}
+
+
+class Client:
+    """A synchronous client; `transport=` takes any `httpx.BaseTransport` (tests, proxies)."""
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0,
+                 max_retries: int = 3, retry_backoff: float = 0.5) -> None:
+        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff)
+        self._http = httpx.Client(transport=transport, **_http_args(self._config))
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    def _run(self, op: Op[T]) -> T:
+        outcome: Outcome = None
+        try:
+            while True:
+                try:
+                    step = op.send(outcome)
+                except StopIteration as done:
+                    result: T = done.value
+                    return result
+                if isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                    outcome = None
+                    continue
+                try:
+                    outcome = self._http.request(step.method, step.path, **_request_args(step))
+                except httpx.TransportError as exc:
+                    outcome = exc
+        finally:
+            op.close()
+
+    def list(self, *, type: Filter = None, status: Filter = None, page: int = 1,
+             page_size: int = 20, scope: str | None = None) -> AssetPage:
+        """One page of assets (the server's default status filter is READY)."""
+        return self._run(core.list_page(self._config, type, status, page, page_size, scope))
+
+    def iter_assets(self, *, type: Filter = None, status: Filter = None, page_size: int = 100,
+                    scope: str | None = None) -> Iterator[Asset]:
+        """Every matching asset, fetching one page at a time as the iteration reaches it."""
+        seen: set[str] = set()
+        number = 1
+        while True:
+            page = self.list(type=type, status=status, page=number, page_size=page_size,
+                             scope=scope)
+            yield from core.unseen(page, seen)
+            if not page.items or not page.has_next:
+                return
+            number += 1
+
+    def get(self, asset: AssetRef) -> Asset:
+        """One asset by id; NotFoundError if it does not exist for this key."""
+        return self._run(core.get(self._config, asset))
+
+    def delete(self, asset: AssetRef) -> None:
+        """Delete an asset; NotFoundError if it does not exist for this key."""
+        self._run(core.delete(self._config, asset))
+
+    def upload(self, file: FileSource, *, name: str | None = None, type: str | None = None,
+               progress: ProgressCallback | None = None) -> Asset:
+        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
+        return self._run(core.upload(self._config, file, name, type, progress))
+
+    def import_url(self, url: str, name: str, type: str) -> Asset:
+        """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
+        return self._run(core.import_url(self._config, url, name, type))
+
+    def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
+                         poll_interval: float = 0.25) -> Asset:
+        """Poll with backoff until READY; ProcessingFailedError / WaitTimeoutError otherwise."""
+        return self._run(core.wait_until_ready(self._config, asset, timeout, poll_interval))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """The asyncio client: the same methods as `Client`, awaited; `transport=` is async."""
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0,
+                 max_retries: int = 3, retry_backoff: float = 0.5) -> None:
+        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff)
+        self._http = httpx.AsyncClient(transport=transport, **_http_args(self._config))
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    async def _run(self, op: Op[T]) -> T:
+        outcome: Outcome = None
+        try:
+            while True:
+                try:
+                    step = op.send(outcome)
+                except StopIteration as done:
+                    result: T = done.value
+                    return result
+                if isinstance(step, Sleep):
+                    await asyncio.sleep(step.seconds)
+                    outcome = None
+                    continue
+                try:
+                    outcome = await self._http.request(step.method, step.path,
+                                                       **_request_args(step))
+                except httpx.TransportError as exc:
+                    outcome = exc
+        finally:
+            op.close()
+
+    async def list(self, *, type: Filter = None, status: Filter = None, page: int = 1,
+                   page_size: int = 20, scope: str | None = None) -> AssetPage:
+        """One page of assets (the server's default status filter is READY)."""
+        return await self._run(core.list_page(self._config, type, status, page, page_size,
+                                              scope))
+
+    async def iter_assets(self, *, type: Filter = None, status: Filter = None,
+                          page_size: int = 100, scope: str | None = None
+                          ) -> AsyncIterator[Asset]:
+        """Every matching asset, fetching one page at a time as the iteration reaches it."""
+        seen: set[str] = set()
+        number = 1
+        while True:
+            page = await self.list(type=type, status=status, page=number, page_size=page_size,
+                                   scope=scope)
+            for asset in core.unseen(page, seen):
+                yield asset
+            if not page.items or not page.has_next:
+                return
+            number += 1
+
+    async def get(self, asset: AssetRef) -> Asset:
+        """One asset by id; NotFoundError if it does not exist for this key."""
+        return await self._run(core.get(self._config, asset))
+
+    async def delete(self, asset: AssetRef) -> None:
+        """Delete an asset; NotFoundError if it does not exist for this key."""
+        await self._run(core.delete(self._config, asset))
+
+    async def upload(self, file: FileSource, *, name: str | None = None,
+                     type: str | None = None, progress: ProgressCallback | None = None) -> Asset:
+        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
+        return await self._run(core.upload(self._config, file, name, type, progress))
+
+    async def import_url(self, url: str, name: str, type: str) -> Asset:
+        """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
+        return await self._run(core.import_url(self._config, url, name, type))
+
+    async def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
+                               poll_interval: float = 0.25) -> Asset:
+        """Poll with backoff until READY; ProcessingFailedError / WaitTimeoutError otherwise."""
+        return await self._run(core.wait_until_ready(self._config, asset, timeout,
+                                                     poll_interval))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
