@@ -4,37 +4,53 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import samples
+from tests.support import backends, samples
+from tests.support.backends import Backend
 from tests.support.server import Server
 
 
+@pytest.fixture(scope="session", params=backends.selected())
+def backend(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """The (database, storage) pair the servers run on; every server test runs on each."""
+    b = Backend(request.param, tmp_path_factory.mktemp(request.param)).start()
+    yield b
+    b.stop()
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server for the session; tests keep to their own tenants."""
-    srv = Server(tmp_path_factory.mktemp("shared") / "data").start()
-    yield srv
-    srv.stop()
+def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per backend for the session; tests keep to their own tenants."""
+    with backend.provision() as env:
+        srv = Server(tmp_path_factory.mktemp("shared") / "data", env,
+                     backend=backend.name).start()
+        yield srv
+        srv.stop()
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start a dedicated server with extra MEDIASHELF_* variables."""
+def make_server(backend: Backend, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start a dedicated server (on a fresh library of the backend) with extra variables."""
     started: list[Server] = []
+    with ExitStack() as stack:
 
-    def make(env: dict[str, str] | None = None, args: tuple[str, ...] = (),
-             start: bool = True) -> Server:
-        srv = Server(tmp_path / f"data{len(started)}", env, args)
-        started.append(srv)
-        return srv.start() if start else srv
+        def make(env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                 start: bool = True) -> Server:
+            provided = stack.enter_context(backend.provision())
+            srv = Server(tmp_path / f"data{len(started)}", {**provided, **(env or {})}, args,
+                         backend=backend.name)
+            started.append(srv)
+            return srv.start() if start else srv
 
-    yield make
-    for srv in started:
-        srv.stop()
+        yield make
+        for srv in started:
+            srv.stop()
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ class Server:
     """`mediashelf serve` on a temporary data dir; `cli()` runs commands against the same dir."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+                 args: tuple[str, ...] = (), backend: str = "sqlite-local") -> None:
         self.data_dir = data_dir
+        self.backend = backend  # see tests/support/backends.py
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "MEDIASHELF_DATA_DIR": str(data_dir),
