@@ -16,6 +16,8 @@ from tests.support.server import Server
 
 pytestmark = pytest.mark.browser
 
+DASH, TIMES = "\u2013", "\u00d7"  # en dash and times sign, as the page prints them
+
 
 def cards(page: Any) -> Any:
     return page.locator("#grid > li[data-id]")
@@ -61,10 +63,11 @@ def test_upload_by_file_picker_turns_ready_live(
     item = card(page, "sunset.png")
     expect(item).to_have_attribute("data-status", "READY")
     expect(item.locator(".status")).to_have_text("Ready")
-    expect(item).to_contain_text("320×200")
+    expect(item).to_contain_text(f"320{TIMES}200")
     thumb = item.locator(".thumb img")
     expect(thumb).to_have_count(1)
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=thumb.element_handle())
     expect(page.locator("#count")).to_have_text("1 asset")
 
 
@@ -80,11 +83,11 @@ def test_filters_and_pagination_follow_the_headers(
 
     page.goto(web_server.url + "/#/library?pageSize=3")
     expect(cards(page)).to_have_count(3)
-    expect(page.locator("#count")).to_have_text("1–3 of 4 assets")
+    expect(page.locator("#count")).to_have_text(f"1{DASH}3 of 4 assets")
     page.get_by_role("button", name="Next page").click()
     expect(page.locator("#pager [aria-current=page]")).to_have_text("2")
     expect(cards(page)).to_have_count(1)
-    expect(page.locator("#count")).to_have_text("4–4 of 4 assets")
+    expect(page.locator("#count")).to_have_text(f"4{DASH}4 of 4 assets")
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
 
     page.get_by_text("Audio", exact=True).click()
@@ -96,7 +99,7 @@ def test_filters_and_pagination_follow_the_headers(
     page.get_by_label("Status").select_option("FAILED")
     expect(page.locator("#state")).to_contain_text("Nothing matches these filters")
     page.get_by_role("button", name="Clear filters").click()
-    expect(page.locator("#count")).to_have_text("1–3 of 4 assets")
+    expect(page.locator("#count")).to_have_text(f"1{DASH}3 of 4 assets")
 
 
 def test_preview_by_keyboard_and_delete_with_confirmation(
@@ -114,7 +117,7 @@ def test_preview_by_keyboard_and_delete_with_confirmation(
     image = dialog.locator(".preview-media img")
     page.wait_for_function("img => img.complete && img.naturalWidth === 160",
                            arg=image.element_handle())
-    expect(dialog.locator("#preview-meta")).to_contain_text("160×120")
+    expect(dialog.locator("#preview-meta")).to_contain_text(f"160{TIMES}120")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
