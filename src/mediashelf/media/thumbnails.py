@@ -21,7 +21,8 @@ def encode(im: Image.Image) -> tuple[bytes, str]:
     im.info = {}
     out = io.BytesIO()
     try:
-        im.save(out, "WEBP", quality=80, method=4)
+        # method 2 is about twice as fast as the default 4 at a nearly equal size.
+        im.save(out, "WEBP", quality=80, method=2)
         return out.getvalue(), "image/webp"
     except (OSError, KeyError, ValueError):
         out = io.BytesIO()

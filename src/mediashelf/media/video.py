@@ -82,25 +82,27 @@ def poster(container: InputContainer, stream: VideoStream, duration: float | Non
            box: int) -> Poster:
     """The first sampled frame that is neither black nor blank, else the liveliest one seen."""
     size = _fit(_display_size(stream), box)
-    best: tuple[float, VideoFrame] | None = None
+    best: tuple[float, VideoFrame, np.ndarray] | None = None
     times = [0.0] if not duration else [duration * f for f in SAMPLES]
     for target in times:
         frame = _frame_at(container, stream, target)
         if frame is None:
             continue
-        grey = frame.reformat(width=32, height=32, format="gray").to_ndarray().astype(np.float32)
+        # Scale once to the poster size; judge darkness and flatness on that same picture.
+        rgb = frame.reformat(width=size[0], height=size[1], format="rgb24",
+                             interpolation="AREA").to_ndarray()
+        grey = rgb[::4, ::4].mean(axis=2)
         mean, spread = float(grey.mean()), float(grey.std())
         if mean >= DARK_MEAN and spread >= FLAT_STD:
-            best = (float("inf"), frame)
+            best = (float("inf"), frame, rgb)
             break
         score = spread + mean / 8
         if best is None or score > best[0]:
-            best = (score, frame)
+            best = (score, frame, rgb)
     if best is None:
         raise MediaError("the video has no decodable frame")
-    frame = best[1]
-    rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
-    image = Image.fromarray(rgb.to_ndarray(), "RGB")
+    _, frame, rgb = best
+    image = Image.fromarray(rgb, "RGB")
     rotation = _rotation(frame)
     if rotation:
         image = image.transpose({90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
