@@ -38,6 +38,7 @@ __all__ = [
     "__version__",
 ]
 
-for _name in __all__[:-1]:  # show the public path in tracebacks and reprs, as httpx does
-    globals()[_name].__module__ = "mediashelf"
+for _name in __all__:  # show the public path in tracebacks and reprs, as httpx does
+    if not _name.startswith("_"):
+        globals()[_name].__module__ = "mediashelf"
 del _name
