@@ -30,10 +30,15 @@ class SystemLibrary:
         self._db, self._assets = db, assets
 
     def ensure_tenant(self) -> None:
+        from sqlalchemy.exc import IntegrityError
+
         keys = KeyRepository()
-        with self._db.write() as conn:
-            if keys.tenant_by_name(conn, SYSTEM_TENANT_NAME) is None:
-                keys.insert_tenant(conn, Tenant(SYSTEM_TENANT_ID, SYSTEM_TENANT_NAME, _now()))
+        try:
+            with self._db.write() as conn:
+                if keys.tenant_by_name(conn, SYSTEM_TENANT_NAME) is None:
+                    keys.insert_tenant(conn, Tenant(SYSTEM_TENANT_ID, SYSTEM_TENANT_NAME, _now()))
+        except IntegrityError:
+            pass  # another process starting at the same moment made it (PostgreSQL)
 
     def import_file(self, path: Path, asset_type: AssetType | None = None,
                     name: str | None = None, extra: dict[str, object] | None = None) -> Asset:
