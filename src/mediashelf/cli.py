@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import click
 import typer
 
-from mediashelf.cli_human import register as register_human_commands
 from mediashelf.errors import ConfigError, MediashelfError
 from mediashelf.settings import Settings, load_settings
 
@@ -28,7 +27,6 @@ app.add_typer(assets_app, name="assets")
 library_app = typer.Typer(no_args_is_help=True,
                           help="Move a whole library between backends (export, import).")
 app.add_typer(library_app, name="library")
-register_human_commands(app)  # ls, upload, import, get, rm, open: the SDK from a terminal
 
 
 class Failure(Exception):
@@ -223,6 +221,36 @@ def assets_restore(asset_id: Annotated[str, typer.Argument(help="The deleted ass
     finally:
         services.close()
     print(f"restored {asset.id} ({asset.name})")
+
+
+@library_app.command("export")
+def library_export(folder: Annotated[Path, typer.Argument(help="A new or empty folder")]) -> None:
+    """Copy tenants, key hashes, assets and stored files into a folder (stop writers first)."""
+    from mediashelf.transfer import export_library
+
+    services = _prepare(_settings(), with_worker=False, seed=False)
+    try:
+        done = export_library(services.db, services.storage, folder)
+    finally:
+        services.close()
+    print(f"exported {done.assets} assets ({done.objects} files, {done.bytes} bytes), "
+          f"{done.tenants} tenants and {done.keys} keys to {folder}")
+
+
+@library_app.command("import")
+def library_import(folder: Annotated[Path, typer.Argument(help="A folder from `library export`",
+                                                          exists=True, file_okay=False)]
+                   ) -> None:
+    """Load an export into this library, which must be new (no assets, no keys)."""
+    from mediashelf.transfer import import_library
+
+    services = _prepare(_settings(), with_worker=False, seed=False)
+    try:
+        done = import_library(services.db, services.storage, folder)
+    finally:
+        services.close()
+    print(f"imported {done.assets} assets ({done.objects} files, {done.bytes} bytes), "
+          f"{done.tenants} tenants and {done.keys} keys from {folder}")
 
 
 def main(argv: list[str] | None = None) -> None:
