@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import click
 import typer
 
+from mediashelf.cli_human import register as register_human_commands
 from mediashelf.errors import ConfigError, MediashelfError
 from mediashelf.settings import Settings, load_settings
 
@@ -27,6 +28,7 @@ app.add_typer(assets_app, name="assets")
 library_app = typer.Typer(no_args_is_help=True,
                           help="Move a whole library between backends (export, import).")
 app.add_typer(library_app, name="library")
+register_human_commands(app)  # ls, upload, import, get, rm, open: the SDK from a terminal
 
 
 class Failure(Exception):
