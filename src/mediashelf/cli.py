@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer._click import exceptions as click_exc  # Typer ships its own Click
 
 from mediashelf.cli_human import register as register_human_commands
 from mediashelf.errors import ConfigError, MediashelfError
@@ -35,11 +35,12 @@ class Failure(Exception):
     """A one-line error for the user, and a non-zero exit."""
 
 
-def _settings(**flags: Any) -> Settings:
+def _settings(quiet: bool = True, **flags: Any) -> Settings:
+    """Settings from the environment; one-shot commands log only warnings, to keep output clean."""
     from mediashelf import logs
 
     settings = load_settings(**flags)
-    logs.setup(settings.log_level)
+    logs.setup("WARNING" if quiet else settings.log_level)
     return settings
 
 
@@ -83,13 +84,17 @@ def serve(
 
     from mediashelf.app import create_app
 
-    settings = _settings(host=host, port=port)
+    settings = _settings(quiet=False, host=host, port=port)
     services = _prepare(settings, with_worker=not no_worker, seed=True)
     api = create_app(settings, run_worker=not no_worker, services=services)
     print(f"mediashelf {'API' if no_worker else 'API + worker'} on {settings.base_url}  "
           f"(data in {settings.data_dir})", flush=True)
     print(f"  web page: {settings.base_url}/   API docs: {settings.base_url}/docs", flush=True)
     print("  get an API key: mediashelf keys create --tenant NAME", flush=True)
+    # uvicorn re-raises the stop signal once it has shut down gracefully; a quiet handler
+    # turns that into a normal exit (status 0) instead of death by signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.run(api, host=settings.host, port=settings.port, log_config=None,
                 access_log=False, timeout_graceful_shutdown=30, server_header=False)
 
@@ -97,7 +102,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run a worker alone (for scaled deployments; pair with `serve --no-worker`)."""
-    settings = _settings()
+    settings = _settings(quiet=False)
     services = _prepare(settings, with_worker=True, seed=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -259,11 +264,11 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command; errors become one line on stderr and a non-zero exit."""
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
-    except click.ClickException as exc:
+    except click_exc.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except ConfigError as exc:
