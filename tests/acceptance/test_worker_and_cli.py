@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.support.server import Server, upload, wait_for
 
 MakeServer = Callable[..., Server]

@@ -1,4 +1,4 @@
-"""GET /v1/assets to the letter of the seed: parameters, defaults, limits, headers, order, errors."""
+"""GET /v1/assets to the letter of the seed: parameters, defaults, limits, headers, order."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from mediashelf.domain import SYSTEM_TENANT_ID, Asset, AssetStatus, AssetType, now_ms
 from tests.support.library import insert, make_asset, tenant_id_of
 from tests.support.server import Server
+
+from mediashelf.domain import SYSTEM_TENANT_ID, Asset, AssetStatus, AssetType, now_ms
 
 TYPES = [t.value for t in AssetType]
 STATUSES = [s.value for s in AssetStatus]
