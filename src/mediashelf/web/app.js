@@ -1014,7 +1014,11 @@ function fillPreview(a) {
       el("div", { class: "preview-note" }, svgIcon(ICONS.warn, "icon icon-xl"), el("p", { text: a.failureReason || "This asset could not be processed." })),
     );
   } else if (a.type === "IMAGE") {
-    box.replaceChildren(el("img", { src: a.fileUrl, alt: displayName(a) }));
+    // Sized before it loads, with the blurhash painted in its own box meanwhile.
+    const blur = blurhashToDataURL(a.blurhash);
+    box.replaceChildren(
+      el("img", { src: a.fileUrl, alt: displayName(a), width: a.width, height: a.height, style: blur ? `background-image:url("${blur}")` : null }),
+    );
   } else if (a.type === "VIDEO") {
     box.replaceChildren(
       el("video", { src: a.fileUrl, controls: true, playsinline: true, preload: "metadata", poster: a.thumbnailUrl || null, "aria-label": displayName(a) }),
@@ -1066,17 +1070,19 @@ const META_FORMAT = {
   loudnessLufs: ["Loudness", (v) => `${v} LUFS`],
   rotation: ["Rotation", (v) => `${v}°`],
 };
-const META_SKIP = new Set(["builtin"]);
+const META_SKIP = new Set(["builtin", "format"]);
 
 function metadataRows(meta) {
   if (!meta || typeof meta !== "object") return [];
   return Object.entries(meta)
     .filter(([k, v]) => !META_SKIP.has(k) && ["string", "number", "boolean"].includes(typeof v) && v !== "")
+    .filter(([k, v]) => !(k === "frames" && v === 1))
     .slice(0, 10)
     .map(([k, v]) => {
       if (META_FORMAT[k]) return [META_FORMAT[k][0], META_FORMAT[k][1](v)];
       const label = k.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ");
-      return [label.charAt(0).toUpperCase() + label.slice(1).toLowerCase(), String(typeof v === "number" ? +v.toFixed(3) : v)];
+      const text = typeof v === "boolean" ? (v ? "Yes" : "No") : String(typeof v === "number" ? +v.toFixed(3) : v);
+      return [label.charAt(0).toUpperCase() + label.slice(1).toLowerCase(), text];
     });
 }
 
