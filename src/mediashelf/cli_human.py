@@ -30,7 +30,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from mediashelf import (
     APIConnectionError,
@@ -106,7 +106,7 @@ def _client(url: str, api_key: str | None) -> Iterator[Client]:
         _fail("no API key: pass --api-key or set MEDIASHELF_API_KEY "
               "(an admin creates one with `mediashelf keys create --tenant NAME`)", AUTH)
     try:
-        with Client(url, api_key) as client:
+        with Client(url, api_key, max_retries=2) as client:
             yield client
     except ValueError as exc:
         _fail(str(exc), BAD_ARGS)
@@ -181,7 +181,9 @@ def _name(a: Asset) -> str:
 
 
 def _asset_table(assets: Sequence[Asset]) -> Table:
-    table = Table("id", "name", "type", "status", "size", "shape", "age", box=None)
+    table = Table(Column("id", no_wrap=True), Column("name", overflow="fold"), "type", "status",
+                  Column("size", no_wrap=True), Column("shape", no_wrap=True),
+                  Column("age", no_wrap=True), box=None)
     for a in assets:
         table.add_row(a.id, _name(a), a.type, _status(a), _size(a.size_bytes), _shape(a),
                       _age(a.created_at))
@@ -444,7 +446,8 @@ def _summary(rows: Sequence[_Row], as_json: bool) -> None:
         _emit([{"file": str(r.path), "asset": dict(r.asset.raw) if r.asset else None,
                 "error": r.problem} for r in rows])
         return
-    table = Table("file", "id", "type", "status", "size", "note", box=None)
+    table = Table(Column("file", no_wrap=True), Column("id", no_wrap=True), "type", "status",
+                  Column("size", no_wrap=True), Column("note", overflow="fold"), box=None)
     for r in rows:
         a = r.asset
         status = _status(a) if a else "[red]NOT SENT[/]"

@@ -1,0 +1,129 @@
+"""`mediashelf ls|upload|import|get|rm|open` through the real entry point, on the real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import Server, free_port
+
+COLOUR_VARS = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", "TTY_COMPATIBLE", "NO_COLOR",
+               "MEDIASHELF_URL", "MEDIASHELF_API_KEY")
+
+
+def run(*args: str, url: str, key: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARS}
+    env["MEDIASHELF_URL"] = url
+    if key is not None:
+        env["MEDIASHELF_API_KEY"] = key
+    res = subprocess.run([sys.executable, "-m", "mediashelf", *args], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert "\x1b[" not in res.stdout + res.stderr  # colour only on a terminal
+    return res
+
+
+@pytest.fixture
+def clips(tmp_path: Path, media: dict[str, Path]) -> Path:
+    folder = tmp_path / "clips"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".cache").mkdir()
+    shutil.copy(media["png"], folder / "a.png")
+    shutil.copy(media["mp4"], folder / "sub" / "b.mp4")
+    shutil.copy(media["png"], folder / ".cache" / "hidden.png")
+    shutil.copy(media["png"], folder / ".hidden.png")
+    (folder / "notes.txt").write_text("not media")
+    return folder
+
+
+def test_upload_a_folder_then_ls_get_open_rm(server: Server, api_key: str, clips: Path) -> None:
+    up = run("upload", str(clips), "--wait", "--json", url=server.url, key=api_key)
+    assert up.returncode == 0, up.stderr
+    rows = json.loads(up.stdout)
+    assert [Path(r["file"]).name for r in rows] == ["a.png", "b.mp4"]
+    assert [(r["asset"]["status"], r["error"]) for r in rows] == [("READY", None)] * 2
+    image, video = (r["asset"] for r in rows)
+
+    listed = run("ls", "--json", url=server.url, key=api_key)
+    assert listed.returncode == 0 and {a["id"] for a in json.loads(listed.stdout)} >= {
+        image["id"], video["id"]}
+    table = run("ls", "--type", "video", "--all", url=server.url, key=api_key)
+    assert table.returncode == 0
+    line = next(ln for ln in table.stdout.splitlines() if video["id"] in ln)
+    assert "b.mp4" in line and "VIDEO" in line and "READY" in line and "ago" in line
+    assert f"{video['width']}x{video['height']}" in line and image["id"] not in table.stdout
+
+    got = run("get", image["id"], "--json", url=server.url, key=api_key)
+    assert json.loads(got.stdout) == {**image, "fileUrl": json.loads(got.stdout)["fileUrl"],
+                                      "thumbnailUrl": json.loads(got.stdout)["thumbnailUrl"]}
+    human = run("get", video["id"], url=server.url, key=api_key)
+    assert "video/mp4" in human.stdout and "file URL" in human.stdout
+
+    link = run("open", image["id"], url=server.url, key=api_key)
+    assert link.returncode == 0 and link.stdout.count("\n") == 1
+    assert httpx.get(link.stdout.strip()).status_code == 200
+
+    gone = run("rm", image["id"], "00000000-0000-7000-8000-000000000009", url=server.url,
+               key=api_key)
+    assert gone.returncode == 3
+    assert gone.stdout == f"deleted {image['id']}\n"
+    assert gone.stderr == "error: no asset 00000000-0000-7000-8000-000000000009\n"
+    missing = run("get", image["id"], url=server.url, key=api_key)
+    assert (missing.returncode, missing.stdout) == (3, "")
+    assert missing.stderr == f"error: no asset {image['id']}\n"
+
+
+def test_upload_reports_failed_processing_with_status_5(server: Server, api_key: str,
+                                                        media: dict[str, Path]) -> None:
+    res = run("upload", str(media["corrupt"]), str(media["jpeg"]), "--wait", url=server.url,
+              key=api_key)
+    assert res.returncode == 5, res.stderr
+    broken = next(ln for ln in res.stdout.splitlines() if "broken.png" in ln)
+    assert "FAILED" in broken and "corrupt" in broken
+    assert "READY" in next(ln for ln in res.stdout.splitlines() if "gradient.jpg" in ln), \
+        res.stdout
+    assert "2 of 2 uploaded, 1 with problems" in res.stderr
+    opened = run("open", "--json", json.loads(run("ls", "--json", "--status", "FAILED",
+                                                  url=server.url, key=api_key).stdout)[0]["id"],
+                 url=server.url, key=api_key)
+    assert opened.returncode == 5 and "is FAILED" in opened.stderr
+
+
+def test_import_guesses_the_type_and_relays_the_servers_refusal(server: Server,
+                                                                 api_key: str) -> None:
+    ok = run("import", "https://media.example.invalid/intro%20clip.mp4", "--json",
+             url=server.url, key=api_key)
+    assert ok.returncode == 0, ok.stderr
+    asset = json.loads(ok.stdout)
+    assert (asset["name"], asset["type"], asset["status"]) == ("intro clip.mp4", "VIDEO",
+                                                               "PROCESSING")
+    refused = run("import", "ftp://example.com/a.mp4", url=server.url, key=api_key)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("error: ") and "ftp" in refused.stderr
+    unknown = run("import", "https://example.com/download", url=server.url, key=api_key)
+    assert unknown.returncode == 2 and "--type" in unknown.stderr
+
+
+def test_exit_statuses_for_keys_and_reachability(server: Server, tmp_path: Path) -> None:
+    for key in ("wrong-key", None):
+        res = run("ls", url=server.url, key=key)
+        assert res.returncode == 4 and res.stdout == ""
+        assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1
+    down = run("get", "x", url=f"http://127.0.0.1:{free_port()}", key="k")
+    assert down.returncode == 1 and "cannot reach" in down.stderr
+    (tmp_path / "empty").mkdir()
+    empty = run("upload", str(tmp_path / "empty"), url=server.url, key="k")
+    assert empty.returncode == 2 and "no media files" in empty.stderr
+    helped = run("upload", "--help", url=server.url, key=None)
+    assert helped.returncode == 0 and "Exit status" in helped.stdout
+
+
+def test_bad_arguments_exit_2(server: Server) -> None:
+    res = run("ls", "--type", "movie", url=server.url, key="k")
+    assert res.returncode == 2 and "movie" in res.stderr
