@@ -75,6 +75,12 @@ const ICONS = {
   spinner: "M12 3a9 9 0 1 0 9 9",
 };
 
+/* Server messages are lower-case clauses ("file larger than 3 MB"): show them as sentences. */
+function sentence(text) {
+  const t = String(text || "").trim();
+  return t ? t.charAt(0).toUpperCase() + t.slice(1) : t;
+}
+
 function displayName(a) {
   return a.name || "Untitled";
 }
@@ -244,7 +250,7 @@ async function api(path, { method = "GET", body, key = state.key } = {}) {
     let message = `Request failed (HTTP ${res.status}).`;
     try {
       const data = await res.json();
-      if (data && data.message) message = data.message;
+      if (data && data.message) message = sentence(data.message);
     } catch {
       /* not JSON: keep the generic message */
     }
@@ -576,7 +582,7 @@ function cardFor(a) {
   }
 
   const statusBadge = el("span", { class: `badge status status-${a.status.toLowerCase()}`, text: STATUS_LABEL[a.status] || a.status });
-  const meta = a.status === "FAILED" ? a.failureReason || "Processing failed" : metaLine(a) || formatRelative(a.createdAt);
+  const meta = a.status === "FAILED" ? sentence(a.failureReason) || "Processing failed" : metaLine(a) || formatRelative(a.createdAt);
   const label = `${name}. ${TYPE_LABEL[a.type] || a.type}, ${STATUS_LABEL[a.status] || a.status}${meta ? `, ${meta}` : ""}${a.isSystem ? ", system library" : ""}.`;
 
   const hit = el(
@@ -867,7 +873,7 @@ function startUpload(u) {
       signOut("That API key was not accepted (it may have been revoked). Paste a valid key.");
     } else {
       u.state = "error";
-      u.message = (body && body.message) || `Upload failed (HTTP ${xhr.status})`;
+      u.message = sentence(body && body.message) || `Upload failed (HTTP ${xhr.status})`;
       announce(`${u.file.name}: ${u.message}`);
     }
     finishUpload(u);
@@ -1011,7 +1017,7 @@ function fillPreview(a) {
     );
   } else if (a.status === "FAILED" || !a.fileUrl) {
     box.replaceChildren(
-      el("div", { class: "preview-note" }, svgIcon(ICONS.warn, "icon icon-xl"), el("p", { text: a.failureReason || "This asset could not be processed." })),
+      el("div", { class: "preview-note" }, svgIcon(ICONS.warn, "icon icon-xl"), el("p", { text: sentence(a.failureReason) || "This asset could not be processed." })),
     );
   } else if (a.type === "IMAGE") {
     // Sized before it loads, with the blurhash painted in its own box meanwhile.
@@ -1043,7 +1049,7 @@ function fillMeta(a) {
     ["Sound", a.type === "VIDEO" && a.hasAudio !== null && a.hasAudio !== undefined ? (a.hasAudio ? "Has audio" : "Silent") : ""],
     ["Added", formatDate(a.createdAt)],
     ["Library", a.isSystem ? "System library" : "Yours"],
-    ["Error", a.status === "FAILED" ? a.failureReason || "" : ""],
+    ["Error", a.status === "FAILED" ? sentence(a.failureReason) : ""],
     ...metadataRows(a.metadata),
     ["ID", a.id],
   ];
@@ -1293,7 +1299,7 @@ function wire() {
     if (previewReturnFocus && document.contains(previewReturnFocus)) previewReturnFocus.focus();
   });
   preview.addEventListener("keydown", (e) => {
-    if (!previewAsset || e.target.closest("video, audio, canvas, button, a")) return;
+    if (!previewAsset || e.target.closest("video, audio, canvas, input, select")) return;
     const i = state.items.findIndex((x) => x.id === previewAsset.id);
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
       const next = state.items[i + (e.key === "ArrowRight" ? 1 : -1)];
