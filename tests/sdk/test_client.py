@@ -138,7 +138,7 @@ def test_bad_key_and_environment_configuration(server: Server, api_key: str,
     monkeypatch.setenv("MEDIASHELF_API_KEY", api_key)
     with Client() as c:
         assert c.base_url == server.url
-        assert c.list(status=ALL).total_count == 0
+        assert c.list(status=ALL, scope="mine").total_count == 0
 
 
 def test_asset_model_is_frozen_and_tolerant() -> None:
