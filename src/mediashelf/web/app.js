@@ -6,7 +6,8 @@ const PAGE_SIZE_STORE = "mediashelf.pageSize";
 const STATUSES = ["PROCESSING", "READY", "FAILED"];
 const TYPE_LABEL = { IMAGE: "Image", VIDEO: "Video", AUDIO: "Audio" };
 const STATUS_LABEL = { READY: "Ready", PROCESSING: "Processing", FAILED: "Failed" };
-const POLL_MS = 1500;
+const POLL_MS = 1500; // first delay; it grows while nothing changes, up to POLL_MAX_MS
+const POLL_MAX_MS = 10000;
 const UPLOAD_CONCURRENCY = 2;
 const WAVEFORM_MAX_BYTES = 40 * 1024 * 1024;
 
@@ -422,7 +423,7 @@ async function load({ quiet = false } = {}) {
       writeRoute({ page: state.totalPages }, { replace: true });
       return;
     }
-    announceTransitions(state.items, items);
+    if (announceTransitions(state.items, items) || !quiet) pollDelay = POLL_MS;
     state.items = items;
     state.loaded = true;
     state.error = null;
@@ -442,15 +443,19 @@ async function load({ quiet = false } = {}) {
   }
 }
 
+/* Announces finished processing; true when any status changed. */
 function announceTransitions(before, after) {
   const old = new Map(before.map((a) => [a.id, a.status]));
+  let changed = before.length !== after.length;
   for (const a of after) {
     const was = old.get(a.id);
+    if (was !== a.status) changed = true;
     if (was === "PROCESSING" && a.status === "READY") announce(`${displayName(a)} is ready.`);
     if (was === "PROCESSING" && a.status === "FAILED") {
       announce(`${displayName(a)} failed: ${a.failureReason || "processing error"}.`);
     }
   }
+  return changed;
 }
 
 function showSkeletons() {
@@ -720,6 +725,7 @@ function renderPager() {
 /* ---------- polling: refresh while something is processing ---------- */
 
 let pollTimer = null;
+let pollDelay = POLL_MS;
 
 function needsPolling() {
   return state.items.some((a) => a.status === "PROCESSING") || [...uploads.values()].some((u) => u.state === "processing");
@@ -729,7 +735,8 @@ function schedulePoll() {
   clearTimeout(pollTimer);
   pollTimer = null;
   if (!state.key || !needsPolling()) return;
-  pollTimer = setTimeout(poll, POLL_MS);
+  pollTimer = setTimeout(poll, pollDelay);
+  pollDelay = Math.min(POLL_MAX_MS, Math.round(pollDelay * 1.25));
 }
 
 function stopPolling() {
@@ -895,6 +902,7 @@ function startUpload(u) {
 
 function finishUpload(u) {
   u.xhr = null;
+  pollDelay = POLL_MS;
   paintUpload(u);
   pumpUploads();
   schedulePoll();
