@@ -118,6 +118,7 @@ class S3Storage:
         if parsed.scheme != "s3" or not parsed.netloc:
             raise ValueError("expected s3://BUCKET/PREFIX")
         config = Config(signature_version="s3v4", max_pool_connections=32,
+                        connect_timeout=5, read_timeout=60,
                         retries={"max_attempts": 5, "mode": "standard"},
                         s3={"addressing_style": "path" if endpoint_url else "auto"})
         session = boto3.session.Session()
@@ -242,6 +243,10 @@ class S3Storage:
 
     def ping(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
+
+    def close(self) -> None:
+        """Close the client's pooled connections."""
+        self.client.close()
 
 
 def _inline(filename: str) -> str:
