@@ -48,8 +48,11 @@ def open_database(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Da
                                   connect_args={"check_same_thread": False, "timeout": 30})
         _tune_sqlite(engine)
     else:
+        # A bounded connect time keeps /readyz and the worker loop from hanging on a lost server.
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                                  pool_pre_ping=True)
+                                  pool_pre_ping=True, pool_timeout=30,
+                                  connect_args={"connect_timeout": 10,
+                                                "application_name": "mediashelf"})
     return Database(engine)
 
 
