@@ -180,6 +180,7 @@ def test_two_apis_three_workers_one_killed(remote: Backend, tmp_path: Path) -> N
             assert set(by_asset) == set(ids)
             assert {tuple(sorted(v)) for v in by_asset.values()} == {("original", "thumb.webp")}
             assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+            s3.close()
 
             # a picture fetched through either API's presigned URL is the one uploaded
             some = clients[0].get(f"/v1/assets/{ids[7]}").json()

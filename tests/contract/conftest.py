@@ -70,8 +70,10 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path,
         monkeypatch.setenv(k, v)
     with moto.bucket() as bucket:
         # 5 MiB parts (S3's minimum) so that a few MiB already make a multipart upload
-        yield S3Storage.from_url(f"s3://{bucket}/lib", endpoint_url=moto.endpoint,
-                                 url_ttl=3600, part_size=5 * 2**20)
+        s3 = S3Storage.from_url(f"s3://{bucket}/lib", endpoint_url=moto.endpoint,
+                                url_ttl=3600, part_size=5 * 2**20)
+        yield s3
+        s3.close()
 
 
 @pytest.fixture(params=DATABASES)

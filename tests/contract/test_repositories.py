@@ -85,19 +85,6 @@ def test_counts_follow_every_transition(database: Database) -> None:
     assert_counts_exact(db)
 
 
-def test_page_is_newest_first_across_groups(database: Database) -> None:
-    db, tenant = database, new_tenant(database)
-    made = [new_asset(db, tenant, t) for t in [AssetType.IMAGE, AssetType.AUDIO] * 5]
-    with db.read() as conn:
-        total = assets.count(conn, [tenant], list(AssetType), [AssetStatus.PROCESSING])
-        ids = [a.id for a in assets.page(conn, [tenant], list(AssetType),
-                                         [AssetStatus.PROCESSING], 0, 100, total)]
-        tail = [a.id for a in assets.page(conn, [tenant], list(AssetType),
-                                          [AssetStatus.PROCESSING], 7, 5, total)]
-    assert ids == [a.id for a in reversed(made)]
-    assert tail == ids[7:]
-
-
 def test_concurrent_writers_lose_no_count(database: Database) -> None:
     """Inserts, finishes and deletes of one (tenant, type) group from many threads at once."""
     db, tenant = database, new_tenant(database)

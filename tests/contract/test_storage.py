@@ -115,6 +115,25 @@ def test_signed_url_serves_bytes_type_and_range(storage: Storage) -> None:
         assert anonymous.get(url).status_code in (403, 404)
 
 
+def test_signed_url_cannot_be_bent_or_outlive_its_expiry(storage: Storage) -> None:
+    storage.put_bytes("assets/h/original", b"mine", "image/png")
+    storage.put_bytes("assets/i/original", b"theirs", "image/png")
+    url = storage.signed_url("assets/h/original", filename="h.png", content_type="image/png",
+                             expires_at=int(time.time()) + 600)
+    sig_name = "X-Amz-Signature=" if isinstance(storage, S3Storage) else "sig="
+    ct_value = "image%2Fpng"
+    assert httpx.get(url).status_code == 200
+    for forged in (url.replace("assets/h/", "assets/i/"),
+                   url.replace(sig_name, sig_name + "0"),
+                   url.replace(ct_value, "text%2Fhtml")):
+        assert forged != url
+        assert httpx.get(forged).status_code == 403, forged
+    short = storage.signed_url("assets/h/original", filename="h.png", content_type="image/png",
+                               expires_at=int(time.time()) + 1)
+    time.sleep(2.2)
+    assert httpx.get(short).status_code == 403
+
+
 def test_presigned_lifetime_follows_expires_at_and_is_clamped(storage: Storage) -> None:
     if not isinstance(storage, S3Storage):
         pytest.skip("local URLs carry their expiry themselves (see test_lifecycle)")

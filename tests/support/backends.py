@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def pg_database() -> Iterator[str]:
 # --- S3 (moto's standalone server) ------------------------------------------------------------
 
 class MotoServer:
-    """`python -m moto.server` on a free loopback port."""
+    """moto's S3 server on a free loopback port, checking presigned URLs (s3_endpoint.py)."""
 
     def __init__(self, log_path: Path) -> None:
         self.port = free_port()
@@ -82,7 +82,8 @@ class MotoServer:
     def start(self, timeout: float = 30) -> MotoServer:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, str(Path(__file__).with_name("s3_endpoint.py")),
+                 "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **AWS_ENV})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -115,14 +116,15 @@ class MotoServer:
     def bucket(self) -> Iterator[str]:
         """A fresh bucket, emptied and removed afterwards."""
         name = f"ms-{uuid.uuid4().hex[:16]}"
-        s3 = self.client()
-        s3.create_bucket(Bucket=name)
+        with closing(self.client()) as s3:
+            s3.create_bucket(Bucket=name)
         try:
             yield name
         finally:
             if self.proc is not None and self.proc.poll() is None:
-                empty_bucket(s3, name)
-                s3.delete_bucket(Bucket=name)
+                with closing(self.client()) as s3:
+                    empty_bucket(s3, name)
+                    s3.delete_bucket(Bucket=name)
 
 
 def empty_bucket(s3: Any, bucket: str) -> None:

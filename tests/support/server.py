@@ -69,6 +69,7 @@ class Server:
         self.proc = None
         if self._services is not None:
             self._services.close()
+            getattr(self._services.storage, "close", lambda: None)()  # S3: pooled sockets
             self._services = None
         return code
 
