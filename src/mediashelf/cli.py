@@ -263,7 +263,9 @@ def library_import(folder: Annotated[Path, typer.Argument(help="A folder from `l
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command; errors become one line on stderr and a non-zero exit."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # returns, not raises, a typer.Exit code
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -68,8 +68,12 @@ class Worker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                with self._db.write() as conn:
-                    job = self._jobs.claim(conn, self.name, now_ms(), self._lease_ms)
+                job = None
+                with self._db.read() as conn:
+                    due = self._jobs.any_due(conn, now_ms())
+                if due:
+                    with self._db.write() as conn:
+                        job = self._jobs.claim(conn, self.name, now_ms(), self._lease_ms)
             except Exception:
                 log.exception("worker.claim_failed", extra={"worker": self.name})
                 self._stopping.wait(self._poll_s * 4)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import samples
 from tests.support.server import Server, upload, wait_for
 
 
@@ -54,12 +55,18 @@ def test_full_lifecycle(server: Server, client: httpx.Client, media: dict[str, P
         assert anonymous.get(ready["thumbnailUrl"]).status_code in gone_codes
 
 
+@pytest.mark.parametrize("damage", ["garbage", "zeros"])
 def test_corrupt_file_fails_with_reason_and_server_stays_healthy(
-        server: Server, client: httpx.Client, media: dict[str, Path]) -> None:
-    created = upload(client, media["corrupt"])
+        server: Server, client: httpx.Client, media: dict[str, Path], tmp_path: Path,
+        damage: str) -> None:
+    path = media["corrupt"]
+    if damage == "zeros":  # a whole header, then the pixel data cut off and padded
+        path = tmp_path / "cut.png"
+        path.write_bytes(samples.png_bytes()[:60] + b"\0" * 200)
+    created = upload(client, path)
     done = wait_for(client, created["id"])
     assert done["status"] == "FAILED"
-    assert done["failureReason"]
+    assert done["failureReason"].startswith("the image is corrupt")
     assert done["fileUrl"] is None and done["thumbnailUrl"] is None
     assert httpx.get(server.url + "/healthz").status_code == 200
     failed = client.get("/v1/assets", params={"status": "FAILED"}).json()

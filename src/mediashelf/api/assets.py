@@ -39,6 +39,10 @@ _LIST_PARAMETERS: list[dict[str, Any]] = [
     {"name": "pageSize", "in": "query", "required": False,
      "description": "Number of items per page",
      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    {"name": "scope", "in": "query", "required": False,
+     "description": "mediashelf extension: `mine` (the tenant's own assets) or `system` (the "
+                    "shared system library). Omit for both, as the Argil API does.",
+     "schema": {"type": "string", "enum": ["mine", "system"]}},
 ]
 _HEADER_DOCS = {
     "X-Total-Count": "Total number of assets matching the filters",

@@ -22,6 +22,8 @@ def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = 
         raise Forbidden("invalid signature")
     if int(exp) < time.time():
         raise Forbidden("this link has expired")
+    if not hasattr(storage, "file_path"):  # object stores serve their own presigned URLs
+        raise NotFound("file not found")
     try:
         path = storage.file_path(key)
     except ValueError:

@@ -115,6 +115,10 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
             if form.file_started and sink is None:
                 declared = parse_type(form.fields.get("type"))
                 sink = await run_in_threadpool(service.start_upload, tenant_id, declared)
+            if sink is not None and declared_len and declared_len.isdigit() and \
+                    int(declared_len) > sink.limit + _FORM_SLACK:
+                # the content told us the type: refuse now rather than after the whole body
+                raise PayloadTooLarge(f"file larger than {format_size(sink.limit)}")
             if sink is not None and (len(form.buffer) >= _FLUSH_BYTES or form.file_done):
                 data, form.buffer = bytes(form.buffer), bytearray()
                 if data:

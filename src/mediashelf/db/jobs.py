@@ -17,6 +17,14 @@ class JobRepository:
                                           state=JobState.QUEUED.value, attempts=0,
                                           run_after_ms=now, created_ms=now))
 
+    def any_due(self, conn: Connection, now: int) -> bool:
+        """A cheap read before claiming, so idle workers do not take the write lock."""
+        due = sa.or_(
+            sa.and_(jobs.c.state == JobState.QUEUED.value, jobs.c.run_after_ms <= now),
+            sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_ms < now),
+        )
+        return conn.execute(sa.select(jobs.c.id).where(due).limit(1)).first() is not None
+
     def claim(self, conn: Connection, owner: str, now: int, lease_ms: int) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out.
 

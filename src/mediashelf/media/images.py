@@ -49,10 +49,21 @@ def open_image(path: Path, limits: Limits) -> Image.Image:
         raise MediaError("the image is corrupt or in an unsupported format") from exc
     try:
         check_pixels(im.width, im.height, limits, "image")
+        if im.format == "PNG":
+            _verify(path)
     except MediaError:
         im.close()
         raise
     return im
+
+
+def _verify(path: Path) -> None:
+    """Check a PNG's chunk checksums: reading EXIF loads the pixels and may hide a bad stream."""
+    try:
+        with Image.open(path, formats=["PNG"]) as im:
+            im.verify()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise MediaError("the image is corrupt or truncated") from exc
 
 
 def orientation(im: Image.Image) -> int:

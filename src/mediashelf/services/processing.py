@@ -11,7 +11,16 @@ from typing import Any, Protocol
 
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
-from mediashelf.domain import Asset, AssetStatus, AssetType, Job, JobKind, JobOutcome, asset_prefix
+from mediashelf.domain import (
+    Asset,
+    AssetStatus,
+    AssetType,
+    Job,
+    JobKind,
+    JobOutcome,
+    asset_prefix,
+    trash_prefix,
+)
 from mediashelf.domain import now_ms as _now
 from mediashelf.media.probe import MediaError
 from mediashelf.metrics import ASSETS_FINISHED
@@ -85,7 +94,15 @@ class Processor:
         if done:
             ASSETS_FINISHED.labels(status="READY").inc()
             log.info("asset.ready", extra=_ids(asset))
+        self._follow_delete(asset)
         return JobOutcome.DONE
+
+    def _follow_delete(self, asset: Asset) -> None:
+        """Deleted while we worked: what we stored since goes to the trash with the rest."""
+        with self._db.read() as conn:
+            now = self._repo.get(conn, asset.id)
+        if now is not None and now.deleted_ms is not None:
+            self._storage.move_prefix(asset_prefix(asset.id), trash_prefix(asset.id))
 
     def _download(self, asset: Asset) -> str | None:
         """Fetch an imported asset's bytes into storage; a reason string when it cannot be had."""

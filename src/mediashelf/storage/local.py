@@ -90,13 +90,20 @@ class LocalStorage:
             path.unlink(missing_ok=True)
 
     def move_prefix(self, src: str, dst: str) -> None:
+        """Move src's files under dst, merging with what is there (a late thumbnail, say)."""
         source, target = self._path(src.rstrip("/")), self._path(dst.rstrip("/"))
         if not source.exists():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(source, target)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            return
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                dest = target / path.relative_to(source)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, dest)
+        shutil.rmtree(source, ignore_errors=True)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
