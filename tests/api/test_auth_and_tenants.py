@@ -57,11 +57,9 @@ def test_tenants_never_see_each_other(server: Server, media: dict[str, Path]) ->
     assert bob.delete(f"/v1/assets/{aid}").status_code == 404
     assert alice.get(f"/v1/assets/{aid}").status_code == 200  # still there for its owner
     # a file URL is bound to one object: it cannot be bent to another tenant's file
-    # (on S3 that check is the object store's own, which the local test endpoint skips)
     theirs = wait_for(bob, upload(bob, media["jpeg"])["id"])
     forged = mine["fileUrl"].replace(aid, theirs["id"])
-    if server.backend == "sqlite-local":
-        assert httpx.get(forged).status_code == 403
+    assert httpx.get(forged).status_code == 403
     alice.close()
     bob.close()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy.exc import IntegrityError
+
 from mediashelf.db.database import Database
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import ApiKey, Tenant, now_ms, uuid7
@@ -24,12 +26,19 @@ class KeyService:
         name = name.strip()
         if not name or len(name) > 128:
             raise BadRequest("tenant name must be 1-128 characters")
-        with self._db.write() as conn:
-            tenant = self._repo.tenant_by_name(conn, name)
-            if tenant is None:
-                tenant = Tenant(uuid7(), name, now_ms())
-                self._repo.insert_tenant(conn, tenant)
-        return tenant
+        try:
+            with self._db.write() as conn:
+                tenant = self._repo.tenant_by_name(conn, name)
+                if tenant is None:
+                    tenant = Tenant(uuid7(), name, now_ms())
+                    self._repo.insert_tenant(conn, tenant)
+            return tenant
+        except IntegrityError:  # another process created it at the same moment
+            with self._db.read() as conn:
+                found = self._repo.tenant_by_name(conn, name)
+            if found is None:
+                raise
+            return found
 
     def create(self, tenant_name: str) -> tuple[str, ApiKey]:
         """A new key for the tenant (created if new); the plain key is returned only here."""
