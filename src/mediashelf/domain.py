@@ -138,6 +138,7 @@ class Page:
     total: int
     page: int
     page_size: int
+    version: tuple[int, ...] = ()  # the owners' library versions the page was read at
 
     @property
     def total_pages(self) -> int:

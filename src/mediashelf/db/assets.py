@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
-from mediashelf.db.schema import asset_counts, assets
+from mediashelf.db.schema import (
+    BUCKET_SHIFTS,
+    asset_buckets,
+    asset_counts,
+    assets,
+    library_versions,
+)
 from mediashelf.domain import Asset, AssetStatus, AssetType
 
 _FIELDS = [c.name for c in assets.columns]
@@ -31,7 +38,7 @@ def _row(asset: Asset) -> dict[str, Any]:
 class AssetRepository:
     def insert(self, conn: Connection, asset: Asset) -> None:
         conn.execute(assets.insert().values(_row(asset)))
-        self._bump(conn, asset.tenant_id, asset.type, asset.status, 1)
+        self._bump(conn, [(asset.id, asset.tenant_id, asset.type.value, asset.status.value, 1)])
 
     def get(self, conn: Connection, asset_id: uuid.UUID) -> Asset | None:
         row = conn.execute(sa.select(assets).where(assets.c.id == asset_id)).mappings().first()
@@ -55,41 +62,85 @@ class AssetRepository:
         ).scalar_one()
         return int(total)
 
+    def listing(self, conn: Connection, owners: Sequence[uuid.UUID], types: Sequence[AssetType],
+                statuses: Sequence[AssetStatus], offset: int, limit: int
+                ) -> tuple[int, list[Asset]]:
+        """The exact total and rows offset..offset+limit of the live matches, newest first.
+
+        Totals come from the kept counts. A page near either end is read straight from the
+        groups' index ranges, merged; a page deeper than _DIRECT rows from both ends is found by
+        descending the bucket counts to the ~17-minute bucket where it starts, then seeking
+        there by id, so its cost does not grow with the page number. The statements are driver
+        SQL built once per shape: building SQLAlchemy expressions cost more than running them.
+        """
+        sql = _Sql.of(conn)
+        if sql.pg:
+            conn.exec_driver_sql(sql.snapshot)  # counts and rows from one snapshot, as on SQLite
+        keys = ([sql.uuid(o) for o in owners], [t.value for t in types],
+                [s.value for s in statuses])
+        groups = conn.exec_driver_sql(sql.groups(len(owners), len(types), len(statuses)),
+                                      (*keys[0], *keys[1], *keys[2])).all()
+        total = sum(int(g[3]) for g in groups)
+        if offset >= total or limit <= 0:
+            return total, []
+        take = min(limit, total - offset)
+        newest_first = offset <= total - offset - take
+        skip = offset if newest_first else total - offset - take
+        bound: uuid.UUID | None = None
+        if skip > _DIRECT:
+            found = self._locate(conn, sql, keys, skip, newest_first)
+            if found is not None:
+                bound, skip = found
+        params: list[Any] = []
+        for owner, t, s, n in groups:
+            params += [owner, t, s]
+            if bound is not None:
+                params.append(sql.uuid(bound))
+            params.append(min(int(n), skip + take))
+        params += [take, skip]
+        rows = conn.exec_driver_sql(sql.page(len(groups), bound is not None, newest_first),
+                                    tuple(params))
+        return total, [sql.asset(r) for r in rows]
+
+    def _locate(self, conn: Connection, sql: _Sql, keys: tuple[list[Any], list[str], list[str]],
+                skip: int, newest_first: bool) -> tuple[uuid.UUID, int] | None:
+        """The id bound of the finest bucket holding row `skip` (from the chosen end), and how
+        many rows of the way remain to skip past that bound; None if the counts run out."""
+        before, chosen = 0, -1
+        shape = (len(keys[0]), len(keys[1]), len(keys[2]))
+        for level in reversed(range(len(BUCKET_SHIFTS))):
+            params: list[Any] = [*keys[0], *keys[1], *keys[2], level]
+            if chosen >= 0:
+                span = BUCKET_SHIFTS[level + 1] - BUCKET_SHIFTS[level]
+                params += [chosen << span, (chosen + 1) << span]
+            for bucket, n in conn.exec_driver_sql(
+                    sql.buckets(*shape, chosen >= 0, newest_first), tuple(params)):
+                if before + int(n) > skip:
+                    chosen = int(bucket)
+                    break
+                before += int(n)
+            else:
+                return None
+        ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
+        return uuid.UUID(int=ms << 80), skip - before
+
     def page(self, conn: Connection, owners: Sequence[uuid.UUID], types: Sequence[AssetType],
              statuses: Sequence[AssetStatus], offset: int, limit: int, total: int) -> list[Asset]:
-        """Rows offset..offset+limit of the live assets matching, newest first.
-
-        Each (owner, type, status) group is one range of ix_assets_list; we take the first
-        offset+limit of each and merge them, reading from whichever end of the order is nearer.
-        """
-        if offset >= total or limit <= 0:
-            return []
-        from_end = offset + limit > total - offset
-        if from_end:
-            take = min(limit, total - offset)
-            skip = total - offset - take
-        else:
-            take, skip = limit, offset
-        order = assets.c.id.asc() if from_end else assets.c.id.desc()
-        parts = []
-        for owner in owners:
-            for t in types:
-                for s in statuses:
-                    inner = (sa.select(assets).where(
-                        assets.c.tenant_id == owner, assets.c.type == t.value,
-                        assets.c.status == s.value, assets.c.deleted_ms.is_(None))
-                        .order_by(order).limit(skip + take).subquery())
-                    parts.append(sa.select(inner))
-        union = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        outer_order = union.c.id.asc() if from_end else union.c.id.desc()
-        rows = conn.execute(sa.select(union).order_by(outer_order).limit(take).offset(skip))
-        items = [_to_asset(r) for r in rows.mappings()]
-        if from_end:
-            items.reverse()
-        return items
+        """Rows offset..offset+limit of the live assets matching, newest first."""
+        return self.listing(conn, owners, types, statuses, offset, limit)[1]
 
     def update_fields(self, conn: Connection, asset_id: uuid.UUID, **fields: Any) -> None:
-        conn.execute(assets.update().where(assets.c.id == asset_id).values(**fields))
+        owner = conn.execute(assets.update().where(assets.c.id == asset_id).values(**fields)
+                             .returning(assets.c.tenant_id)).scalar()
+        if owner is not None:
+            self._raise_versions(conn, [owner])
+
+    def versions(self, conn: Connection, owners: Sequence[uuid.UUID]) -> tuple[int, ...]:
+        """The owners' library versions (0 before their first write), in the order given."""
+        sql = _Sql.of(conn)
+        rows: dict[Any, int] = dict(conn.exec_driver_sql(sql.versions(len(owners)),
+                                         tuple(sql.uuid(o) for o in owners)).all())
+        return tuple(int(rows.get(sql.uuid(o), 0)) for o in owners)
 
     def finish(self, conn: Connection, asset: Asset, status: AssetStatus, **fields: Any) -> bool:
         """Move a PROCESSING asset to its final status (and maybe its detected type) once."""
@@ -102,8 +153,9 @@ class AssetRepository:
         if res is None:
             return False
         if res.deleted_ms is None:
-            self._bump(conn, asset.tenant_id, asset.type, AssetStatus.PROCESSING, -1)
-            self._bump(conn, asset.tenant_id, AssetType(new_type), status, 1)
+            self._bump(conn, [
+                (asset.id, asset.tenant_id, asset.type.value, AssetStatus.PROCESSING.value, -1),
+                (asset.id, asset.tenant_id, AssetType(new_type).value, status.value, 1)])
         return True
 
     def mark_deleted(self, conn: Connection, asset: Asset, now: int) -> bool:
@@ -113,7 +165,7 @@ class AssetRepository:
         ).first()
         if res is None:
             return False
-        self._bump(conn, asset.tenant_id, AssetType(res.type), AssetStatus(res.status), -1)
+        self._bump(conn, [(asset.id, asset.tenant_id, res.type, res.status, -1)])
         return True
 
     def restore(self, conn: Connection, asset: Asset, now: int) -> bool:
@@ -123,7 +175,7 @@ class AssetRepository:
         ).first()
         if res is None:
             return False
-        self._bump(conn, asset.tenant_id, AssetType(res.type), AssetStatus(res.status), 1)
+        self._bump(conn, [(asset.id, asset.tenant_id, res.type, res.status, 1)])
         return True
 
     def deleted_before(self, conn: Connection, before_ms: int, limit: int) -> list[Asset]:
@@ -150,25 +202,155 @@ class AssetRepository:
         rows = conn.execute(sa.select(asset_counts).where(asset_counts.c.n != 0))
         return {(r.tenant_id, r.type, r.status): int(r.n) for r in rows}
 
+    def kept_buckets(self, conn: Connection) -> dict[tuple[uuid.UUID, str, str, int, int], int]:
+        rows = conn.execute(sa.select(asset_buckets).where(asset_buckets.c.n != 0))
+        return {(r.tenant_id, r.type, r.status, r.level, r.bucket): int(r.n) for r in rows}
+
+    def rebucket(self, conn: Connection) -> dict[tuple[uuid.UUID, str, str, int, int], int]:
+        """The bucket counts recomputed from the rows, to check the kept ones against."""
+        out: dict[tuple[uuid.UUID, str, str, int, int], int] = {}
+        rows = conn.execute(sa.select(assets.c.id, assets.c.tenant_id, assets.c.type,
+                                      assets.c.status).where(assets.c.deleted_ms.is_(None)))
+        for asset_id, tenant, t, s in rows:
+            ms = asset_id.int >> 80
+            for level, shift in enumerate(BUCKET_SHIFTS):
+                key = (tenant, t, s, level, ms >> shift)
+                out[key] = out.get(key, 0) + 1
+        return out
+
     def bulk_insert(self, conn: Connection, batch: Iterable[Asset]) -> None:
         """Insert many assets and their counts at once (used by the benchmark's fill)."""
         rows = [_row(a) for a in batch]
         if not rows:
             return
         conn.execute(assets.insert(), rows)
-        groups: dict[tuple[uuid.UUID, str, str], int] = {}
-        for r in rows:
-            if r["deleted_ms"] is None:
-                key = (r["tenant_id"], str(r["type"]), str(r["status"]))
-                groups[key] = groups.get(key, 0) + 1
-        for (tenant, t, s), n in groups.items():
-            self._bump(conn, tenant, AssetType(t), AssetStatus(s), n)
+        self._bump(conn, [(r["id"], r["tenant_id"], str(r["type"]), str(r["status"]), 1)
+                          for r in rows if r["deleted_ms"] is None])
 
-    def _bump(self, conn: Connection, tenant_id: uuid.UUID, type_: AssetType,
-              status: AssetStatus, delta: int) -> None:
+    def _bump(self, conn: Connection,
+              changes: Sequence[tuple[uuid.UUID, uuid.UUID, str, str, int]]) -> None:
+        """Add (asset id, owner, type, status, delta) changes to the kept counts and buckets.
+
+        Rows are upserted in one fixed order, so that concurrent writers on PostgreSQL take
+        their row locks in the same order and cannot deadlock one another.
+        """
+        groups: dict[tuple[uuid.UUID, str, str], int] = {}
+        buckets: dict[tuple[uuid.UUID, str, str, int, int], int] = {}
+        for asset_id, tenant, t, s, delta in changes:
+            groups[(tenant, t, s)] = groups.get((tenant, t, s), 0) + delta
+            ms = asset_id.int >> 80
+            for level, shift in enumerate(BUCKET_SHIFTS):
+                key = (tenant, t, s, level, ms >> shift)
+                buckets[key] = buckets.get(key, 0) + delta
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(asset_counts).values(tenant_id=tenant_id, type=type_.value,
-                                           status=status.value, n=delta)
+        for table, deltas, names in ((asset_counts, groups, _COUNT_KEY),
+                                     (asset_buckets, buckets, _BUCKET_KEY)):
+            params = [{**dict(zip(names, k, strict=True)), "n": n}
+                      for k, n in sorted(deltas.items(), key=lambda kv: _order(kv[0])) if n]
+            if not params:
+                continue
+            stmt = insert(table)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=list(names), set_={"n": table.c.n + stmt.excluded.n}), params)
+        self._raise_versions(conn, [tenant for tenant, _, _ in groups])
+
+    def _raise_versions(self, conn: Connection, owners: Iterable[uuid.UUID]) -> None:
+        """Raise the owners' library versions (last of a write's upserts, in a fixed order)."""
+        params = [{"tenant_id": o, "version": 1} for o in sorted(set(owners), key=str)]
+        if not params:
+            return
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(library_versions)
         conn.execute(stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "type", "status"],
-            set_={"n": asset_counts.c.n + stmt.excluded.n}))
+            index_elements=["tenant_id"], set_={"version": library_versions.c.version + 1}),
+            params)
+
+
+_COUNT_KEY = ("tenant_id", "type", "status")
+_BUCKET_KEY = ("tenant_id", "type", "status", "level", "bucket")
+_DIRECT = 1000  # pages within this many rows of either end are read without the buckets
+_COLUMNS = ", ".join(f"a.{f}" for f in _FIELDS)
+
+
+class _Sql:
+    """The listing's statements as driver SQL for one dialect, built once per shape."""
+
+    _made: dict[str, _Sql] = {}
+
+    def __init__(self, pg: bool) -> None:
+        self.pg = pg
+        self.snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        self._cache: dict[tuple[Any, ...], str] = {}
+
+    @classmethod
+    def of(cls, conn: Connection) -> _Sql:
+        name = conn.dialect.name
+        made = cls._made.get(name)
+        if made is None:
+            made = cls._made[name] = cls(name == "postgresql")
+        return made
+
+    def uuid(self, value: uuid.UUID) -> Any:
+        return value if self.pg else value.hex  # SQLite keeps UUIDs as 32 hex digits
+
+    def _text(self, key: tuple[Any, ...], build: Callable[[], str]) -> str:
+        text = self._cache.get(key)
+        if text is None:
+            text = build()
+            if self.pg:
+                text = text.replace("?", "%s")
+            self._cache[key] = text
+        return text
+
+    @staticmethod
+    def _filters(owners: int, types: int, statuses: int) -> str:
+        return (f"tenant_id IN ({', '.join('?' * owners)}) AND type IN ({', '.join('?' * types)})"
+                f" AND status IN ({', '.join('?' * statuses)})")
+
+    def groups(self, owners: int, types: int, statuses: int) -> str:
+        return self._text(("g", owners, types, statuses), lambda: (
+            "SELECT tenant_id, type, status, n FROM asset_counts WHERE "
+            f"{self._filters(owners, types, statuses)} AND n > 0"))
+
+    def versions(self, owners: int) -> str:
+        return self._text(("v", owners), lambda: (
+            "SELECT tenant_id, version FROM library_versions WHERE tenant_id IN "
+            f"({', '.join('?' * owners)})"))
+
+    def buckets(self, owners: int, types: int, statuses: int, within: bool, desc: bool) -> str:
+        return self._text(("b", owners, types, statuses, within, desc), lambda: (
+            f"SELECT bucket, SUM(n) FROM asset_buckets WHERE "
+            f"{self._filters(owners, types, statuses)} AND level = ?"
+            f"{' AND bucket >= ? AND bucket < ?' if within else ''} GROUP BY bucket "
+            f"ORDER BY bucket {'DESC' if desc else 'ASC'}"))
+
+    def page(self, groups: int, bounded: bool, desc: bool) -> str:
+        def build() -> str:
+            way = "DESC" if desc else "ASC"
+            seek = (" AND id < ?" if desc else " AND id >= ?") if bounded else ""
+            parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = ? AND type = ? "
+                     f"AND status = ? AND deleted_ms IS NULL{seek} ORDER BY id {way} LIMIT ?) "
+                     f"AS g{i}" for i in range(groups)]
+            return (f"SELECT {_COLUMNS} FROM assets a JOIN (SELECT id FROM "
+                    f"({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} LIMIT ? OFFSET ?) "
+                    f"AS p ON a.id = p.id ORDER BY a.id DESC")
+        return self._text(("p", groups, bounded, desc), build)
+
+    def asset(self, row: Sequence[Any]) -> Asset:
+        """A driver row (columns in _FIELDS order) as an Asset."""
+        data = dict(zip(_FIELDS, row, strict=True))
+        if not self.pg:
+            data["id"] = uuid.UUID(hex=data["id"])
+            data["tenant_id"] = uuid.UUID(hex=data["tenant_id"])
+            extra = data["extra"]
+            data["extra"] = json.loads(extra) if extra else {}
+            if data["has_audio"] is not None:
+                data["has_audio"] = bool(data["has_audio"])
+        data["type"] = AssetType(data["type"])
+        data["status"] = AssetStatus(data["status"])
+        data["extra"] = data["extra"] or {}
+        return Asset(**data)
+
+
+def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (str(key[0]), *key[1:])

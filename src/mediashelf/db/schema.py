@@ -68,6 +68,28 @@ asset_counts = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 
+# The same counts per time bucket of the id's creation time, at a few nested widths (levels), so
+# that the listing finds where page k starts by summing a few hundred rows, then seeks to it.
+BUCKET_SHIFTS = (20, 26, 32, 38)  # bucket = creation ms >> shift: ~17 min, ~19 h, ~50 d, ~9 y
+
+asset_buckets = sa.Table(
+    "asset_buckets", metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("type", sa.String(8), primary_key=True),
+    sa.Column("status", sa.String(12), primary_key=True),
+    sa.Column("level", sa.SmallInteger, primary_key=True),
+    sa.Column("bucket", sa.BigInteger, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+# A number per owner that every write to its assets raises, in the same transaction: equal
+# numbers mean an unchanged library, so a listing computed at that number can be served again.
+library_versions = sa.Table(
+    "library_versions", metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
 jobs = sa.Table(
     "jobs", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,

@@ -76,6 +76,11 @@ def _guess_ext(mime: str) -> str:
     return ""
 
 
+def _owners(tenant_id: uuid.UUID, scope: str | None) -> tuple[uuid.UUID, ...]:
+    return {"mine": (tenant_id,), "system": (SYSTEM_TENANT_ID,)}.get(
+        scope or "", (tenant_id, SYSTEM_TENANT_ID))
+
+
 @dataclass(slots=True)
 class Links:
     file_url: str | None
@@ -200,14 +205,17 @@ class AssetService:
     def list(self, tenant_id: uuid.UUID, types: Sequence[AssetType],
              statuses: Sequence[AssetStatus], page: int, page_size: int,
              scope: str | None = None) -> Page:
-        owners = {"mine": (tenant_id,), "system": (SYSTEM_TENANT_ID,)}.get(
-            scope or "", (tenant_id, SYSTEM_TENANT_ID))
+        owners = _owners(tenant_id, scope)
         with self._db.read() as conn:
-            total = self._repo.count(conn, owners, types, statuses)
-            offset = (page - 1) * page_size
-            items = self._repo.page(conn, owners, types, statuses, offset, page_size, total) \
-                if offset < total else []
-        return Page(items, total, page, page_size)
+            total, items = self._repo.listing(conn, owners, types, statuses,
+                                              (page - 1) * page_size, page_size)
+            version = self._repo.versions(conn, owners)
+        return Page(items, total, page, page_size, version)
+
+    def list_version(self, tenant_id: uuid.UUID, scope: str | None = None) -> tuple[int, ...]:
+        """The versions of the libraries a listing reads: equal versions, equal listings."""
+        with self._db.read() as conn:
+            return self._repo.versions(conn, _owners(tenant_id, scope))
 
     def peek(self, asset_id: uuid.UUID) -> Asset:
         """Any asset by id, deleted or not (administration only)."""
@@ -255,6 +263,10 @@ class AssetService:
             log.info("asset.purged", extra={"asset_id": str(asset.id),
                                             "tenant_id": str(asset.tenant_id)})
         return len(due)
+
+    def links_epoch(self) -> int:
+        """Links change only when this does (the hour their expiry is counted from)."""
+        return int(time.time()) // 3600
 
     def links(self, asset: Asset) -> Links:
         """Signed URLs, stable within the hour so that clients and caches can reuse them."""
