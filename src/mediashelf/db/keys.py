@@ -22,6 +22,12 @@ _KEY_COLS = [api_keys.c.id, api_keys.c.tenant_id, tenants.c.name, api_keys.c.pre
              api_keys.c.created_ms, api_keys.c.revoked_ms, api_keys.c.last_used_ms]
 
 
+# Built once: every request resolves its key, and building the statement cost more than running it.
+_BY_HASH = (sa.select(*_KEY_COLS).join(tenants, tenants.c.id == api_keys.c.tenant_id)
+            .where(api_keys.c.key_hash == sa.bindparam("key_hash"),
+                   api_keys.c.revoked_ms.is_(None)))
+
+
 class KeyRepository:
     def tenant_by_name(self, conn: Connection, name: str) -> Tenant | None:
         row = conn.execute(sa.select(tenants).where(tenants.c.name == name)).first()
@@ -37,10 +43,7 @@ class KeyRepository:
             created_ms=key.created_ms))
 
     def by_hash(self, conn: Connection, key_hash: str) -> ApiKey | None:
-        row = conn.execute(
-            sa.select(*_KEY_COLS).join(tenants, tenants.c.id == api_keys.c.tenant_id)
-            .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_ms.is_(None))
-        ).first()
+        row = conn.execute(_BY_HASH, {"key_hash": key_hash}).first()
         return _key(row) if row else None
 
     def find(self, conn: Connection, *, key_hash: str | None = None,
