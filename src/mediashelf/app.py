@@ -119,6 +119,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.signer = services.signer
     app.state.keys = services.keys
     app.state.assets = services.assets
+    app.state.list_cache = assets_api.reply_cache(settings.list_cache)
     errors.install(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))
@@ -138,3 +139,14 @@ def create_app(settings: Settings, run_worker: bool = True,
 
     customise_openapi(app)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The API alone, from MEDIASHELF_* variables: the factory of `serve --workers N` processes
+    (the embedded worker, if any, runs once, in the process that started them)."""
+    from mediashelf import logs
+    from mediashelf.settings import load_settings
+
+    settings = load_settings()
+    logs.setup(settings.log_level)
+    return create_app(settings, run_worker=False)

@@ -78,15 +78,18 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [MEDIASHELF_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [MEDIASHELF_PORT]")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run the API alone")] = False,
+    workers: Annotated[int | None, typer.Option(
+        help="API processes [MEDIASHELF_WEB_CONCURRENCY]; the embedded worker stays one")] = None,
 ) -> None:
     """Run the API, the web page and (unless --no-worker) an embedded worker."""
+    import os
+
     import uvicorn
 
     from mediashelf.app import create_app
 
-    settings = _settings(quiet=False, host=host, port=port)
+    settings = _settings(quiet=False, host=host, port=port, web_concurrency=workers)
     services = _prepare(settings, with_worker=not no_worker, seed=True)
-    api = create_app(settings, run_worker=not no_worker, services=services)
     print(f"mediashelf {'API' if no_worker else 'API + worker'} on {settings.base_url}  "
           f"(data in {settings.data_dir})", flush=True)
     print(f"  web page: {settings.base_url}/   API docs: {settings.base_url}/docs", flush=True)
@@ -95,8 +98,25 @@ def serve(
     # turns that into a normal exit (status 0) instead of death by signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    uvicorn.run(api, host=settings.host, port=settings.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=30, server_header=False)
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None,
+                               "access_log": False, "timeout_graceful_shutdown": 30,
+                               "server_header": False}
+    if settings.web_concurrency == 1:
+        uvicorn.run(create_app(settings, run_worker=not no_worker, services=services), **options)
+        return
+    # Several API processes (uvicorn spawns them; each builds its app from the environment);
+    # this process supervises them and runs the one embedded worker.
+    os.environ.update(MEDIASHELF_HOST=settings.host, MEDIASHELF_PORT=str(settings.port),
+                      MEDIASHELF_DATA_DIR=str(settings.data_dir),
+                      MEDIASHELF_DATABASE_URL=settings.database_url,
+                      MEDIASHELF_STORAGE_URL=settings.storage_url)
+    if services.worker is not None:
+        services.worker.start()
+    try:
+        uvicorn.run("mediashelf.app:create_app_from_env", factory=True,
+                    workers=settings.web_concurrency, **options)
+    finally:
+        services.close()
 
 
 @app.command()

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=5, ge=1)
     poll_interval: Duration = 0.5
 
+    list_cache: int = Field(default=512, ge=0)  # listing replies kept per API process
+    web_concurrency: int = Field(default=1, ge=1, le=64)  # API processes of `serve`
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     seed_music: bool = True

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from mediashelf.api import schemas
-from mediashelf.api.deps import Assets, CurrentKey
+from mediashelf.api.deps import Assets, CurrentKey, current_key
 from mediashelf.api.upload import receive_upload
 from mediashelf.domain import AssetStatus, AssetType
 from mediashelf.errors import BadRequest, NotFound, UnsupportedMedia
@@ -118,15 +121,54 @@ def _asset_id(raw: str) -> uuid.UUID:
         400: _ERROR,
     },
 )
-def list_assets(request: Request, key: CurrentKey, service: Assets) -> Response:
+def list_assets(request: Request, service: Assets) -> Response:
+    # The key is resolved here rather than by a dependency: a sync dependency is one more trip
+    # through the thread pool, and this is the route every client calls most.
+    key = current_key(request)
     query = parse_list_query(request.query_params)
+    cache: _ReplyCache | None = request.app.state.list_cache
+    asked = (key.tenant_id, query["scope"], tuple(query["types"]), tuple(query["statuses"]),
+             query["page"], query["page_size"], service.links_epoch())
+    if cache is not None:
+        hit = cache.get((*asked, service.list_version(key.tenant_id, query["scope"])))
+        if hit is not None:
+            return Response(hit[0], media_type="application/json", headers=hit[1])
     page = service.list(key.tenant_id, query["types"], query["statuses"], query["page"],
                         query["page_size"], query["scope"])
-    body = [schemas.to_wire(a, service.links(a)) for a in page.items]
+    body = orjson.dumps([schemas.to_wire(a, service.links(a)) for a in page.items])
     headers = {"X-Total-Count": str(page.total), "X-Page": str(page.page),
                "X-Page-Size": str(page.page_size), "X-Total-Pages": str(page.total_pages)}
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json",
-                    headers=headers)
+    if cache is not None:
+        cache.put((*asked, page.version), (body, headers))
+    return Response(body, media_type="application/json", headers=headers)
+
+
+class _ReplyCache:
+    """Listing replies of this process, keyed by the query and the library versions read with
+    it: a write raises the version in its own transaction, so an entry is never stale."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[Any, ...], tuple[bytes, dict[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bytes, dict[str, str]] | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[Any, ...], reply: tuple[bytes, dict[str, str]]) -> None:
+        with self._lock:
+            self._items[key] = reply
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def reply_cache(size: int) -> _ReplyCache | None:
+    """The listing's reply cache for one app (None when MEDIASHELF_LIST_CACHE is 0)."""
+    return _ReplyCache(size) if size > 0 else None
 
 
 _CREATE_BODY = {
@@ -191,10 +233,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
 @router.get("/assets/{asset_id}", summary="Get an asset", operation_id="getAsset",
             responses={200: {"model": schemas.Asset, "description": "The asset"},
                        401: _ERROR, 404: _ERROR})
-def get_asset(asset_id: str, key: CurrentKey, service: Assets) -> Response:
+def get_asset(request: Request, asset_id: str, service: Assets) -> Response:
+    key = current_key(request)  # as in list_assets: one trip through the thread pool
     asset = service.get(key.tenant_id, _asset_id(asset_id))
     body = schemas.to_wire(asset, service.links(asset))
-    return Response(json.dumps(body), media_type="application/json")
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.delete("/assets/{asset_id}", summary="Delete an asset", operation_id="deleteAsset",

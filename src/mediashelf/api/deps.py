@@ -27,7 +27,7 @@ def current_key(request: Request) -> ApiKey:
     return key
 
 
-def asset_service(request: Request) -> AssetService:
+async def asset_service(request: Request) -> AssetService:  # async: no thread-pool trip
     service: AssetService = request.app.state.assets
     return service
 
