@@ -163,10 +163,11 @@ def test_two_apis_three_workers_one_killed(remote: Backend, tmp_path: Path) -> N
 
             # one successful finish per asset, across every worker's log (the dead one too)
             finishes = Counter(m for w in workers for m in READY_LINE.findall(w.log()))
-            assert set(finishes) == set(ids)
             assert [a for a, n in finishes.items() if n != 1] == []
-            for (asset_id,) in held:  # what the dead worker held was finished by another
-                assert str(asset_id) in READY_LINE.findall(workers[1].log() + workers[2].log())
+            assert set(finishes) <= set(ids)
+            # the only line that may be missing is one the dead worker committed but was
+            # killed before it could log
+            assert set(ids) - set(finishes) <= {str(a) for (a,) in held}
 
             # the bucket holds exactly an original and one thumbnail per asset, nothing more
             s3 = remote.moto.client()  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,6 +86,31 @@ def test_a_worker_killed_mid_job_does_not_lose_the_asset(
     assert done["status"] == "READY", done
     assert len(hits) == 2
     assert httpx.get(done["fileUrl"]).content == payload
+
+
+def test_a_job_that_keeps_killing_workers_ends_failed(
+        make_server: MakeServer, media: dict[str, Path], request: pytest.FixtureRequest) -> None:
+    env = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true", "MEDIASHELF_JOB_LEASE": "1s",
+           "MEDIASHELF_JOB_MAX_ATTEMPTS": "1"}
+    api = make_server(env, args=("--no-worker",))
+    client = api.client(api.new_key("doomed"))
+    request.addfinalizer(client.close)
+    with stalling_file_server(media["png"].read_bytes()) as (url, arrived, _hits):
+        created = client.post("/v1/assets", json={"name": "pic", "type": "IMAGE", "url": url})
+        worker = subprocess.Popen([sys.executable, "-m", "mediashelf", "worker"], env=api.env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert arrived.wait(30)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        again = subprocess.Popen([sys.executable, "-m", "mediashelf", "worker"], env=api.env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            done = wait_for(client, created.json()["id"], timeout=60)
+        finally:
+            again.send_signal(signal.SIGTERM)
+            again.wait(30)
+    assert done["status"] == "FAILED"
+    assert done["failureReason"] == "processing failed after 1 attempt"
 
 
 def test_delete_restore_and_purge(make_server: MakeServer, media: dict[str, Path],
@@ -197,7 +223,8 @@ def test_commands_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
                               text=True, env={**env, **extra}, timeout=60)
 
     migrated = run("migrate")
-    assert migrated.returncode == 0 and "0001" in migrated.stdout
+    assert migrated.returncode == 0
+    assert re.fullmatch(r"database schema at revision \d{4}\n", migrated.stdout)
     created = run("keys", "create", "--tenant", "acme")
     assert created.returncode == 0 and created.stdout.strip().splitlines()[-1].startswith("msk_")
     bad = run("keys", "list", MEDIASHELF_MAX_IMAGE_BYTES="lots")

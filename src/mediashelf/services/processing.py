@@ -56,7 +56,8 @@ class Processor:
                 asset.status is not AssetStatus.PROCESSING:
             return JobOutcome.SKIPPED
         if job.attempts > self._max_attempts:
-            self._fail(asset, f"processing failed after {self._max_attempts} attempts")
+            tries = "attempt" if self._max_attempts == 1 else "attempts"
+            self._fail(asset, f"processing failed after {self._max_attempts} {tries}")
             return JobOutcome.DONE
         if job.kind is JobKind.IMPORT and not asset.file_key:
             reason = self._download(asset)
