@@ -235,6 +235,8 @@ def test_commands_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
     bad_db = run("migrate", MEDIASHELF_DATABASE_URL="mysql://x")
     assert bad_db.returncode == 2 and "MEDIASHELF_DATABASE_URL" in bad_db.stderr
     assert len(bad_db.stderr.strip().splitlines()) == 1
+    reserved = run("keys", "create", "--tenant", "System")
+    assert reserved.returncode == 1 and "reserved" in reserved.stderr
     unknown = run("keys", "revoke", "msk_nope")
     assert unknown.returncode == 1 and unknown.stderr.strip() == "error: no such key"
     restore = run("assets", "restore", "not-an-id")

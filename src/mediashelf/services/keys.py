@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mediashelf.db.database import Database
 from mediashelf.db.keys import KeyRepository
-from mediashelf.domain import ApiKey, Tenant, now_ms, uuid7
+from mediashelf.domain import SYSTEM_TENANT_NAME, ApiKey, Tenant, now_ms, uuid7
 from mediashelf.errors import BadRequest, NotFound, Unauthorized
 from mediashelf.security import hash_api_key, key_display_prefix, new_api_key
 
@@ -26,6 +26,9 @@ class KeyService:
         name = name.strip()
         if not name or len(name) > 128:
             raise BadRequest("tenant name must be 1-128 characters")
+        if name.lower() == SYSTEM_TENANT_NAME:
+            raise BadRequest(f"'{SYSTEM_TENANT_NAME}' is reserved for the shared library; "
+                             "add to it with `mediashelf system import`")
         try:
             with self._db.write() as conn:
                 tenant = self._repo.tenant_by_name(conn, name)
