@@ -45,9 +45,25 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, f"invalid '{where}': {what}" if where else what)
 
 
+def _unavailable_part(exc: Exception) -> str | None:
+    """Which backing service an unexpected error says is down, if any."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return "database"
+    module = type(exc).__module__
+    if module.startswith(("botocore", "urllib3")) and "Connect" in type(exc).__name__:
+        return "storage"
+    return None
+
+
 async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    part = _unavailable_part(exc)
     log.error("request.crashed", exc_info=exc,
-              extra={"method": request.method, "path": request.url.path})
+              extra={"method": request.method, "path": request.url.path, "part": part})
+    if part:
+        return error_response(503, f"the {part} is unavailable; try again shortly",
+                              {"Retry-After": "5"})
     return error_response(500, "internal error")
 
 
