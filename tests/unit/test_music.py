@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from mediashelf.media import music, synth
+from mediashelf.media import mixing, music
 from mediashelf.media.music import LIBRARY_VERSION, TRACKS, Track
 
 Decoded = tuple[npt.NDArray[np.float32], int, str]
@@ -89,7 +89,7 @@ def test_track_level_is_mastered(track: Track, decoded: dict[str, Decoded]) -> N
     pcm = decoded[track.slug][0]
     peak = float(np.abs(pcm).max())
     assert peak < 10 ** (-0.5 / 20)  # limited to -1.5 dBFS before AAC; never near clipping
-    assert synth.loudness(pcm) == pytest.approx(-16, abs=1.5)
+    assert mixing.loudness(pcm) == pytest.approx(-16, abs=1.5)
     # faded at both ends, music in between (no long silent gaps)
     assert np.abs(pcm[:, :100]).max() < 0.01 and np.abs(pcm[:, -100:]).max() < 0.01
     body = pcm[:, 44100 * 2: -44100 * 4]

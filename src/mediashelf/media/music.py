@@ -13,8 +13,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from mediashelf.media import synth
-from mediashelf.media.synth import MAJOR, MINOR, SR, Audio, Rhythm, Song, Stem
+from mediashelf.media import mixing, synth
+from mediashelf.media.mixing import MAJOR, MINOR, Rhythm, Song, Stem
+from mediashelf.media.synth import SR, Audio
 
 LIBRARY_VERSION = 1
 BIT_RATE = 160_000
@@ -374,8 +375,8 @@ def synthesise(track: Track) -> Audio:
     seed = zlib.crc32(track.slug.encode())
     song = Song(seed, track.bpm, track.seconds, key, scale, tail, swing)
     arrange(song)
-    ir = synth.reverb_ir(*song.reverb, seed=seed % 1000)
-    return synth.master(synth.render_mix(song.stems, song.n, ir))
+    ir = mixing.reverb_ir(*song.reverb, seed=seed % 1000)
+    return mixing.master(mixing.render_mix(song.stems, song.n, ir))
 
 
 def render_track(track: Track, dest: Path) -> Path:
