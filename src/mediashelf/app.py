@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -127,6 +128,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"
+    mimetypes.add_type("text/javascript", ".js")  # module scripts need it, whatever the OS says
     app.mount("/web", StaticFiles(packages=[("mediashelf", "web")]), name="web")
 
     @app.get("/", include_in_schema=False)
