@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,6 +73,16 @@ def _seed_music(library: Any) -> None:
         library.seed_music()
     except Exception:
         logging.getLogger("mediashelf.system").exception("music.seed_failed")
+
+
+@contextmanager
+def _admin() -> Iterator[Any]:
+    """Services for a one-shot admin command (no worker), closed when it is done."""
+    services = _prepare(_settings(), with_worker=False, seed=False)
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 @app.command()
@@ -151,11 +163,8 @@ def migrate() -> None:
 @keys_app.command("create")
 def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created if new)")]) -> None:
     """Create an API key for a tenant; the key is printed once, as the last line."""
-    services = _prepare(_settings(), with_worker=False, seed=False)
-    try:
+    with _admin() as services:
         plain, key = services.keys.create(tenant)
-    finally:
-        services.close()
     print(f"created key {key.prefix}… for tenant '{key.tenant_name}'; it is shown only now:",
           file=sys.stderr)
     print(plain)
@@ -165,11 +174,8 @@ def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created i
 def keys_revoke(key: Annotated[str, typer.Argument(help="The key, or its prefix from `keys list`")]
                 ) -> None:
     """Revoke an API key."""
-    services = _prepare(_settings(), with_worker=False, seed=False)
-    try:
+    with _admin() as services:
         revoked = services.keys.revoke(key)
-    finally:
-        services.close()
     print(f"revoked key {revoked.prefix}… of tenant '{revoked.tenant_name}'")
 
 
@@ -179,11 +185,8 @@ def keys_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    services = _prepare(_settings(), with_worker=False, seed=False)
-    try:
+    with _admin() as services:
         keys = services.keys.list()
-    finally:
-        services.close()
     table = Table("prefix", "tenant", "created", "last used", "status", box=None)
     for k in keys:
         table.add_row(k.prefix + "…", k.tenant_name, _when(k.created_ms),
@@ -242,11 +245,8 @@ def assets_restore(asset_id: Annotated[str, typer.Argument(help="The deleted ass
         parsed = uuid.UUID(asset_id)
     except ValueError:
         raise Failure(f"'{asset_id}' is not an asset id") from None
-    services = _prepare(_settings(), with_worker=False, seed=False)
-    try:
+    with _admin() as services:
         asset = services.assets.restore(parsed)
-    finally:
-        services.close()
     print(f"restored {asset.id} ({asset.name})")
 
 
@@ -255,11 +255,8 @@ def library_export(folder: Annotated[Path, typer.Argument(help="A new or empty f
     """Copy tenants, key hashes, assets and stored files into a folder (stop writers first)."""
     from mediashelf.transfer import export_library
 
-    services = _prepare(_settings(), with_worker=False, seed=False)
-    try:
+    with _admin() as services:
         done = export_library(services.db, services.storage, folder)
-    finally:
-        services.close()
     print(f"exported {done.assets} assets ({done.objects} files, {done.bytes} bytes), "
           f"{done.tenants} tenants and {done.keys} keys to {folder}")
 
@@ -271,11 +268,8 @@ def library_import(folder: Annotated[Path, typer.Argument(help="A folder from `l
     """Load an export into this library, which must be new (no assets, no keys)."""
     from mediashelf.transfer import import_library
 
-    services = _prepare(_settings(), with_worker=False, seed=False)
-    try:
+    with _admin() as services:
         done = import_library(services.db, services.storage, folder)
-    finally:
-        services.close()
     print(f"imported {done.assets} assets ({done.objects} files, {done.bytes} bytes), "
           f"{done.tenants} tenants and {done.keys} keys from {folder}")
 
