@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
@@ -21,6 +24,14 @@ from mediashelf.db.schema import (
 from mediashelf.domain import Asset, AssetStatus, AssetType
 
 _FIELDS = [c.name for c in assets.columns]
+assert [f.name for f in dataclasses.fields(Asset)] == _FIELDS, "rows are read positionally"
+
+
+# Built once: GET /v1/assets/{id} runs it on every call.
+_GET_VISIBLE = sa.select(assets).where(
+    assets.c.id == sa.bindparam("id"),
+    assets.c.tenant_id.in_(sa.bindparam("owners", expanding=True)),
+    assets.c.deleted_ms.is_(None))
 
 
 def _to_asset(row: RowMapping) -> Asset:
@@ -35,7 +46,32 @@ def _row(asset: Asset) -> dict[str, Any]:
     return {f: getattr(asset, f) for f in _FIELDS}
 
 
+class _Memo:
+    """A small thread-safe LRU map."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 class AssetRepository:
+    def __init__(self) -> None:
+        self._sums = _Memo(4096)  # bucket sums by filter, parent bucket and library versions
+
     def insert(self, conn: Connection, asset: Asset) -> None:
         conn.execute(assets.insert().values(_row(asset)))
         self._bump(conn, [(asset.id, asset.tenant_id, asset.type.value, asset.status.value, 1)])
@@ -47,10 +83,8 @@ class AssetRepository:
     def get_visible(self, conn: Connection, asset_id: uuid.UUID,
                     owners: Sequence[uuid.UUID]) -> Asset | None:
         """A live asset owned by one of owners, or None."""
-        row = conn.execute(
-            sa.select(assets).where(assets.c.id == asset_id, assets.c.tenant_id.in_(owners),
-                                    assets.c.deleted_ms.is_(None))
-        ).mappings().first()
+        row = conn.execute(_GET_VISIBLE, {"id": asset_id, "owners": list(owners)}
+                           ).mappings().first()
         return _to_asset(row) if row else None
 
     def count(self, conn: Connection, owners: Sequence[uuid.UUID], types: Sequence[AssetType],
@@ -64,8 +98,9 @@ class AssetRepository:
 
     def listing(self, conn: Connection, owners: Sequence[uuid.UUID], types: Sequence[AssetType],
                 statuses: Sequence[AssetStatus], offset: int, limit: int
-                ) -> tuple[int, list[Asset]]:
-        """The exact total and rows offset..offset+limit of the live matches, newest first.
+                ) -> tuple[int, list[Asset], tuple[int, ...]]:
+        """The exact total, rows offset..offset+limit of the live matches (newest first), and
+        the owners' library versions, all read in one snapshot.
 
         Totals come from the kept counts. A page near either end is read straight from the
         groups' index ranges, merged; a page deeper than _DIRECT rows from both ends is found by
@@ -78,17 +113,18 @@ class AssetRepository:
             conn.exec_driver_sql(sql.snapshot)  # counts and rows from one snapshot, as on SQLite
         keys = ([sql.uuid(o) for o in owners], [t.value for t in types],
                 [s.value for s in statuses])
+        versions = self.versions(conn, owners)
         groups = conn.exec_driver_sql(sql.groups(len(owners), len(types), len(statuses)),
                                       (*keys[0], *keys[1], *keys[2])).all()
         total = sum(int(g[3]) for g in groups)
         if offset >= total or limit <= 0:
-            return total, []
+            return total, [], versions
         take = min(limit, total - offset)
         newest_first = offset <= total - offset - take
         skip = offset if newest_first else total - offset - take
         bound: uuid.UUID | None = None
         if skip > _DIRECT:
-            found = self._locate(conn, sql, keys, skip, newest_first)
+            found = self._locate(conn, sql, keys, skip, newest_first, versions)
             if found is not None:
                 bound, skip = found
         params: list[Any] = []
@@ -100,12 +136,17 @@ class AssetRepository:
         params += [take, skip]
         rows = conn.exec_driver_sql(sql.page(len(groups), bound is not None, newest_first),
                                     tuple(params))
-        return total, [sql.asset(r) for r in rows]
+        return total, [sql.asset(r) for r in rows], versions
 
     def _locate(self, conn: Connection, sql: _Sql, keys: tuple[list[Any], list[str], list[str]],
-                skip: int, newest_first: bool) -> tuple[uuid.UUID, int] | None:
+                skip: int, newest_first: bool, versions: tuple[int, ...]
+                ) -> tuple[uuid.UUID, int] | None:
         """The id bound of the finest bucket holding row `skip` (from the chosen end), and how
-        many rows of the way remain to skip past that bound; None if the counts run out."""
+        many rows of the way remain to skip past that bound; None if the counts run out.
+
+        Bucket sums are kept per (filter, parent bucket, library versions): a walk through the
+        pages reads the same coarse sums again and again, and equal versions mean equal sums.
+        """
         before, chosen = 0, -1
         shape = (len(keys[0]), len(keys[1]), len(keys[2]))
         for level in reversed(range(len(BUCKET_SHIFTS))):
@@ -113,12 +154,17 @@ class AssetRepository:
             if chosen >= 0:
                 span = BUCKET_SHIFTS[level + 1] - BUCKET_SHIFTS[level]
                 params += [chosen << span, (chosen + 1) << span]
-            for bucket, n in conn.exec_driver_sql(
-                    sql.buckets(*shape, chosen >= 0, newest_first), tuple(params)):
-                if before + int(n) > skip:
-                    chosen = int(bucket)
+            memo = (sql.pg, versions, newest_first, *params)
+            sums = self._sums.get(memo)
+            if sums is None:
+                sums = [(int(b), int(n)) for b, n in conn.exec_driver_sql(
+                    sql.buckets(*shape, chosen >= 0, newest_first), tuple(params))]
+                self._sums.put(memo, sums)
+            for bucket, n in sums:
+                if before + n > skip:
+                    chosen = bucket
                     break
-                before += int(n)
+                before += n
             else:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
@@ -337,19 +383,17 @@ class _Sql:
         return self._text(("p", groups, bounded, desc), build)
 
     def asset(self, row: Sequence[Any]) -> Asset:
-        """A driver row (columns in _FIELDS order) as an Asset."""
-        data = dict(zip(_FIELDS, row, strict=True))
-        if not self.pg:
-            data["id"] = uuid.UUID(hex=data["id"])
-            data["tenant_id"] = uuid.UUID(hex=data["tenant_id"])
-            extra = data["extra"]
-            data["extra"] = json.loads(extra) if extra else {}
-            if data["has_audio"] is not None:
-                data["has_audio"] = bool(data["has_audio"])
-        data["type"] = AssetType(data["type"])
-        data["status"] = AssetStatus(data["status"])
-        data["extra"] = data["extra"] or {}
-        return Asset(**data)
+        """A driver row (columns in _FIELDS order, which is Asset's) as an Asset."""
+        values: list[Any]
+        if self.pg:
+            values = [row[0], row[1], row[2], AssetType(row[3]), AssetStatus(row[4]),
+                      *row[5:22], row[22] or {}]
+        else:
+            has_audio = None if row[13] is None else bool(row[13])
+            values = [uuid.UUID(int=int(row[0], 16)), uuid.UUID(int=int(row[1], 16)), row[2],
+                      AssetType(row[3]), AssetStatus(row[4]), *row[5:13], has_audio,
+                      *row[14:22], orjson.loads(row[22]) if row[22] else {}]
+        return Asset(*values)
 
 
 def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:

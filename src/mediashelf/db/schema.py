@@ -70,7 +70,7 @@ asset_counts = sa.Table(
 
 # The same counts per time bucket of the id's creation time, at a few nested widths (levels), so
 # that the listing finds where page k starts by summing a few hundred rows, then seeks to it.
-BUCKET_SHIFTS = (20, 26, 32, 38)  # bucket = creation ms >> shift: ~17 min, ~19 h, ~50 d, ~9 y
+BUCKET_SHIFTS = (20, 26, 32)  # bucket = creation ms >> shift: ~17 minutes, ~19 hours, ~50 days
 
 asset_buckets = sa.Table(
     "asset_buckets", metadata,

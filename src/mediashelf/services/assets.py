@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -62,11 +63,19 @@ def _clean_name(name: str | None) -> str | None:
     return name
 
 
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+
 def _download_name(asset: Asset, mime: str) -> str:
     raw = asset.name or asset.original_name or "asset"
-    base = re.sub(r"[^\w.\- ]+", "_", raw).strip() or "asset"
-    ext = _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or _guess_ext(mime)
+    base = _UNSAFE.sub("_", raw).strip() or "asset"
+    ext = _extension(mime)
     return base if ext and base.lower().endswith(ext) else base + (ext or "")
+
+
+@functools.lru_cache(maxsize=256)
+def _extension(mime: str) -> str:
+    return _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or _guess_ext(mime)
 
 
 def _guess_ext(mime: str) -> str:
@@ -207,9 +216,8 @@ class AssetService:
              scope: str | None = None) -> Page:
         owners = _owners(tenant_id, scope)
         with self._db.read() as conn:
-            total, items = self._repo.listing(conn, owners, types, statuses,
-                                              (page - 1) * page_size, page_size)
-            version = self._repo.versions(conn, owners)
+            total, items, version = self._repo.listing(conn, owners, types, statuses,
+                                                       (page - 1) * page_size, page_size)
         return Page(items, total, page, page_size, version)
 
     def list_version(self, tenant_id: uuid.UUID, scope: str | None = None) -> tuple[int, ...]:

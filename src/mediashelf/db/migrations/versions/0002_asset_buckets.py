@@ -15,7 +15,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-_SHIFTS = (20, 26, 32, 38)  # as BUCKET_SHIFTS in mediashelf.db.schema, frozen for this revision
+_SHIFTS = (20, 26, 32)  # as BUCKET_SHIFTS in mediashelf.db.schema, frozen for this revision
 _BATCH = 50_000
 
 
