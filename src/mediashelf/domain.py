@@ -81,6 +81,9 @@ class ApiKey:
     created_ms: int
     revoked_ms: int | None = None
     last_used_ms: int | None = None
+    # The versions of the tenant's and the system library, read with the key when a request
+    # resolves it: a cached listing made at the same versions can be served as it is.
+    versions: tuple[int, int] = (0, 0)
 
 
 @dataclass(slots=True)

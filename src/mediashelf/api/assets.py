@@ -130,7 +130,9 @@ def list_assets(request: Request, service: Assets) -> Response:
     asked = (key.tenant_id, query["scope"], tuple(query["types"]), tuple(query["statuses"]),
              query["page"], query["page_size"], service.links_epoch())
     if cache is not None:
-        hit = cache.get((*asked, service.list_version(key.tenant_id, query["scope"])))
+        versions = {"mine": key.versions[:1], "system": key.versions[1:]}.get(
+            query["scope"] or "", key.versions)  # read with the key, in the same order as Page's
+        hit = cache.get((*asked, versions))
         if hit is not None:
             return Response(hit[0], media_type="application/json", headers=hit[1])
     page = service.list(key.tenant_id, query["types"], query["statuses"], query["page"],

@@ -8,22 +8,34 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mediashelf.db.schema import api_keys, tenants
-from mediashelf.domain import ApiKey, Tenant
+from mediashelf.db.schema import api_keys, library_versions, tenants
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Tenant
 
 
 def _key(row: Any) -> ApiKey:
-    return ApiKey(id=row.id, tenant_id=row.tenant_id, tenant_name=row.name, prefix=row.prefix,
-                  created_ms=row.created_ms, revoked_ms=row.revoked_ms,
-                  last_used_ms=row.last_used_ms)
+    key = ApiKey(id=row.id, tenant_id=row.tenant_id, tenant_name=row.name, prefix=row.prefix,
+                 created_ms=row.created_ms, revoked_ms=row.revoked_ms,
+                 last_used_ms=row.last_used_ms)
+    if "own_version" in row._fields:
+        key.versions = (int(row.own_version or 0), int(row.system_version or 0))
+    return key
 
 
 _KEY_COLS = [api_keys.c.id, api_keys.c.tenant_id, tenants.c.name, api_keys.c.prefix,
              api_keys.c.created_ms, api_keys.c.revoked_ms, api_keys.c.last_used_ms]
 
 
-# Built once: every request resolves its key, and building the statement cost more than running it.
-_BY_HASH = (sa.select(*_KEY_COLS).join(tenants, tenants.c.id == api_keys.c.tenant_id)
+def _version_of(tenant: Any) -> Any:
+    return (sa.select(library_versions.c.version)
+            .where(library_versions.c.tenant_id == tenant).scalar_subquery())
+
+
+# Built once: every request resolves its key, and building the statement cost more than running
+# it. The libraries' versions come along (two primary-key reads), so that the listing can tell
+# whether its cached reply still holds without another round trip to the database.
+_BY_HASH = (sa.select(*_KEY_COLS, _version_of(api_keys.c.tenant_id).label("own_version"),
+                      _version_of(sa.literal(SYSTEM_TENANT_ID, sa.Uuid)).label("system_version"))
+            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
             .where(api_keys.c.key_hash == sa.bindparam("key_hash"),
                    api_keys.c.revoked_ms.is_(None)))
 
