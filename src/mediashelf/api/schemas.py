@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -57,8 +58,10 @@ class Deleted(BaseModel):
 
 
 def iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{ms % 1000:03d}Z"
+    """UTC to the millisecond, e.g. 2025-01-31T12:00:00.250Z (gmtime: cheaper than datetime)."""
+    t = time.gmtime(ms // 1000)
+    return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:"
+            f"{t.tm_sec:02d}.{ms % 1000:03d}Z")
 
 
 def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
