@@ -1,0 +1,1 @@
+"""Benchmarks of mediashelf, reported as ratios to a baseline measured in the same run."""

@@ -1,0 +1,316 @@
+"""The benchmark: `python -m bench.run --n 10000 --n 1000000 --backends sqlite,postgres`.
+
+Fills a library of N assets per backend, starts the real server the way production runs it,
+drives load with wrk from a separate process, runs PocketBase side by side with the same rows
+and load, and the ingest benchmarks; writes bench/results/latest.json and docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import fill as filler
+from bench import ingest
+from bench import pocketbase as pb
+from bench.report import write_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).with_name("report.lua")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+    key: str
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(data_dir: Path, db_url: str, key: str, workers: int, cache: int,
+                 log: Path) -> Server:
+    """`mediashelf serve --no-worker --workers W`: uvicorn (httptools, uvloop) as production."""
+    port = free_port()
+    env = {**os.environ, "MEDIASHELF_DATA_DIR": str(data_dir), "MEDIASHELF_DATABASE_URL": db_url,
+           "MEDIASHELF_PORT": str(port), "MEDIASHELF_SEED_MUSIC": "false",
+           "MEDIASHELF_LOG_LEVEL": "WARNING", "MEDIASHELF_LIST_CACHE": str(cache)}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "mediashelf", "serve", "--no-worker",
+                                 "--workers", str(workers)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited; see {log}")
+        try:
+            if httpx.get(url + "/v1/assets", headers={"x-api-key": key}, timeout=5
+                         ).status_code == 200:
+                return Server(proc, url, key)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not come up")
+
+
+def wrk(url: str, key: str, duration: int, connections: int,
+        walk: tuple[str, int] | None = None) -> dict[str, Any]:
+    env = {**os.environ, "BENCH_KEY": key}
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s",
+           str(LUA), url]
+    if not walk:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        res: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        res["rps"] = res["requests"] / (res["duration_us"] / 1e6)
+        return res
+    # A walk: every page once, in order. wrk cannot end a test early, so the script leaves a
+    # file after the last page, and the walk's time is taken here, from start to that file.
+    marker = Path(f"/tmp/mediashelf-bench-walk-{os.getpid()}")
+    marker.unlink(missing_ok=True)
+    env.update(BENCH_WALK_PATH=walk[0], BENCH_WALK_PAGES=str(walk[1]),
+               BENCH_WALK_DONE=str(marker))
+    cmd[3] = "-d3600s"
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    while not marker.exists() and proc.poll() is None:
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - started
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=60)[0]
+    marker.unlink(missing_ok=True)
+    res = json.loads(out.strip().splitlines()[-1])
+    res.update(requests=walk[1], duration_us=int(elapsed * 1e6), rps=walk[1] / elapsed)
+    return res
+
+
+def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median req/s (its latencies too), and every round's req/s."""
+    ranked = sorted(runs, key=lambda r: r["rps"])
+    chosen = dict(ranked[len(ranked) // 2])
+    chosen["rounds_rps"] = [round(r["rps"], 1) for r in runs]
+    return chosen
+
+
+def list_cases(server: Server, lib: filler.Library, args: argparse.Namespace
+               ) -> dict[str, Any]:
+    h = {"x-api-key": server.key}
+    first = httpx.get(server.url + "/v1/assets", headers=h)
+    pages = int(first.headers["X-Total-Pages"])
+    walk_total = int(httpx.get(server.url + "/v1/assets?pageSize=100", headers=h
+                               ).headers["X-Total-Pages"])
+    cases = {
+        "healthz": "/healthz",
+        "list_default": "/v1/assets",
+        "types_video_image": "/v1/assets?type=VIDEO&type=IMAGE",
+        "status_processing": "/v1/assets?status=PROCESSING",
+        "page_size_100": "/v1/assets?pageSize=100",
+        "middle_page": f"/v1/assets?page={max(1, pages // 2)}",
+        "last_page": f"/v1/assets?page={pages}",
+        "get_asset": f"/v1/assets/{lib.some_ids[filler.TENANTS[0]]}",
+    }
+    out: dict[str, Any] = {"pages_default": pages, "pages_walk": walk_total}
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+    for _ in range(args.rounds):  # rounds through all cases, so a burst of load on the shared
+        for name, path in cases.items():  # machine hits one round of each case, not one case
+            rounds[name].append(wrk(server.url + path, server.key, args.duration,
+                                    args.connections))
+    for name, path in cases.items():
+        out[name] = median_round(rounds[name])
+        out[name]["path"] = path
+        print(f"    {name:18} {out[name]['rps']:9.0f} req/s  p50 {out[name]['p50_us'] / 1000:7.2f}"
+              f" ms  p99 {out[name]['p99_us'] / 1000:7.2f} ms", flush=True)
+    walk = wrk(server.url + "/v1/assets", server.key, args.duration, args.connections,
+               walk=("/v1/assets?pageSize=100", walk_total))
+    walk["path"] = f"/v1/assets?pageSize=100&page=1..{walk_total}"
+    out["walk"] = walk
+    print(f"    walk {walk_total} pages: {walk['duration_us'] / 1e6:.2f} s, {walk['rps']:.0f} "
+          f"pages/s", flush=True)
+    return out
+
+
+def pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def backend_run(backend: str, n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    data = work / f"{backend}-{n}"
+    if data.exists():
+        shutil.rmtree(data)
+    data.mkdir(parents=True)
+    if backend == "postgres":
+        name = f"mediashelf_bench_{n}"
+        pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
+        db_url = args.pg_url.rpartition("/")[0] + "/" + name
+    else:
+        db_url = f"sqlite:///{data / 'mediashelf.db'}"
+    services = filler.open_library(data, db_url)
+    lib = filler.fill(services, n)
+    with services.db.engine.connect() as conn:  # fresh planner statistics, as autovacuum would
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    services.close()
+    print(f"  {backend} N={n}: filled in {lib.fill_seconds:.1f} s", flush=True)
+    key = lib.keys[filler.TENANTS[0]]
+    result: dict[str, Any] = {"fill_seconds": lib.fill_seconds, "database_url": db_url.split(
+        "@")[-1], "tenant_rows": {t: sum(v for k, v in lib.counts.items()
+                                         if k[0] == str(lib.tenant_ids[t])) for t in lib.keys}}
+    for label, cache in (("cached", args.list_cache), ("uncached", 0)):
+        print(f"  server ({label}, {args.workers} workers):", flush=True)
+        server = start_server(data, db_url, key, args.workers, cache, work / "server.log")
+        try:
+            result[label] = list_cases(server, lib, args)
+        finally:
+            server.stop()
+    return result
+
+
+def pocketbase_run(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    side = pb.PocketBase(work / f"pocketbase-{n}", free_port())
+    (work / f"pocketbase-{n}").mkdir(parents=True, exist_ok=True)
+    setup = side.setup(n, seed=6)
+    try:
+        tenant = setup["tenant"]
+        totals = pb.total(side.url, pb.query(tenant, ["READY"], None, 1, 20, False))
+        last = max(1, math.ceil(totals / 20))
+        cases = {
+            "health": "/api/health",
+            "list_default": pb.query(tenant, ["READY"], None, 1, 20, False),
+            "list_default_skiptotal": pb.query(tenant, ["READY"], None, 1, 20, True),
+            "types_video_image": pb.query(tenant, ["READY"], ["VIDEO", "IMAGE"], 1, 20, False),
+            "last_page": pb.query(tenant, ["READY"], None, last, 20, False),
+            "last_page_skiptotal": pb.query(tenant, ["READY"], None, last, 20, True),
+        }
+        out: dict[str, Any] = {"fill_seconds": setup["fill_seconds"], "total_default": totals,
+                               "version": subprocess.run([pb.binary(), "--version"],
+                                                         capture_output=True, text=True
+                                                         ).stdout.strip()}
+        print(f"  pocketbase N={n}: filled in {setup['fill_seconds']:.1f} s", flush=True)
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+        for _ in range(args.rounds):
+            for name, path in cases.items():
+                rounds[name].append(wrk(side.url + path, "", args.duration, args.connections))
+        for name, path in cases.items():
+            out[name] = median_round(rounds[name])
+            out[name]["path"] = path
+            print(f"    pb {name:22} {out[name]['rps']:9.1f} req/s  p50 "
+                  f"{out[name]['p50_us'] / 1000:8.2f} ms", flush=True)
+    finally:
+        side.stop()
+    return out
+
+
+def upload_server(work: Path, args: argparse.Namespace) -> Any:
+    data = work / "upload"
+    if data.exists():
+        shutil.rmtree(data)
+    services = filler.open_library(data, f"sqlite:///{data / 'mediashelf.db'}")
+    plain, _ = services.keys.create("uploader")
+    services.close()
+    return start_server(data, f"sqlite:///{data / 'mediashelf.db'}", plain, 1, 0,
+                        work / "upload-server.log")
+
+
+def machine() -> dict[str, Any]:
+    def cmd(*a: str) -> str:
+        try:
+            return subprocess.run(a, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    import fastapi
+    import sqlalchemy
+    import uvicorn
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(int(mem) / 2**20, 1),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "sqlite": __import__("sqlite3").sqlite_version,
+            "postgresql": cmd("psql", "--version"), "wrk": cmd("wrk", "-v").splitlines()[0]
+            if cmd("wrk", "-v") else "", "uvicorn": uvicorn.__version__,
+            "fastapi": fastapi.__version__, "sqlalchemy": sqlalchemy.__version__,
+            "load_before": os.getloadavg()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, action="append", help="library sizes (repeatable)")
+    ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each case (median kept)")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=2, help="API processes (uvicorn workers)")
+    ap.add_argument("--list-cache", type=int, default=512)
+    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/mediashelf-bench"))
+    ap.add_argument("--skip", default="", help="comma list of: pocketbase, ingest, upload")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
+    args = ap.parse_args()
+    sizes = args.n or [10_000]
+    skip = set(filter(None, args.skip.split(",")))
+    args.work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"command": " ".join(["python -m bench.run", *sys.argv[1:]]),
+                               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                               "machine": machine(), "settings": {
+                                   "duration_s": args.duration, "rounds": args.rounds,
+                                   "connections": args.connections,
+                                   "wrk_threads": 1, "workers": args.workers,
+                                   "list_cache": args.list_cache}, "runs": {}, "pocketbase": {}}
+    for n in sizes:
+        for backend in args.backends.split(","):
+            results["runs"][f"{backend}-{n}"] = backend_run(backend, n, args, args.work)
+        if "pocketbase" not in skip:
+            results["pocketbase"][str(n)] = pocketbase_run(n, args, args.work)
+    if "ingest" not in skip:
+        print("  ingest: media", flush=True)
+        results["ingest"] = ingest.media_cases(args.work)
+    if "upload" not in skip:
+        print("  ingest: 1 GiB upload", flush=True)
+        results["upload"] = ingest.upload_case(args.work, lambda: upload_server(args.work, args))
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    results["machine"]["load_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    write_markdown(results, args.doc)
+    print(f"wrote {args.out} and {args.doc}")
+
+
+if __name__ == "__main__":
+    main()
