@@ -74,7 +74,7 @@ class KeyService:
         if not presented:
             raise Unauthorized("missing API key: send it in the x-api-key header")
         digest = hash_api_key(presented)
-        with self._db.read() as conn:
+        with self._db.read_one() as conn:  # every request comes here: one round trip
             key = self._repo.by_hash(conn, digest)
         if key is None:
             raise Unauthorized("invalid or revoked API key")
