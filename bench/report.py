@@ -92,7 +92,8 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         f"{m['wrk']}",
         f"- server: `mediashelf serve --no-worker --workers {st['workers']}` (uvicorn with "
         "httptools and uvloop, access log off, API processes only; the library was filled "
-        "before), local file storage, `MEDIASHELF_LIST_CACHE="
+        "before), local file storage, `MEDIASHELF_DB_POOL_SIZE` = the number of connections, "
+        "`MEDIASHELF_LIST_CACHE="
         f"{st['list_cache']}` (\"cached\", the default) and `0` (\"uncached\")",
         f"- load: `wrk -t1 -c{st['connections']} -d{st['duration_s']}s` with `bench/report.lua` "
         f"(API key header), {st.get('rounds', 1)} rounds through all cases of a server, the "

@@ -60,12 +60,15 @@ class Server:
 
 
 def start_server(data_dir: Path, db_url: str, key: str, workers: int, cache: int,
-                 log: Path) -> Server:
+                 log: Path, connections: int = 16) -> Server:
     """`mediashelf serve --no-worker --workers W`: uvicorn (httptools, uvloop) as production."""
     port = free_port()
     env = {**os.environ, "MEDIASHELF_DATA_DIR": str(data_dir), "MEDIASHELF_DATABASE_URL": db_url,
            "MEDIASHELF_PORT": str(port), "MEDIASHELF_SEED_MUSIC": "false",
-           "MEDIASHELF_LOG_LEVEL": "WARNING", "MEDIASHELF_LIST_CACHE": str(cache)}
+           "MEDIASHELF_LOG_LEVEL": "WARNING", "MEDIASHELF_LIST_CACHE": str(cache),
+           # as many pooled connections as requests in flight: an overflow connection is
+           # opened and closed per request (on SQLite with its PRAGMAs), which costs more
+           "MEDIASHELF_DB_POOL_SIZE": str(max(5, connections)), "MEDIASHELF_DB_MAX_OVERFLOW": "10"}
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "mediashelf", "serve", "--no-worker",
                                  "--workers", str(workers)], env=env, stdout=out,
@@ -191,7 +194,8 @@ def backend_run(backend: str, n: int, args: argparse.Namespace, work: Path) -> d
                                          if k[0] == str(lib.tenant_ids[t])) for t in lib.keys}}
     for label, cache in (("cached", args.list_cache), ("uncached", 0)):
         print(f"  server ({label}, {args.workers} workers):", flush=True)
-        server = start_server(data, db_url, key, args.workers, cache, work / "server.log")
+        server = start_server(data, db_url, key, args.workers, cache, work / "server.log",
+                              args.connections)
         try:
             result[label] = list_cases(server, lib, args)
         finally:
