@@ -19,7 +19,10 @@ def _ms(us: float) -> str:
 
 
 def _row(name: str, r: dict[str, Any], extra: str = "") -> str:
-    return (f"| {name} | `{r['path']}` | {r['rps']:,.0f} | {_ms(r['p50_us'])} | "
+    rps = f"{r['rps']:,.0f}" if r["rps"] >= 10 else f"{r['rps']:.2f}"
+    if r.get("sequential"):
+        name += " (one at a time: slower than a wrk run)"
+    return (f"| {name} | `{r['path']}` | {rps} | {_ms(r['p50_us'])} | "
             f"{_ms(r['p99_us'])} | {r['errors'] + r['non2xx']} |{extra}")
 
 
@@ -46,9 +49,10 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, float | None, str, bool
                             "≤ 1.25", ratio <= 1.25))
             ratio = c["last_page"]["p50_us"] / c["list_default"]["p50_us"]
             out.append(("last page p50 ÷ page 1 p50", tag, ratio, "≤ 2", ratio <= 2))
-            walk_ratio = c["page_size_100"]["rps"] / c["walk"]["rps"]
-            out.append((f"walk of {c['pages_walk']:,} pages ÷ (pages x page 1), pageSize=100",
-                        tag, walk_ratio, "≤ 1.5", walk_ratio <= 1.5))
+            if label == "uncached":  # the walk reads each page once: it never hits the cache
+                walk_ratio = c["page_size_100"]["rps"] / c["walk"]["rps"]
+                out.append((f"walk of {c['pages_walk']:,} pages ÷ (pages x page 1), "
+                            "pageSize=100", tag, walk_ratio, "≤ 1.5", walk_ratio <= 1.5))
             if p is not None:
                 ratio = c["list_default"]["rps"] / p["list_default"]["rps"]
                 out.append(("÷ PocketBase with totals (req/s)", tag, ratio, "≥ 20", ratio >= 20))
