@@ -52,7 +52,8 @@ class PocketBase:
     def start(self) -> PocketBase:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [binary(), "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(self.dir)],
+                [binary(), "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(self.dir),
+                 "--automigrate=false"],
                 stdout=log, stderr=subprocess.STDOUT)
         for _ in range(300):
             try:
@@ -71,8 +72,10 @@ class PocketBase:
 
     def setup(self, n: int, seed: int) -> dict[str, Any]:
         """The collection (made through PocketBase's API), then n rows written into its table."""
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
+        # a fresh start: pb_data, and the migrations PocketBase writes next to it (an old one
+        # would recreate the collection on start)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.dir.parent / "pb_migrations", ignore_errors=True)
         subprocess.run([binary(), "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(self.dir)],
                        check=True, capture_output=True)
         self.start()

@@ -314,17 +314,22 @@ def main() -> None:
                                    "connections": args.connections,
                                    "wrk_threads": 1, "workers": args.workers,
                                    "list_cache": args.list_cache}, "runs": {}, "pocketbase": {}}
+    partial = args.out.with_suffix(".partial.json")  # each stage saved as it ends
+    partial.parent.mkdir(parents=True, exist_ok=True)
     for n in sizes:
         for backend in args.backends.split(","):
             results["runs"][f"{backend}-{n}"] = backend_run(backend, n, args, args.work)
+            partial.write_text(json.dumps(results, indent=1))
         if "pocketbase" not in skip:
             results["pocketbase"][str(n)] = pocketbase_run(n, args, args.work)
+            partial.write_text(json.dumps(results, indent=1))
     if "ingest" not in skip:
         print("  ingest: media", flush=True)
         results["ingest"] = ingest.media_cases(args.work)
     if "upload" not in skip:
         print("  ingest: 1 GiB upload", flush=True)
         results["upload"] = ingest.upload_case(args.work, lambda: upload_server(args.work, args))
+    partial.unlink(missing_ok=True)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     results["machine"]["load_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
