@@ -110,7 +110,7 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         "|---|---|---|---|---|",
     ]
     for name, case, ratio, bound, ok in targets(res):
-        shown = "-" if ratio is None else f"{ratio:.2f}"
+        shown = "-" if ratio is None else f"{ratio:.3f}" if ratio < 10 else f"{ratio:.0f}"
         lines.append(f"| {name} | {case} | {shown} | {bound} | {'yes' if ok else '**no**'} |")
     for key, r in res["runs"].items():
         backend, n = key.split("-")
