@@ -79,6 +79,13 @@ class PocketBase:
         subprocess.run([binary(), "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(self.dir)],
                        check=True, capture_output=True)
         self.start()
+        try:
+            self._create_collection()
+        finally:
+            self.stop()
+        return self._fill(n, seed)
+
+    def _create_collection(self) -> None:
         token = httpx.post(self.url + "/api/collections/_superusers/auth-with-password",
                            json={"identity": EMAIL, "password": PASSWORD}).json()["token"]
         text = {"type": "text"}
@@ -96,7 +103,8 @@ class PocketBase:
             "indexes": ["CREATE INDEX idx_assets_order ON assets (status, created, id)",
                         "CREATE INDEX idx_assets_list ON assets (tenant, type, status, created)"]})
         res.raise_for_status()
-        self.stop()
+
+    def _fill(self, n: int, seed: int) -> dict[str, Any]:
         owners = {SYSTEM_TENANT_ID: "system"}
         names = [f"tenant-{t}" for t in TENANTS]
         fake = [SYSTEM_TENANT_ID.__class__(int=i + 1) for i in range(len(TENANTS))]
