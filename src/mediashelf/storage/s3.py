@@ -214,23 +214,33 @@ class S3Storage:
         self._delete([key for key, _ in self._objects(prefix)])
 
     def move_prefix(self, src: str, dst: str) -> None:
-        """Copy each object server-side, then delete the originals (S3 has no rename)."""
+        """Copy each object server-side, then delete the originals (S3 has no rename).
+
+        Objects already at dst stay (a move merges, as on local storage); an object that
+        another move took away meanwhile is skipped.
+        """
         objects = list(self._objects(src))
         if not objects:
             return
-        self.delete_prefix(dst)
         source_stem = self.prefix + src.rstrip("/")
         target_stem = self._key(dst.rstrip("/"))
+        moved = []
         for key, size in objects:
             target = target_stem + key[len(source_stem):]
             source = {"Bucket": self.bucket, "Key": key}
-            if size < COPY_LIMIT:
-                self.client.copy_object(Bucket=self.bucket, Key=target,
-                                        CopySource=cast(Any, source))
-            else:
-                self.client.copy(cast(Any, source), self.bucket, target,
-                                 Config=self._copy_config)
-        self._delete([key for key, _ in objects])
+            try:
+                if size < COPY_LIMIT:
+                    self.client.copy_object(Bucket=self.bucket, Key=target,
+                                            CopySource=cast(Any, source))
+                else:
+                    self.client.copy(cast(Any, source), self.bucket, target,
+                                     Config=self._copy_config)
+            except ClientError as exc:
+                if _missing(exc):
+                    continue
+                raise
+            moved.append(key)
+        self._delete(moved)
 
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
         """A presigned GET; S3 itself serves Range, the type and an inline disposition."""
