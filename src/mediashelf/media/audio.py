@@ -13,7 +13,12 @@ from PIL import Image
 
 from mediashelf.domain import AssetType
 from mediashelf.media.base import Limits, MediaError, MediaInfo, check_duration
-from mediashelf.media.containers import audio_mime, container_name, duration_seconds
+from mediashelf.media.containers import (
+    audio_mime,
+    container_name,
+    duration_seconds,
+    packet_frames,
+)
 
 BLOCK = 128  # samples reduced to one peak while decoding, so memory stays small for long files
 BATCH = 1 << 16  # samples gathered before one vectorised reduction
@@ -53,17 +58,10 @@ def listen(container: InputContainer, stream: AudioStream, limits: Limits) -> So
     peaks: list[np.ndarray] = []
     power: list[np.ndarray] = []
     pending: list[np.ndarray] = []
-    held = total = bad = 0
+    held = total = 0
     rate = stream.codec_context.sample_rate or 48000
     cap = int(limits.max_duration * rate)
-    for packet in container.demux(stream):
-        try:
-            frames = packet.decode()
-        except av.FFmpegError:
-            bad += 1
-            if bad > MAX_BAD_PACKETS:
-                break
-            continue
+    for frames in packet_frames(container, stream, MAX_BAD_PACKETS):
         for frame in frames:
             if not isinstance(frame, AudioFrame):
                 continue

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 from av.container import InputContainer
@@ -89,3 +91,17 @@ def duration_seconds(container: InputContainer, stream: av.stream.Stream | None)
     if stream is not None and stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     return None
+
+
+def packet_frames(container: InputContainer, stream: Any, max_bad: int) -> Iterator[list[Any]]:
+    """The decoded frames of each packet; packets that fail are skipped, up to max_bad of them."""
+    bad = 0
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            bad += 1
+            if bad > max_bad:
+                return
+            continue
+        yield frames

@@ -13,7 +13,12 @@ from PIL import Image
 
 from mediashelf.domain import AssetType
 from mediashelf.media.base import Limits, MediaError, MediaInfo, check_duration, check_pixels
-from mediashelf.media.containers import container_name, duration_seconds, video_mime
+from mediashelf.media.containers import (
+    container_name,
+    duration_seconds,
+    packet_frames,
+    video_mime,
+)
 
 # Where to look for a poster, as fractions of the clip: the start first, then its first half.
 SAMPLES = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -135,15 +140,8 @@ def _frame_at(container: InputContainer, stream: VideoStream, target: float) -> 
         except av.FFmpegError:
             return None
     last: VideoFrame | None = None
-    decoded = bad = 0
-    for packet in container.demux(stream):
-        try:
-            frames = packet.decode()
-        except av.FFmpegError:
-            bad += 1
-            if bad > MAX_BAD_PACKETS:
-                break
-            continue
+    decoded = 0
+    for frames in packet_frames(container, stream, MAX_BAD_PACKETS):
         for frame in frames:
             if not isinstance(frame, VideoFrame):
                 continue
