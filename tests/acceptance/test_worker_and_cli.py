@@ -57,6 +57,26 @@ def stalling_file_server(payload: bytes) -> Iterator[tuple[str, threading.Event,
         httpd.server_close()
 
 
+def _worker(api: Server) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "mediashelf", "worker"], env=api.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill_a_worker_mid_download(api: Server, client: httpx.Client, asset_id: str,
+                                arrived: threading.Event) -> dict[str, object]:
+    """SIGKILL a worker once it is downloading the asset; a second one takes the job over."""
+    first = _worker(api)
+    assert arrived.wait(30), "the worker never started the download"
+    first.send_signal(signal.SIGKILL)  # in the middle of the job
+    first.wait()
+    second = _worker(api)
+    try:
+        return wait_for(client, asset_id, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+
+
 def test_a_worker_killed_mid_job_does_not_lose_the_asset(
         make_server: MakeServer, media: dict[str, Path], request: pytest.FixtureRequest) -> None:
     env = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true", "MEDIASHELF_JOB_LEASE": "2s"}
@@ -70,19 +90,7 @@ def test_a_worker_killed_mid_job_does_not_lose_the_asset(
         time.sleep(1)
         assert client.get(f"/v1/assets/{created.json()['id']}").json()["status"] == "PROCESSING"
 
-        first = subprocess.Popen([sys.executable, "-m", "mediashelf", "worker"], env=api.env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert arrived.wait(30), "the worker never started the download"
-        first.send_signal(signal.SIGKILL)  # in the middle of the job
-        first.wait()
-
-        second = subprocess.Popen([sys.executable, "-m", "mediashelf", "worker"], env=api.env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            done = wait_for(client, created.json()["id"], timeout=60)
-        finally:
-            second.send_signal(signal.SIGTERM)
-            assert second.wait(30) == 0
+        done = _kill_a_worker_mid_download(api, client, created.json()["id"], arrived)
     assert done["status"] == "READY", done
     assert len(hits) == 2
     assert httpx.get(done["fileUrl"]).content == payload
@@ -97,18 +105,7 @@ def test_a_job_that_keeps_killing_workers_ends_failed(
     request.addfinalizer(client.close)
     with stalling_file_server(media["png"].read_bytes()) as (url, arrived, _hits):
         created = client.post("/v1/assets", json={"name": "pic", "type": "IMAGE", "url": url})
-        worker = subprocess.Popen([sys.executable, "-m", "mediashelf", "worker"], env=api.env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert arrived.wait(30)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-        again = subprocess.Popen([sys.executable, "-m", "mediashelf", "worker"], env=api.env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            done = wait_for(client, created.json()["id"], timeout=60)
-        finally:
-            again.send_signal(signal.SIGTERM)
-            again.wait(30)
+        done = _kill_a_worker_mid_download(api, client, created.json()["id"], arrived)
     assert done["status"] == "FAILED"
     assert done["failureReason"] == "processing failed after 1 attempt"
 
