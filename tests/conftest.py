@@ -78,3 +78,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     corrupt.write_bytes(files["png"].read_bytes()[:40] + b"\x00garbage" * 20)
     files["corrupt"] = corrupt
     return files
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated media corpus (tests/media_corpus.py), built once per session."""
+    from tests import media_corpus
+
+    directory = tmp_path_factory.getbasetemp() / "media-corpus"
+    media_corpus.build(directory)
+    return directory

@@ -20,13 +20,6 @@ CASES = [case for case, _ in corpus.cases()]
 
 
 @pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.getbasetemp() / "media-corpus"
-    corpus.build(directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
 def outcomes(server: Server, corpus_dir: Path,
              tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Upload the whole corpus at once, then wait for each asset; thumbnails saved for a look."""

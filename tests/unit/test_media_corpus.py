@@ -19,13 +19,6 @@ CASES = [case for case, _ in corpus.cases()]
 
 
 @pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.getbasetemp() / "media-corpus"
-    corpus.build(directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
 def analyser() -> Iterator[Analyser]:
     pool = Analyser(processes=2, timeout=60, memory_mb=1536, tasks_per_process=20)
     yield pool
