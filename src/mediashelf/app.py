@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -35,6 +36,9 @@ from mediashelf.storage.base import Storage
 from mediashelf.urlfetch import Fetcher
 from mediashelf.worker import Worker
 
+if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a worker
+    from mediashelf.media.analysis import Analyser
+
 log = logging.getLogger("mediashelf.app")
 
 
@@ -48,13 +52,13 @@ class Services:
     assets: AssetService
     fetcher: Fetcher
     worker: Worker | None = None
+    analyser: Analyser | None = None  # the worker's decoder pool
 
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
-            analyser = getattr(self.worker, "analyser", None)
-            if analyser is not None:
-                analyser.close()
+        if self.analyser is not None:
+            self.analyser.close()
         self.db.close()
 
 
@@ -75,18 +79,22 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
                         fetcher)
     if with_worker:
-        services.worker = make_worker(services)
+        services.analyser = make_analyser(settings)
+        services.worker = make_worker(services, services.analyser)
         assets.on_enqueue = services.worker.wake
     return services
 
 
-def make_worker(services: Services) -> Worker:
+def make_analyser(s: Settings) -> Analyser:
     from mediashelf.media.analysis import Analyser
 
+    return Analyser(s.media_processes, s.media_timeout, s.media_memory_mb,
+                    s.media_tasks_per_process, max_pixels=s.media_max_pixels,
+                    max_duration=s.media_max_duration)
+
+
+def make_worker(services: Services, analyser: Analyser) -> Worker:
     s = services.settings
-    analyser = Analyser(s.media_processes, s.media_timeout, s.media_memory_mb,
-                        s.media_tasks_per_process, max_pixels=s.media_max_pixels,
-                        max_duration=s.media_max_duration)
     limits = {t: s.max_bytes(t.value) for t in AssetType}
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
@@ -94,7 +102,6 @@ def make_worker(services: Services) -> Worker:
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
                     purge_every_s=max(1.0, min(60.0, s.purge_after / 4)))
-    worker.analyser = analyser  # type: ignore[attr-defined]
     return worker
 
 
