@@ -24,6 +24,7 @@ from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.jobs import JobRepository
+from mediashelf.db.key_batch import KeyBatcher
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import AssetType
 from mediashelf.security import UrlSigner, load_or_create_secret
@@ -76,8 +77,9 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
                       total_timeout=settings.fetch_total_timeout)
     asset_repo, job_repo = AssetRepository(), JobRepository()
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check)
-    services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher)
+    batcher = None if db.is_sqlite else KeyBatcher(db.libpq_url())
+    services = Services(settings, db, storage, signer, KeyService(db, KeyRepository(), batcher),
+                        assets, fetcher)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -114,6 +116,7 @@ def create_app(settings: Settings, run_worker: bool = True,
         if services.worker is not None:
             services.worker.start()
         yield
+        await services.keys.close()
         services.close()
 
     app = FastAPI(title="mediashelf", version=__version__, lifespan=lifespan,

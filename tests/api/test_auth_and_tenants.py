@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -80,3 +81,38 @@ def test_system_assets_are_visible_to_all_and_deletable_by_none(
             assert httpx.get(got["fileUrl"]).content == media["mp3"].read_bytes()
             assert c.delete(f"/v1/assets/{sys_id}").status_code == 404
             assert c.get("/v1/assets", params={"scope": "mine", "type": "AUDIO"}).json() == []
+
+
+def test_concurrent_requests_each_get_their_own_answer(server: Server,
+                                                       media: dict[str, Path]) -> None:
+    """Key lookups of requests in flight together may share a database read: each request
+    still gets its own tenant's library, and a bad or revoked key its own 401."""
+    import asyncio
+
+    keys = {name: server.new_key(f"crowd-{name}-{uuid.uuid4().hex[:6]}") for name in "abc"}
+    owned = {}
+    for name, key in keys.items():
+        with server.client(key) as c:
+            owned[name] = upload(c, media["png"], name=f"only {name}")["id"]
+    revoked = server.new_key(f"crowd-revoked-{uuid.uuid4().hex[:6]}")
+    server.cli("keys", "revoke", revoked)
+
+    async def one(client: httpx.AsyncClient, who: str) -> tuple[str, int, set[str]]:
+        key = keys.get(who, revoked if who == "revoked" else "msk_nobody")
+        res = await client.get("/v1/assets", params={"status": "PROCESSING,READY,FAILED",
+                                                     "scope": "mine"},
+                               headers={"x-api-key": key})
+        ids = {a["id"] for a in res.json()} if res.status_code == 200 else set()
+        return who, res.status_code, ids
+
+    async def crowd() -> list[tuple[str, int, set[str]]]:
+        limits = httpx.Limits(max_connections=24)
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
+            whos = [*"abc", "revoked", "unknown"] * 12
+            return await asyncio.gather(*(one(client, w) for w in whos))
+
+    for who, status, ids in asyncio.run(crowd()):
+        if who in keys:
+            assert status == 200 and ids == {owned[who]}, (who, status, ids)
+        else:
+            assert status == 401, (who, status)

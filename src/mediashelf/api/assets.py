@@ -123,20 +123,17 @@ def _asset_id(raw: str) -> uuid.UUID:
     },
 )
 async def list_assets(request: Request, service: Assets) -> Response:
-    # Most calls are answered from the reply cache, after one read: the key's row, which
-    # carries the library versions. On SQLite that read (a local B-tree lookup of ~30 µs) runs
-    # right here, on the event loop: a trip through the thread pool costs more than the read,
-    # and thread switches for every GIL release under load cost more again. On PostgreSQL it
-    # is a network round trip, which must not hold up the loop: the whole route goes to a thread.
-    cache: _ReplyCache | None = request.app.state.list_cache
-    if cache is None or not request.app.state.db.is_sqlite:
-        return await run_in_threadpool(_list_assets, request, service, cache)
-    key = current_key(request)
+    # The key, and with it the versions of the libraries a listing reads, is resolved on the
+    # event loop (KeyService.resolve_async); most calls are then answered from the reply cache
+    # without a trip through the thread pool.
+    key = await current_key(request)
     query = parse_list_query(request.query_params)
-    hit = cache.get(_reply_key(key, query, service))
-    if hit is not None:
-        return Response(hit[0], media_type="application/json", headers=hit[1])
-    return await run_in_threadpool(_list_assets, request, service, cache, key, query)
+    cache: _ReplyCache | None = request.app.state.list_cache
+    if cache is not None:
+        hit = cache.get(_reply_key(key, query, service))
+        if hit is not None:
+            return Response(hit[0], media_type="application/json", headers=hit[1])
+    return await run_in_threadpool(_list_page, service, cache, key, query)
 
 
 def _reply_key(key: ApiKey, query: dict[str, Any], service: AssetService) -> tuple[Any, ...]:
@@ -148,15 +145,8 @@ def _reply_key(key: ApiKey, query: dict[str, Any], service: AssetService) -> tup
             query["page"], query["page_size"], service.links_epoch(), versions)
 
 
-def _list_assets(request: Request, service: AssetService, cache: _ReplyCache | None,
-                 key: ApiKey | None = None, query: dict[str, Any] | None = None) -> Response:
-    if key is None or query is None:
-        key = current_key(request)
-        query = parse_list_query(request.query_params)
-        if cache is not None:
-            hit = cache.get(_reply_key(key, query, service))
-            if hit is not None:
-                return Response(hit[0], media_type="application/json", headers=hit[1])
+def _list_page(service: AssetService, cache: _ReplyCache | None, key: ApiKey,
+               query: dict[str, Any]) -> Response:
     page = service.list(key.tenant_id, query["types"], query["statuses"], query["page"],
                         query["page_size"], query["scope"])
     body = orjson.dumps([schemas.to_wire(a, service.links(a)) for a in page.items])
@@ -257,8 +247,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
 @router.get("/assets/{asset_id}", summary="Get an asset", operation_id="getAsset",
             responses={200: {"model": schemas.Asset, "description": "The asset"},
                        401: _ERROR, 404: _ERROR})
-def get_asset(request: Request, asset_id: str, service: Assets) -> Response:
-    key = current_key(request)  # as in list_assets: one trip through the thread pool
+async def get_asset(request: Request, asset_id: str, service: Assets) -> Response:
+    key = await current_key(request)
+    return await run_in_threadpool(_get_one, service, key, asset_id)
+
+
+def _get_one(service: AssetService, key: ApiKey, asset_id: str) -> Response:
     asset = service.get(key.tenant_id, _asset_id(asset_id))
     body = schemas.to_wire(asset, service.links(asset))
     return Response(orjson.dumps(body), media_type="application/json")

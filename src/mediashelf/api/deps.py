@@ -22,8 +22,9 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def current_key(request: Request) -> ApiKey:
-    key: ApiKey = request.app.state.keys.resolve(presented_key(request))
+async def current_key(request: Request) -> ApiKey:
+    """Resolved on the event loop (see KeyService.resolve_async): no thread-pool trip."""
+    key: ApiKey = await request.app.state.keys.resolve_async(presented_key(request))
     return key
 
 

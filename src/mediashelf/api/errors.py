@@ -22,7 +22,8 @@ def error_response(status: int, message: str,
 
 async def _ours(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MediashelfError)
-    headers = {"WWW-Authenticate": 'ApiKey realm="mediashelf"'} if exc.status == 401 else None
+    headers = ({"WWW-Authenticate": 'ApiKey realm="mediashelf"'} if exc.status == 401
+               else {"Retry-After": "5"} if exc.status == 503 else None)
     return error_response(exc.status, exc.message, headers)
 
 

@@ -38,6 +38,10 @@ class Database:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 
+    def libpq_url(self) -> str:
+        """The database's address for psycopg itself (PostgreSQL only)."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 from sqlalchemy.exc import IntegrityError
 
 from mediashelf.db.database import Database
+from mediashelf.db.key_batch import KeyBatcher
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import SYSTEM_TENANT_NAME, ApiKey, Tenant, now_ms, uuid7
 from mediashelf.errors import BadRequest, NotFound, Unauthorized
@@ -17,8 +19,9 @@ _TOUCH_EVERY_MS = 60_000  # last-used time is kept to the minute: no write on ev
 
 
 class KeyService:
-    def __init__(self, db: Database, repo: KeyRepository) -> None:
-        self._db, self._repo = db, repo
+    def __init__(self, db: Database, repo: KeyRepository,
+                 batcher: KeyBatcher | None = None) -> None:
+        self._db, self._repo, self._batcher = db, repo, batcher
         self._touched: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -81,11 +84,37 @@ class KeyService:
         self._maybe_touch(key)
         return key
 
+    async def resolve_async(self, presented: str | None) -> ApiKey:
+        """As resolve(), on the event loop: on PostgreSQL the lookups of concurrent requests
+        share one round trip; on SQLite the local read is cheaper than a thread-pool trip."""
+        if self._batcher is None:
+            return self.resolve(presented)
+        if not presented:
+            raise Unauthorized("missing API key: send it in the x-api-key header")
+        key = await self._batcher.lookup(hash_api_key(presented))
+        if key is None:
+            raise Unauthorized("invalid or revoked API key")
+        if self._touch_due(key):
+            await asyncio.to_thread(self._touch, key)
+        return key
+
+    async def close(self) -> None:
+        """Release the batcher's connection (on the loop it was used on)."""
+        if self._batcher is not None:
+            await self._batcher.close()
+
     def _maybe_touch(self, key: ApiKey) -> None:
+        if self._touch_due(key):
+            self._touch(key)
+
+    def _touch_due(self, key: ApiKey) -> bool:
         now = int(time.time() * 1000)
         with self._lock:
             if now - self._touched.get(str(key.id), 0) < _TOUCH_EVERY_MS:
-                return
+                return False
             self._touched[str(key.id)] = now
+            return True
+
+    def _touch(self, key: ApiKey) -> None:
         with self._db.write() as conn:
-            self._repo.touch(conn, key.id, now)
+            self._repo.touch(conn, key.id, int(time.time() * 1000))
