@@ -91,7 +91,7 @@ def fill(services: Any, n: int, seed: int = 6) -> Library:
     lib.fill_seconds = time.perf_counter() - started
     with services.db.read() as conn:
         for name, tid in lib.tenant_ids.items():
-            _, items, _ = repo.listing(conn, (tid,), list(AssetType), [AssetStatus.READY], 0, 1)
+            _, items, _, _ = repo.listing(conn, (tid,), list(AssetType), [AssetStatus.READY], 0, 1)
             lib.some_ids[name] = str(items[0].id)
     return lib
 

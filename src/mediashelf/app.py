@@ -21,6 +21,7 @@ from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api.assets import PAGINATION_HEADERS
 from mediashelf.api.openapi import customise_openapi
+from mediashelf.api.schemas import WireMemo
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.jobs import JobRepository
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a w
     from mediashelf.media.analysis import Analyser
 
 log = logging.getLogger("mediashelf.app")
+WIRE_MEMO_ASSETS = 20_000  # assets' wire bytes kept per API process (~15 MB)
 
 
 @dataclass
@@ -131,6 +133,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.keys = services.keys
     app.state.assets = services.assets
     app.state.list_cache = assets_api.reply_cache(settings.list_cache)
+    app.state.wire_memo = WireMemo(WIRE_MEMO_ASSETS)
     errors.install(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))

@@ -6,6 +6,7 @@ import enum
 import os
 import time
 import uuid
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,11 +138,12 @@ class Job:
 
 @dataclass(slots=True)
 class Page:
-    items: list[Asset]
+    items: Sequence[Asset]
     total: int
     page: int
     page_size: int
     version: tuple[int, ...] = ()  # the owners' library versions the page was read at
+    rows: Sequence[Hashable] = ()  # each item's stored row as read: equal rows, equal items
 
     @property
     def total_pages(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -93,3 +94,34 @@ def test_tampered_or_expired_signature_is_refused(server: Server, client: httpx.
     assert httpx.get(url.replace(f"exp={exp}", "exp=1000")).status_code == 403
     other = url.replace(ready["id"], "00000000-0000-7000-8000-000000000001")
     assert httpx.get(other).status_code == 403
+
+
+def test_listing_shows_each_asset_as_get_does(client: httpx.Client,
+                                              media: dict[str, Path]) -> None:
+    """Listings are built from remembered pieces; what they show is still every asset's state
+    of the moment, field for field, before and after processing and after a delete."""
+
+    def same(listed: dict[str, Any], got: dict[str, Any]) -> None:
+        for field in ("fileUrl", "thumbnailUrl"):  # S3 signs each URL anew: compare the object
+            assert (listed[field] or "").split("?")[0] == (got[field] or "").split("?")[0]
+        strip = {"fileUrl", "thumbnailUrl"}
+        assert {k: v for k, v in listed.items() if k not in strip} == \
+            {k: v for k, v in got.items() if k not in strip}
+
+    def check() -> list[dict[str, Any]]:
+        listed = client.get("/v1/assets", params={"scope": "mine",
+                                                  "status": "PROCESSING,READY,FAILED"}).json()
+        for asset in listed:
+            same(asset, client.get(f"/v1/assets/{asset['id']}").json())
+        return listed
+
+    ids = [upload(client, media[k], name=f"listed {k}")["id"] for k in ("png", "mp3")]
+    first = check()
+    assert {a["id"] for a in first} == set(ids)
+    for asset_id in ids:
+        wait_for(client, asset_id)
+    after = check()
+    assert [a["status"] for a in after] == ["READY", "READY"]
+    assert all(a["fileUrl"] for a in after)
+    assert client.delete(f"/v1/assets/{ids[0]}").status_code == 200
+    assert [a["id"] for a in check()] == [ids[1]]

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -133,7 +134,19 @@ async def list_assets(request: Request, service: Assets) -> Response:
         hit = cache.get(_reply_key(key, query, service))
         if hit is not None:
             return Response(hit[0], media_type="application/json", headers=hit[1])
-    return await run_in_threadpool(_list_page, service, cache, key, query)
+    return await to_thread.run_sync(_list_page, service, cache, request.app.state.wire_memo,
+                                    key, query, limiter=_readers(request))
+
+
+def _readers(request: Request) -> CapacityLimiter:
+    """Listing and get threads, a few at a time: more threads than that only contend for the
+    GIL, which costs more CPU per request than they overlap waiting. A SQLite read never
+    waits for the network, so one thread; PostgreSQL reads do, so a few."""
+    limiter: CapacityLimiter | None = getattr(request.app.state, "readers", None)
+    if limiter is None:
+        limiter = CapacityLimiter(1 if request.app.state.db.is_sqlite else 4)
+        request.app.state.readers = limiter
+    return limiter
 
 
 def _reply_key(key: ApiKey, query: dict[str, Any], service: AssetService) -> tuple[Any, ...]:
@@ -145,11 +158,11 @@ def _reply_key(key: ApiKey, query: dict[str, Any], service: AssetService) -> tup
             query["page"], query["page_size"], service.links_epoch(), versions)
 
 
-def _list_page(service: AssetService, cache: _ReplyCache | None, key: ApiKey,
-               query: dict[str, Any]) -> Response:
+def _list_page(service: AssetService, cache: _ReplyCache | None, memo: schemas.WireMemo,
+               key: ApiKey, query: dict[str, Any]) -> Response:
     page = service.list(key.tenant_id, query["types"], query["statuses"], query["page"],
                         query["page_size"], query["scope"])
-    body = orjson.dumps([schemas.to_wire(a, service.links(a)) for a in page.items])
+    body = memo.body(page.items, page.rows, service.links_epoch(), service.links)
     headers = {"X-Total-Count": str(page.total), "X-Page": str(page.page),
                "X-Page-Size": str(page.page_size), "X-Total-Pages": str(page.total_pages)}
     if cache is not None:
@@ -249,7 +262,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
                        401: _ERROR, 404: _ERROR})
 async def get_asset(request: Request, asset_id: str, service: Assets) -> Response:
     key = await current_key(request)
-    return await run_in_threadpool(_get_one, service, key, asset_id)
+    return await to_thread.run_sync(_get_one, service, key, asset_id, limiter=_readers(request))
 
 
 def _get_one(service: AssetService, key: ApiKey, asset_id: str) -> Response:

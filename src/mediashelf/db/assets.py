@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import orjson
 import sqlalchemy as sa
@@ -98,9 +98,10 @@ class AssetRepository:
 
     def listing(self, conn: Connection, owners: Sequence[uuid.UUID], types: Sequence[AssetType],
                 statuses: Sequence[AssetStatus], offset: int, limit: int
-                ) -> tuple[int, list[Asset], tuple[int, ...]]:
-        """The exact total, rows offset..offset+limit of the live matches (newest first), and
-        the owners' library versions, all read in one snapshot.
+                ) -> tuple[int, Sequence[Asset], tuple[int, ...], list[tuple[Any, ...]]]:
+        """The exact total, rows offset..offset+limit of the live matches (newest first), the
+        owners' library versions, all read in one snapshot, and each asset's row as read
+        (hashable: equal rows, equal assets).
 
         Totals come from the kept counts. A page near either end is read straight from the
         groups' index ranges, merged; a page deeper than _DIRECT rows from both ends is found by
@@ -109,16 +110,16 @@ class AssetRepository:
         SQL built once per shape: building SQLAlchemy expressions cost more than running them.
         """
         sql = _Sql.of(conn)
-        if sql.pg:
-            conn.exec_driver_sql(sql.snapshot)  # counts and rows from one snapshot, as on SQLite
         keys = ([sql.uuid(o) for o in owners], [t.value for t in types],
                 [s.value for s in statuses])
-        versions = self.versions(conn, owners)
-        groups = conn.exec_driver_sql(sql.groups(len(owners), len(types), len(statuses)),
-                                      (*keys[0], *keys[1], *keys[2])).all()
+        heads = _fetch(conn, sql.heads(len(owners), len(types), len(statuses)),
+                       (*keys[0], *keys[1], *keys[2], *keys[0]))
+        groups = [g for g in heads if g[1] is not None]
+        kept = {g[0]: int(g[3]) for g in heads if g[1] is None}
+        versions = tuple(kept.get(o, 0) for o in keys[0])
         total = sum(int(g[3]) for g in groups)
         if offset >= total or limit <= 0:
-            return total, [], versions
+            return total, [], versions, []
         take = min(limit, total - offset)
         newest_first = offset <= total - offset - take
         skip = offset if newest_first else total - offset - take
@@ -134,9 +135,8 @@ class AssetRepository:
                 params.append(sql.uuid(bound))
             params.append(min(int(n), skip + take))
         params += [take, skip]
-        rows = conn.exec_driver_sql(sql.page(len(groups), bound is not None, newest_first),
-                                    tuple(params))
-        return total, [sql.asset(r) for r in rows], versions
+        rows = _fetch(conn, sql.page(len(groups), bound is not None, newest_first), params)
+        return total, _Decoded(rows, sql.asset), versions, rows
 
     def _locate(self, conn: Connection, sql: _Sql, keys: tuple[list[Any], list[str], list[str]],
                 skip: int, newest_first: bool, versions: tuple[int, ...]
@@ -157,8 +157,8 @@ class AssetRepository:
             memo = (sql.pg, versions, newest_first, *params)
             sums = self._sums.get(memo)
             if sums is None:
-                sums = [(int(b), int(n)) for b, n in conn.exec_driver_sql(
-                    sql.buckets(*shape, chosen >= 0, newest_first), tuple(params))]
+                sums = [(int(b), int(n)) for b, n in _fetch(
+                    conn, sql.buckets(*shape, chosen >= 0, newest_first), params)]
                 self._sums.put(memo, sums)
             for bucket, n in sums:
                 if before + n > skip:
@@ -173,7 +173,7 @@ class AssetRepository:
     def page(self, conn: Connection, owners: Sequence[uuid.UUID], types: Sequence[AssetType],
              statuses: Sequence[AssetStatus], offset: int, limit: int, total: int) -> list[Asset]:
         """Rows offset..offset+limit of the live assets matching, newest first."""
-        return self.listing(conn, owners, types, statuses, offset, limit)[1]
+        return list(self.listing(conn, owners, types, statuses, offset, limit)[1])
 
     def update_fields(self, conn: Connection, asset_id: uuid.UUID, **fields: Any) -> None:
         owner = conn.execute(assets.update().where(assets.c.id == asset_id).values(**fields)
@@ -325,7 +325,6 @@ class _Sql:
 
     def __init__(self, pg: bool) -> None:
         self.pg = pg
-        self.snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
         self._cache: dict[tuple[Any, ...], str] = {}
 
     @classmethod
@@ -353,10 +352,14 @@ class _Sql:
         return (f"tenant_id IN ({', '.join('?' * owners)}) AND type IN ({', '.join('?' * types)})"
                 f" AND status IN ({', '.join('?' * statuses)})")
 
-    def groups(self, owners: int, types: int, statuses: int) -> str:
-        return self._text(("g", owners, types, statuses), lambda: (
+    def heads(self, owners: int, types: int, statuses: int) -> str:
+        """The non-empty groups' counts, then (type NULL) the owners' versions: one statement,
+        one snapshot, one round trip."""
+        return self._text(("h", owners, types, statuses), lambda: (
             "SELECT tenant_id, type, status, n FROM asset_counts WHERE "
-            f"{self._filters(owners, types, statuses)} AND n > 0"))
+            f"{self._filters(owners, types, statuses)} AND n > 0 UNION ALL "
+            "SELECT tenant_id, NULL, NULL, version FROM library_versions WHERE tenant_id IN "
+            f"({', '.join('?' * owners)})"))
 
     def versions(self, owners: int) -> str:
         return self._text(("v", owners), lambda: (
@@ -377,7 +380,9 @@ class _Sql:
             parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = ? AND type = ? "
                      f"AND status = ? AND deleted_ms IS NULL{seek} ORDER BY id {way} LIMIT ?) "
                      f"AS g{i}" for i in range(groups)]
-            return (f"SELECT {_COLUMNS} FROM assets a JOIN (SELECT id FROM "
+            # the JSON column as text on PostgreSQL too, so that a row is hashable
+            columns = _COLUMNS.replace("a.extra", "a.extra::text") if self.pg else _COLUMNS
+            return (f"SELECT {columns} FROM assets a JOIN (SELECT id FROM "
                     f"({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} LIMIT ? OFFSET ?) "
                     f"AS p ON a.id = p.id ORDER BY a.id DESC")
         return self._text(("p", groups, bounded, desc), build)
@@ -387,13 +392,51 @@ class _Sql:
         values: list[Any]
         if self.pg:
             values = [row[0], row[1], row[2], AssetType(row[3]), AssetStatus(row[4]),
-                      *row[5:22], row[22] or {}]
+                      *row[5:22], orjson.loads(row[22]) if row[22] else {}]
         else:
             has_audio = None if row[13] is None else bool(row[13])
             values = [uuid.UUID(int=int(row[0], 16)), uuid.UUID(int=int(row[1], 16)), row[2],
                       AssetType(row[3]), AssetStatus(row[4]), *row[5:13], has_audio,
                       *row[14:22], orjson.loads(row[22]) if row[22] else {}]
         return Asset(*values)
+
+
+class _Decoded(Sequence[Asset]):
+    """A page's rows, each made an Asset when first read: a listing whose rows' wire bytes
+    are remembered (api.schemas.WireMemo) never needs most of them."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], decode: Callable[[Sequence[Any]], Asset]
+                 ) -> None:
+        self._rows, self._decode = rows, decode
+        self._made: dict[int, Asset] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Asset: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Asset]: ...
+
+    def __getitem__(self, index: int | slice) -> Asset | Sequence[Asset]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self._rows))[index]]
+        i = range(len(self._rows))[index]
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = self._decode(self._rows[i])
+        return made
+
+
+def _fetch(conn: Connection, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a listing statement, through the driver's own cursor: SQLAlchemy's result
+    machinery costs more than these small reads do (the transaction is still SQLAlchemy's)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement, tuple(params))
+        return [tuple(r) for r in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:

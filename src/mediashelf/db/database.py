@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
+
+T = TypeVar("T")
+_PING_IDLE_S = 1.0  # a pooled PostgreSQL connection idle for longer is checked before use
 
 
 class Database:
@@ -26,6 +30,31 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction whose statements all see one snapshot (SQLite's read
+        transactions already do; on PostgreSQL REPEATABLE READ, sent with the BEGIN)."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                yield conn
+            return
+        with self.engine.connect().execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn, \
+                conn.begin():
+            yield conn
+
+    def reading(self, read: Callable[[Connection], T], *, snapshot: bool = False) -> T:
+        """read(conn) in a read transaction, run once more on a fresh connection if the pooled
+        one turns out to be lost (a server restart): the caller never sees that."""
+        for attempt in (1, 2):
+            try:
+                with self.snapshot() if snapshot else self.read() as conn:
+                    return read(conn)
+            except exc.DBAPIError as err:
+                if attempt == 2 or not err.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read_one(self) -> Iterator[Connection]:
@@ -65,10 +94,33 @@ def open_database(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Da
     else:
         # A bounded connect time keeps /readyz and the worker loop from hanging on a lost server.
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                                  pool_pre_ping=True, pool_timeout=30,
+                                  pool_timeout=30,
                                   connect_args={"connect_timeout": 10,
                                                 "application_name": "mediashelf"})
+        _ping_when_idle(engine)
     return Database(engine)
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle (pool_pre_ping would cost a
+    round trip on every checkout of a busy server); a connection lost while in use is
+    invalidated by SQLAlchemy and reads are run again (Database.reading)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < _PING_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception:
+            alive = False
+        if not alive:
+            raise exc.DisconnectionError("the pooled connection was lost")  # the pool retries
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -205,8 +205,8 @@ class AssetService:
         return asset
 
     def get(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
-        with self._db.read() as conn:
-            asset = self._repo.get_visible(conn, asset_id, (tenant_id, SYSTEM_TENANT_ID))
+        asset = self._db.reading(lambda conn: self._repo.get_visible(
+            conn, asset_id, (tenant_id, SYSTEM_TENANT_ID)))
         if asset is None:
             raise NotFound("asset not found")
         return asset
@@ -215,10 +215,9 @@ class AssetService:
              statuses: Sequence[AssetStatus], page: int, page_size: int,
              scope: str | None = None) -> Page:
         owners = _owners(tenant_id, scope)
-        with self._db.read() as conn:
-            total, items, version = self._repo.listing(conn, owners, types, statuses,
-                                                       (page - 1) * page_size, page_size)
-        return Page(items, total, page, page_size, version)
+        total, items, version, rows = self._db.reading(lambda conn: self._repo.listing(
+            conn, owners, types, statuses, (page - 1) * page_size, page_size), snapshot=True)
+        return Page(items, total, page, page_size, version, rows)
 
     def list_version(self, tenant_id: uuid.UUID, scope: str | None = None) -> tuple[int, ...]:
         """The versions of the libraries a listing reads: equal versions, equal listings."""

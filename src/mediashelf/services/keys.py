@@ -87,14 +87,17 @@ class KeyService:
     async def resolve_async(self, presented: str | None) -> ApiKey:
         """As resolve(), on the event loop: on PostgreSQL the lookups of concurrent requests
         share one round trip; on SQLite the local read is cheaper than a thread-pool trip."""
-        if self._batcher is None:
-            return self.resolve(presented)
         if not presented:
             raise Unauthorized("missing API key: send it in the x-api-key header")
-        key = await self._batcher.lookup(hash_api_key(presented))
+        digest = hash_api_key(presented)
+        if self._batcher is None:
+            with self._db.read_one() as conn:
+                key = self._repo.by_hash(conn, digest)
+        else:
+            key = await self._batcher.lookup(digest)
         if key is None:
             raise Unauthorized("invalid or revoked API key")
-        if self._touch_due(key):
+        if self._touch_due(key):  # a write, which may wait for SQLite's lock: not on the loop
             await asyncio.to_thread(self._touch, key)
         return key
 
