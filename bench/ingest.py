@@ -23,14 +23,18 @@ from mediashelf.media.analysis import Analyser, analyse
 from mediashelf.media.thumbnails import THUMB_SIZE
 
 
-def _median_s(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm: imports, codec tables, page cache
-    times = []
+def _paired_medians(ours: Callable[[], Any], base: Callable[[], Any], repeat: int
+                    ) -> tuple[float, float]:
+    """Median seconds of each, timed in turns (ours, base, ours, ...) so that a burst of outside
+    load on the shared machine falls on both sides alike."""
+    ours(), base()  # warm: imports, codec tables, page cache
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for side, fn in enumerate((ours, base)):
+            t = time.perf_counter()
+            fn()
+            times[side].append(time.perf_counter() - t)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def make_image(path: Path, size: tuple[int, int] = (4000, 3000)) -> Path:
@@ -88,14 +92,14 @@ def bare_video(path: Path) -> bytes:
     return buf.getvalue()
 
 
-def media_cases(work: Path, repeat: int = 7) -> dict[str, Any]:
+def media_cases(work: Path, repeat: int = 11) -> dict[str, Any]:
     image = make_image(work / "photo.jpg")
     video = make_video(work / "clip.mp4")
     out: dict[str, Any] = {}
     for name, path, kind, bare in (("image", image, AssetType.IMAGE, bare_image),
                                    ("video", video, AssetType.VIDEO, bare_video)):
-        ours = _median_s(lambda p=path, k=kind: analyse(p, k), repeat)  # type: ignore[misc]
-        base = _median_s(lambda p=path, b=bare: b(p), repeat)  # type: ignore[misc]
+        ours, base = _paired_medians(lambda p=path, k=kind: analyse(p, k),  # type: ignore[misc]
+                                     lambda p=path, b=bare: b(p), repeat)  # type: ignore[misc]
         out[name] = {"file": path.name, "bytes": path.stat().st_size, "ours_s": ours,
                      "baseline_s": base, "ratio": ours / base}
     out["throughput"] = _throughput(image, video)

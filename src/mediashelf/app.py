@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a w
     from mediashelf.media.analysis import Analyser
 
 log = logging.getLogger("mediashelf.app")
-WIRE_MEMO_ASSETS = 20_000  # assets' wire bytes kept per API process (~15 MB)
+WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB)
 
 
 @dataclass
@@ -133,7 +133,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.keys = services.keys
     app.state.assets = services.assets
     app.state.list_cache = assets_api.reply_cache(settings.list_cache)
-    app.state.wire_memo = WireMemo(WIRE_MEMO_ASSETS)
+    app.state.wire_memo = WireMemo(WIRE_MEMO_ASSETS if settings.list_cache else 0)
     errors.install(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))

@@ -143,7 +143,7 @@ class Page:
     page: int
     page_size: int
     version: tuple[int, ...] = ()  # the owners' library versions the page was read at
-    rows: Sequence[Hashable] = ()  # each item's stored row as read: equal rows, equal items
+    rows: Sequence[Sequence[Hashable]] = ()  # each item's stored row as read (id first)
 
     @property
     def total_pages(self) -> int:
