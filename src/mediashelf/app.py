@@ -134,6 +134,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.assets = services.assets
     app.state.list_cache = assets_api.reply_cache(settings.list_cache)
     app.state.wire_memo = WireMemo(WIRE_MEMO_ASSETS if settings.list_cache else 0)
+    app.state.readers = assets_api.readers(services.db.is_sqlite)
     errors.install(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))

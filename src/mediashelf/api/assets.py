@@ -135,18 +135,14 @@ async def list_assets(request: Request, service: Assets) -> Response:
         if hit is not None:
             return Response(hit[0], media_type="application/json", headers=hit[1])
     return await to_thread.run_sync(_list_page, service, cache, request.app.state.wire_memo,
-                                    key, query, limiter=_readers(request))
+                                    key, query, limiter=request.app.state.readers)
 
 
-def _readers(request: Request) -> CapacityLimiter:
+def readers(is_sqlite: bool) -> CapacityLimiter:
     """Listing and get threads, a few at a time: more threads than that only contend for the
     GIL, which costs more CPU per request than they overlap waiting. A SQLite read never
     waits for the network, so one thread; PostgreSQL reads do, so a few."""
-    limiter: CapacityLimiter | None = getattr(request.app.state, "readers", None)
-    if limiter is None:
-        limiter = CapacityLimiter(1 if request.app.state.db.is_sqlite else 4)
-        request.app.state.readers = limiter
-    return limiter
+    return CapacityLimiter(1 if is_sqlite else 4)
 
 
 def _reply_key(key: ApiKey, query: dict[str, Any], service: AssetService) -> tuple[Any, ...]:
@@ -262,7 +258,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
                        401: _ERROR, 404: _ERROR})
 async def get_asset(request: Request, asset_id: str, service: Assets) -> Response:
     key = await current_key(request)
-    return await to_thread.run_sync(_get_one, service, key, asset_id, limiter=_readers(request))
+    return await to_thread.run_sync(_get_one, service, key, asset_id,
+                                    limiter=request.app.state.readers)
 
 
 def _get_one(service: AssetService, key: ApiKey, asset_id: str) -> Response:

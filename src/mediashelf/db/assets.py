@@ -181,13 +181,6 @@ class AssetRepository:
         if owner is not None:
             self._raise_versions(conn, [owner])
 
-    def versions(self, conn: Connection, owners: Sequence[uuid.UUID]) -> tuple[int, ...]:
-        """The owners' library versions (0 before their first write), in the order given."""
-        sql = _Sql.of(conn)
-        rows: dict[Any, int] = dict(conn.exec_driver_sql(sql.versions(len(owners)),
-                                         tuple(sql.uuid(o) for o in owners)).all())
-        return tuple(int(rows.get(sql.uuid(o), 0)) for o in owners)
-
     def finish(self, conn: Connection, asset: Asset, status: AssetStatus, **fields: Any) -> bool:
         """Move a PROCESSING asset to its final status (and maybe its detected type) once."""
         new_type = fields.get("type", asset.type)
@@ -359,11 +352,6 @@ class _Sql:
             "SELECT tenant_id, type, status, n FROM asset_counts WHERE "
             f"{self._filters(owners, types, statuses)} AND n > 0 UNION ALL "
             "SELECT tenant_id, NULL, NULL, version FROM library_versions WHERE tenant_id IN "
-            f"({', '.join('?' * owners)})"))
-
-    def versions(self, owners: int) -> str:
-        return self._text(("v", owners), lambda: (
-            "SELECT tenant_id, version FROM library_versions WHERE tenant_id IN "
             f"({', '.join('?' * owners)})"))
 
     def buckets(self, owners: int, types: int, statuses: int, within: bool, desc: bool) -> str:

@@ -219,11 +219,6 @@ class AssetService:
             conn, owners, types, statuses, (page - 1) * page_size, page_size), snapshot=True)
         return Page(items, total, page, page_size, version, rows)
 
-    def list_version(self, tenant_id: uuid.UUID, scope: str | None = None) -> tuple[int, ...]:
-        """The versions of the libraries a listing reads: equal versions, equal listings."""
-        with self._db.read() as conn:
-            return self._repo.versions(conn, _owners(tenant_id, scope))
-
     def peek(self, asset_id: uuid.UUID) -> Asset:
         """Any asset by id, deleted or not (administration only)."""
         with self._db.read() as conn:

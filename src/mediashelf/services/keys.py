@@ -74,29 +74,16 @@ class KeyService:
 
     def resolve(self, presented: str | None) -> ApiKey:
         """The live key behind a presented secret, or Unauthorized."""
-        if not presented:
-            raise Unauthorized("missing API key: send it in the x-api-key header")
-        digest = hash_api_key(presented)
-        with self._db.read_one() as conn:  # every request comes here: one round trip
-            key = self._repo.by_hash(conn, digest)
-        if key is None:
-            raise Unauthorized("invalid or revoked API key")
+        key = _live(self._read(_digest(presented)))
         self._maybe_touch(key)
         return key
 
     async def resolve_async(self, presented: str | None) -> ApiKey:
         """As resolve(), on the event loop: on PostgreSQL the lookups of concurrent requests
         share one round trip; on SQLite the local read is cheaper than a thread-pool trip."""
-        if not presented:
-            raise Unauthorized("missing API key: send it in the x-api-key header")
-        digest = hash_api_key(presented)
-        if self._batcher is None:
-            with self._db.read_one() as conn:
-                key = self._repo.by_hash(conn, digest)
-        else:
-            key = await self._batcher.lookup(digest)
-        if key is None:
-            raise Unauthorized("invalid or revoked API key")
+        digest = _digest(presented)
+        key = _live(self._read(digest) if self._batcher is None
+                    else await self._batcher.lookup(digest))
         if self._touch_due(key):  # a write, which may wait for SQLite's lock: not on the loop
             await asyncio.to_thread(self._touch, key)
         return key
@@ -105,6 +92,10 @@ class KeyService:
         """Release the batcher's connection (on the loop it was used on)."""
         if self._batcher is not None:
             await self._batcher.close()
+
+    def _read(self, digest: str) -> ApiKey | None:
+        with self._db.read_one() as conn:  # every request comes here: one round trip
+            return self._repo.by_hash(conn, digest)
 
     def _maybe_touch(self, key: ApiKey) -> None:
         if self._touch_due(key):
@@ -121,3 +112,15 @@ class KeyService:
     def _touch(self, key: ApiKey) -> None:
         with self._db.write() as conn:
             self._repo.touch(conn, key.id, int(time.time() * 1000))
+
+
+def _digest(presented: str | None) -> str:
+    if not presented:
+        raise Unauthorized("missing API key: send it in the x-api-key header")
+    return hash_api_key(presented)
+
+
+def _live(key: ApiKey | None) -> ApiKey:
+    if key is None:
+        raise Unauthorized("invalid or revoked API key")
+    return key
