@@ -86,6 +86,10 @@ def apply_rotation(info: MediaInfo, rotation: int) -> None:
 def poster(container: InputContainer, stream: VideoStream, duration: float | None,
            box: int) -> Poster:
     """The first sampled frame that is neither black nor blank, else the liveliest one seen."""
+    # One decoder process is one core's work: the pool scales by processes. FFmpeg's own threads
+    # (one per core by default) would crowd the other processes and grow each one's memory with
+    # the host's core count, against the fixed per-process memory cap.
+    stream.codec_context.thread_count = 1
     size = _fit(_display_size(stream), box)
     best: tuple[float, VideoFrame, np.ndarray] | None = None
     times = [0.0] if not duration else [duration * f for f in SAMPLES]
