@@ -139,40 +139,50 @@ def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
-def list_cases(server: Server, lib: filler.Library, args: argparse.Namespace
-               ) -> dict[str, Any]:
-    h = {"x-api-key": server.key}
-    first = httpx.get(server.url + "/v1/assets", headers=h)
-    pages = int(first.headers["X-Total-Pages"])
-    walk_total = int(httpx.get(server.url + "/v1/assets?pageSize=100", headers=h
-                               ).headers["X-Total-Pages"])
-    cases = {
-        "healthz": "/healthz",
-        "list_default": "/v1/assets",
-        "types_video_image": "/v1/assets?type=VIDEO&type=IMAGE",
-        "status_processing": "/v1/assets?status=PROCESSING",
-        "page_size_100": "/v1/assets?pageSize=100",
-        "middle_page": f"/v1/assets?page={max(1, pages // 2)}",
-        "last_page": f"/v1/assets?page={pages}",
-        "get_asset": f"/v1/assets/{lib.some_ids[filler.TENANTS[0]]}",
-    }
-    out: dict[str, Any] = {"pages_default": pages, "pages_walk": walk_total}
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
-    for _ in range(args.rounds):  # rounds through all cases, so a burst of load on the shared
-        for name, path in cases.items():  # machine hits one round of each case, not one case
-            rounds[name].append(wrk(server.url + path, server.key, args.duration,
-                                    args.connections))
-    for name, path in cases.items():
-        out[name] = median_round(rounds[name])
-        out[name]["path"] = path
-        print(f"    {name:18} {out[name]['rps']:9.0f} req/s  p50 {out[name]['p50_us'] / 1000:7.2f}"
-              f" ms  p99 {out[name]['p99_us'] / 1000:7.2f} ms", flush=True)
-    walk = wrk(server.url + "/v1/assets", server.key, args.duration, args.connections,
-               walk=("/v1/assets?pageSize=100", walk_total))
-    walk["path"] = f"/v1/assets?pageSize=100&page=1..{walk_total}"
-    out["walk"] = walk
-    print(f"    walk {walk_total} pages: {walk['duration_us'] / 1e6:.2f} s, {walk['rps']:.0f} "
-          f"pages/s", flush=True)
+def list_cases(servers: dict[int, tuple[Server, filler.Library]], args: argparse.Namespace
+               ) -> dict[int, dict[str, Any]]:
+    """Every case on every library size's server, which run side by side: each round goes
+    through all sizes and cases, so a ratio between sizes compares neighbouring runs."""
+    plan: dict[int, dict[str, str]] = {}
+    out: dict[int, dict[str, Any]] = {}
+    for n, (server, lib) in servers.items():
+        h = {"x-api-key": server.key}
+        pages = int(httpx.get(server.url + "/v1/assets", headers=h).headers["X-Total-Pages"])
+        walk_total = int(httpx.get(server.url + "/v1/assets?pageSize=100", headers=h
+                                   ).headers["X-Total-Pages"])
+        plan[n] = {
+            "healthz": "/healthz",
+            "list_default": "/v1/assets",
+            "types_video_image": "/v1/assets?type=VIDEO&type=IMAGE",
+            "status_processing": "/v1/assets?status=PROCESSING",
+            "page_size_100": "/v1/assets?pageSize=100",
+            "middle_page": f"/v1/assets?page={max(1, pages // 2)}",
+            "last_page": f"/v1/assets?page={pages}",
+            "get_asset": f"/v1/assets/{lib.some_ids[filler.TENANTS[0]]}",
+        }
+        out[n] = {"pages_default": pages, "pages_walk": walk_total}
+    rounds: dict[int, dict[str, list[dict[str, Any]]]] = {
+        n: {name: [] for name in cases} for n, cases in plan.items()}
+    for _ in range(args.rounds):  # a burst of load on the shared machine hits one round of
+        for name in plan[next(iter(plan))]:  # each case and size, not one case or one size
+            for n, (server, _lib) in servers.items():
+                rounds[n][name].append(wrk(server.url + plan[n][name], server.key,
+                                           args.duration, args.connections))
+    for n, (server, _lib) in servers.items():
+        print(f"    N={n:,}", flush=True)
+        for name, path in plan[n].items():
+            out[n][name] = median_round(rounds[n][name])
+            out[n][name]["path"] = path
+            print(f"    {name:18} {out[n][name]['rps']:9.0f} req/s  p50 "
+                  f"{out[n][name]['p50_us'] / 1000:7.2f} ms  p99 "
+                  f"{out[n][name]['p99_us'] / 1000:7.2f} ms", flush=True)
+        total = out[n]["pages_walk"]
+        walk = wrk(server.url + "/v1/assets", server.key, args.duration, args.connections,
+                   walk=("/v1/assets?pageSize=100", total))
+        walk["path"] = f"/v1/assets?pageSize=100&page=1..{total}"
+        out[n]["walk"] = walk
+        print(f"    walk {total} pages: {walk['duration_us'] / 1e6:.2f} s, {walk['rps']:.0f} "
+              f"pages/s", flush=True)
     return out
 
 
@@ -183,39 +193,52 @@ def pg_admin(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def backend_run(backend: str, n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    data = work / f"{backend}-{n}"
-    if data.exists():
-        shutil.rmtree(data)
-    data.mkdir(parents=True)
-    if backend == "postgres":
-        name = f"mediashelf_bench_{n}"
-        pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
-        db_url = args.pg_url.rpartition("/")[0] + "/" + name
-    else:
-        db_url = f"sqlite:///{data / 'mediashelf.db'}"
-    services = filler.open_library(data, db_url)
-    lib = filler.fill(services, n)
-    # What autovacuum does after a bulk insert: planner statistics and, on PostgreSQL, the
-    # visibility map (index-only scans); the server then starts on a settled library.
-    with services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE" if backend == "sqlite" else "VACUUM (ANALYZE)")
-    services.close()
-    print(f"  {backend} N={n}: filled in {lib.fill_seconds:.1f} s", flush=True)
-    key = lib.keys[filler.TENANTS[0]]
-    result: dict[str, Any] = {"fill_seconds": lib.fill_seconds, "database_url": db_url.split(
-        "@")[-1], "tenant_rows": {t: sum(v for k, v in lib.counts.items()
-                                         if k[0] == str(lib.tenant_ids[t])) for t in lib.keys}}
+def backend_runs(backend: str, sizes: list[int], args: argparse.Namespace, work: Path
+                 ) -> dict[str, Any]:
+    """Fill a library of each size, then serve them all at once, cached and then uncached."""
+    libs: dict[int, tuple[Path, str, filler.Library]] = {}
+    results: dict[str, Any] = {}
+    for n in sizes:
+        data = work / f"{backend}-{n}"
+        if data.exists():
+            shutil.rmtree(data)
+        data.mkdir(parents=True)
+        if backend == "postgres":
+            name = f"mediashelf_bench_{n}"
+            pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
+            db_url = args.pg_url.rpartition("/")[0] + "/" + name
+        else:
+            db_url = f"sqlite:///{data / 'mediashelf.db'}"
+        services = filler.open_library(data, db_url)
+        lib = filler.fill(services, n)
+        # What autovacuum does after a bulk insert: planner statistics and, on PostgreSQL, the
+        # visibility map (index-only scans); the server then starts on a settled library.
+        with services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT"
+                                                            ) as conn:
+            conn.exec_driver_sql("ANALYZE" if backend == "sqlite" else "VACUUM (ANALYZE)")
+        services.close()
+        print(f"  {backend} N={n}: filled in {lib.fill_seconds:.1f} s", flush=True)
+        libs[n] = (data, db_url, lib)
+        results[f"{backend}-{n}"] = {
+            "fill_seconds": lib.fill_seconds, "database_url": db_url.split("@")[-1],
+            "tenant_rows": {t: sum(v for k, v in lib.counts.items()
+                                   if k[0] == str(lib.tenant_ids[t])) for t in lib.keys}}
     for label, cache in (("cached", args.list_cache), ("uncached", 0)):
-        print(f"  server ({label}, {args.workers} workers):", flush=True)
-        server = start_server(data, db_url, key, args.workers, cache, work / "server.log",
-                              args.connections)
+        print(f"  {backend} servers ({label}, {args.workers} workers each, one per size):",
+              flush=True)
+        servers: dict[int, tuple[Server, filler.Library]] = {}
         try:
-            result[label] = list_cases(server, lib, args)
+            for n, (data, db_url, lib) in libs.items():
+                servers[n] = (start_server(data, db_url, lib.keys[filler.TENANTS[0]],
+                                           args.workers, cache, work / "server.log",
+                                           args.connections), lib)
+            for n, cases in list_cases(servers, args).items():
+                results[f"{backend}-{n}"][label] = cases
         finally:
-            server.stop()
-    return result
+            for server, _lib in servers.values():
+                server.stop()
+    return results
 
 
 def pocketbase_run(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -317,10 +340,10 @@ def main() -> None:
                                    "list_cache": args.list_cache}, "runs": {}, "pocketbase": {}}
     partial = args.out.with_suffix(".partial.json")  # each stage saved as it ends
     partial.parent.mkdir(parents=True, exist_ok=True)
+    for backend in args.backends.split(","):
+        results["runs"].update(backend_runs(backend, sizes, args, args.work))
+        partial.write_text(json.dumps(results, indent=1))
     for n in sizes:
-        for backend in args.backends.split(","):
-            results["runs"][f"{backend}-{n}"] = backend_run(backend, n, args, args.work)
-            partial.write_text(json.dumps(results, indent=1))
         if "pocketbase" not in skip:
             results["pocketbase"][str(n)] = pocketbase_run(n, args, args.work)
             partial.write_text(json.dumps(results, indent=1))
