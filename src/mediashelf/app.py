@@ -26,6 +26,7 @@ from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.key_batch import KeyBatcher
+from mediashelf.db.key_local import LocalKeyReader
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import AssetType
 from mediashelf.security import UrlSigner, load_or_create_secret
@@ -80,8 +81,10 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     asset_repo, job_repo = AssetRepository(), JobRepository()
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check)
     batcher = None if db.is_sqlite else KeyBatcher(db.libpq_url())
-    services = Services(settings, db, storage, signer, KeyService(db, KeyRepository(), batcher),
-                        assets, fetcher)
+    path = db.engine.url.database if db.is_sqlite else None
+    local = LocalKeyReader(path) if path and path != ":memory:" else None
+    services = Services(settings, db, storage, signer,
+                        KeyService(db, KeyRepository(), batcher, local), assets, fetcher)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)

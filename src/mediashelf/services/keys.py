@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mediashelf.db.database import Database
 from mediashelf.db.key_batch import KeyBatcher
+from mediashelf.db.key_local import LocalKeyReader
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import SYSTEM_TENANT_NAME, ApiKey, Tenant, now_ms, uuid7
 from mediashelf.errors import BadRequest, NotFound, Unauthorized
@@ -19,9 +20,9 @@ _TOUCH_EVERY_MS = 60_000  # last-used time is kept to the minute: no write on ev
 
 
 class KeyService:
-    def __init__(self, db: Database, repo: KeyRepository,
-                 batcher: KeyBatcher | None = None) -> None:
-        self._db, self._repo, self._batcher = db, repo, batcher
+    def __init__(self, db: Database, repo: KeyRepository, batcher: KeyBatcher | None = None,
+                 local: LocalKeyReader | None = None) -> None:
+        self._db, self._repo, self._batcher, self._local = db, repo, batcher, local
         self._touched: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -82,16 +83,23 @@ class KeyService:
         """As resolve(), on the event loop: on PostgreSQL the lookups of concurrent requests
         share one round trip; on SQLite the local read is cheaper than a thread-pool trip."""
         digest = _digest(presented)
-        key = _live(self._read(digest) if self._batcher is None
-                    else await self._batcher.lookup(digest))
+        if self._batcher is not None:
+            found = await self._batcher.lookup(digest)
+        elif self._local is not None:
+            found = self._local.lookup(digest)
+        else:
+            found = self._read(digest)
+        key = _live(found)
         if self._touch_due(key):  # a write, which may wait for SQLite's lock: not on the loop
             await asyncio.to_thread(self._touch, key)
         return key
 
     async def close(self) -> None:
-        """Release the batcher's connection (on the loop it was used on)."""
+        """Release the batcher's connection (on the loop it was used on), or the local ones."""
         if self._batcher is not None:
             await self._batcher.close()
+        if self._local is not None:
+            self._local.close()
 
     def _read(self, digest: str) -> ApiKey | None:
         with self._db.read_one() as conn:  # every request comes here: one round trip
