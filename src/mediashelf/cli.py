@@ -116,8 +116,10 @@ def serve(
     if settings.web_concurrency == 1:
         uvicorn.run(create_app(settings, run_worker=not no_worker, services=services), **options)
         return
-    # Several API processes (uvicorn spawns them; each builds its app from the environment);
-    # this process supervises them and runs the one embedded worker.
+    # Several API processes, each on its own listening socket (serving.py; each builds its app
+    # from the environment); this process supervises them and runs the one embedded worker.
+    from mediashelf.serving import serve_processes
+
     os.environ.update(MEDIASHELF_HOST=settings.host, MEDIASHELF_PORT=str(settings.port),
                       MEDIASHELF_DATA_DIR=str(settings.data_dir),
                       MEDIASHELF_DATABASE_URL=settings.database_url,
@@ -125,8 +127,7 @@ def serve(
     if services.worker is not None:
         services.worker.start()
     try:
-        uvicorn.run("mediashelf.app:create_app_from_env", factory=True,
-                    workers=settings.web_concurrency, **options)
+        serve_processes(settings.web_concurrency, options)
     finally:
         services.close()
 

@@ -1,0 +1,126 @@
+"""`serve --workers 2`: both API processes take connections, a dead one is replaced, a stop
+stops them all and frees the port.
+
+Which process holds which connection is read from the operating system (/proc), as `ss -tnp`
+would show it: the server has no way to say it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.support.server import Server
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def _api_processes(parent: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:  # multiprocessing's resource tracker is a child too
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+            except OSError:  # gone meanwhile
+                continue
+    return sorted(found)
+
+
+def _established(port: int) -> set[int]:
+    """Socket inodes of established TCP connections to the port, server side."""
+    inodes: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def _connections_by_process(pids: list[int], port: int) -> dict[int, int]:
+    live = _established(port)
+    counts: dict[int, int] = {}
+    for pid in pids:
+        held = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:  # closed meanwhile
+                continue
+            if target.startswith("socket:[") and int(target[8:-1]) in live:
+                held += 1
+        counts[pid] = held
+    return counts
+
+
+def _burst(server: Server, key: str, n: int = 16) -> list[socket.socket]:
+    """n keep-alive connections opened at once, each answered once and then held open."""
+    socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(n)]
+    request = (f"GET /v1/assets HTTP/1.1\r\nHost: x\r\nx-api-key: {key}\r\n\r\n").encode()
+    for s in socks:
+        s.sendall(request)
+    for s in socks:
+        s.settimeout(30)
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    return socks
+
+
+def test_two_api_processes_share_the_connections(tmp_path: Path) -> None:
+    server = Server(tmp_path / "lib", args=("--no-worker", "--workers", "2")).start()
+    try:
+        key = server.new_key("crowd")
+        deadline = time.monotonic() + 30
+        while len(pids := _api_processes(server.proc.pid)) < 2:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        for _ in range(3):  # with one shared socket, one process often took a whole burst
+            socks = _burst(server, key)
+            try:
+                held = _connections_by_process(pids, server.port)
+                assert sum(held.values()) == 16 and min(held.values()) >= 1, held
+            finally:
+                for s in socks:
+                    s.close()
+
+        os.kill(pids[0], signal.SIGKILL)  # a crashed API process is replaced
+        deadline = time.monotonic() + 30
+        while True:
+            now = _api_processes(server.proc.pid)  # type: ignore[union-attr]
+            if len(now) == 2 and pids[0] not in now:
+                break
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        assert "serve.process_died" in server.log()
+        for _ in range(20):
+            assert httpx.get(server.url + "/v1/assets", headers={"x-api-key": key},
+                             timeout=10).status_code == 200
+        port, survivors = server.port, now
+    finally:
+        code = server.stop()
+    assert code == 0
+    for pid in survivors:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
+            f"/proc/{pid}/status").read_text()
+    with socket.socket() as probe:  # the port is free again
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+
+
+def test_a_taken_port_fails_at_once(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = Server(tmp_path / "lib", args=("--no-worker", "--workers", "2"),
+                        env={"MEDIASHELF_PORT": str(port)})
+        server.port = port
+        with pytest.raises(RuntimeError, match="server exited early"):
+            server.start(timeout=30)
+        assert "Address already in use" in server.log()
