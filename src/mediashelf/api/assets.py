@@ -123,19 +123,31 @@ def _asset_id(raw: str) -> uuid.UUID:
         400: _ERROR,
     },
 )
-async def list_assets(request: Request, service: Assets) -> Response:
+async def list_assets(request: Request) -> Response:
     # The key, and with it the versions of the libraries a listing reads, is resolved on the
     # event loop (KeyService.resolve_async); most calls are then answered from the reply cache
-    # without a trip through the thread pool.
+    # without a trip through the thread pool. The service is read off the app, not injected:
+    # FastAPI's dependency solving cost more than the rest of a cached reply's Python.
     key = await current_key(request)
     query = parse_list_query(request.query_params)
+    service: AssetService = request.app.state.assets
     cache: _ReplyCache | None = request.app.state.list_cache
     if cache is not None:
         hit = cache.get(_reply_key(key, query, service))
         if hit is not None:
-            return Response(hit[0], media_type="application/json", headers=hit[1])
+            return _Replay(*hit)
     return await to_thread.run_sync(_list_page, service, cache, request.app.state.wire_memo,
                                     key, query, limiter=request.app.state.readers)
+
+
+class _Replay(Response):
+    """A cached reply: its body and its headers as they were encoded the first time."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code, self.body, self.background = 200, body, None
+        self.raw_headers = list(raw_headers)  # middleware (CORS) adds to a reply's own list
 
 
 def readers(is_sqlite: bool) -> CapacityLimiter:
@@ -161,9 +173,11 @@ def _list_page(service: AssetService, cache: _ReplyCache | None, memo: schemas.W
     body = memo.body(page.items, page.rows, service.links_epoch(), service.links)
     headers = {"X-Total-Count": str(page.total), "X-Page": str(page.page),
                "X-Page-Size": str(page.page_size), "X-Total-Pages": str(page.total_pages)}
+    reply = Response(body, media_type="application/json", headers=headers)
     if cache is not None:
-        cache.put((*_reply_key(key, query, service)[:-1], page.version), (body, headers))
-    return Response(body, media_type="application/json", headers=headers)
+        cache.put((*_reply_key(key, query, service)[:-1], page.version),
+                  (body, list(reply.raw_headers)))
+    return reply
 
 
 class _ReplyCache:
@@ -172,17 +186,18 @@ class _ReplyCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[Any, ...], tuple[bytes, dict[str, str]]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], tuple[bytes, list[tuple[bytes, bytes]]]] = \
+            OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[bytes, dict[str, str]] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
             return hit
 
-    def put(self, key: tuple[Any, ...], reply: tuple[bytes, dict[str, str]]) -> None:
+    def put(self, key: tuple[Any, ...], reply: tuple[bytes, list[tuple[bytes, bytes]]]) -> None:
         with self._lock:
             self._items[key] = reply
             while len(self._items) > self._size:
