@@ -20,10 +20,11 @@ import threading
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from uvicorn.config import STARTUP_FAILURE  # the exit code of an app or socket that cannot start
+
 log = logging.getLogger("mediashelf.serve")
 
 APP = "mediashelf.app:create_app_from_env"
-STARTUP_FAILURE = 3  # uvicorn's exit code for an app or socket that cannot start
 
 
 def balanced() -> bool:

@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
 
 import psycopg
 
+from mediashelf.db.keys import DB_GONE, key_from_row, live_key_sql
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey
 from mediashelf.errors import Unavailable
 
 log = logging.getLogger("mediashelf.db")
 
 # One statement for any number of keys: the same text each time, so psycopg prepares it.
-_BY_HASHES = (
-    "SELECT k.key_hash, k.id, k.tenant_id, t.name, k.prefix, k.created_ms, k.revoked_ms, "
-    "k.last_used_ms, "
-    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = k.tenant_id), "
-    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = %(system)s) "
-    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
-    "WHERE k.key_hash = ANY(%(hashes)s) AND k.revoked_ms IS NULL")
-
-_GONE = "the database is unavailable; try again shortly"
+_BY_HASHES = live_key_sql("%(system)s", "k.key_hash = ANY(%(hashes)s)")
 
 
 class KeyBatcher:
@@ -56,7 +50,7 @@ class KeyBatcher:
                 log.warning("keys.lookup_failed", extra={"error": type(exc).__name__})
                 await self._drop()
                 for futures in batch.values():
-                    _settle(futures, error=Unavailable(_GONE))
+                    _settle(futures, error=Unavailable(DB_GONE))
                 continue
             for key_hash, futures in batch.items():
                 _settle(futures, found.get(key_hash))
@@ -81,10 +75,7 @@ class KeyBatcher:
         cur = await self._conn.execute(_BY_HASHES, {"hashes": hashes, "system": SYSTEM_TENANT_ID})
         out: dict[str, ApiKey] = {}
         for row in await cur.fetchall():
-            key = ApiKey(id=row[1], tenant_id=row[2], tenant_name=row[3], prefix=row[4],
-                         created_ms=row[5], revoked_ms=row[6], last_used_ms=row[7])
-            key.versions = (int(row[8] or 0), int(row[9] or 0))
-            out[row[0]] = key
+            out[row[9]] = key_from_row(row, _same)
         return out
 
     async def _drop(self) -> None:
@@ -108,3 +99,7 @@ def _settle(futures: list[asyncio.Future[ApiKey | None]], key: ApiKey | None = N
             future.set_exception(error)
         else:
             future.set_result(key)
+
+
+def _same(value: uuid.UUID) -> uuid.UUID:  # psycopg already returns uuid columns as UUIDs
+    return value

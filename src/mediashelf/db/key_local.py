@@ -13,17 +13,13 @@ import sqlite3
 import threading
 import uuid
 
+from mediashelf.db.keys import DB_GONE, key_from_row, live_key_sql
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey
 from mediashelf.errors import Unavailable
 
 log = logging.getLogger("mediashelf.db")
 
-_BY_HASH = (
-    "SELECT k.id, k.tenant_id, t.name, k.prefix, k.created_ms, k.revoked_ms, k.last_used_ms, "
-    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = k.tenant_id), "
-    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = ?) "
-    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
-    "WHERE k.key_hash = ? AND k.revoked_ms IS NULL")
+_BY_HASH = live_key_sql("?", "k.key_hash = ?")
 
 
 class LocalKeyReader:
@@ -41,15 +37,9 @@ class LocalKeyReader:
             row = self._conn().execute(_BY_HASH, (SYSTEM_TENANT_ID.hex, key_hash)).fetchone()
         except sqlite3.Error as exc:
             log.warning("keys.lookup_failed", extra={"error": type(exc).__name__})
-            raise Unavailable("the database is unavailable; try again shortly") from None
-        if row is None:
-            return None
+            raise Unavailable(DB_GONE) from None
         # sa.Uuid keeps ids on SQLite as 32 hex digits
-        key = ApiKey(id=uuid.UUID(hex=row[0]), tenant_id=uuid.UUID(hex=row[1]),
-                     tenant_name=row[2], prefix=row[3], created_ms=row[4], revoked_ms=row[5],
-                     last_used_ms=row[6])
-        key.versions = (int(row[7] or 0), int(row[8] or 0))
-        return key
+        return None if row is None else key_from_row(row, lambda v: uuid.UUID(hex=v))
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,30 @@ _BY_HASH = (sa.select(*_KEY_COLS, _version_of(api_keys.c.tenant_id).label("own_v
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
             .where(api_keys.c.key_hash == sa.bindparam("key_hash"),
                    api_keys.c.revoked_ms.is_(None)))
+
+
+# The event loop's key lookups (db/key_batch.py on PostgreSQL, db/key_local.py on SQLite) run
+# this on the driver itself; their placeholders differ, the statement does not.
+DB_GONE = "the database is unavailable; try again shortly"
+
+
+def live_key_sql(system: str, match: str) -> str:
+    """Live keys matching `match`, with their tenant's and the system library's versions, in
+    the columns key_from_row() reads and the key hash last; `system` binds SYSTEM_TENANT_ID."""
+    return ("SELECT k.id, k.tenant_id, t.name, k.prefix, k.created_ms, k.revoked_ms, "
+            "k.last_used_ms, "
+            "(SELECT v.version FROM library_versions v WHERE v.tenant_id = k.tenant_id), "
+            f"(SELECT v.version FROM library_versions v WHERE v.tenant_id = {system}), "
+            "k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+            f"WHERE {match} AND k.revoked_ms IS NULL")
+
+
+def key_from_row(row: Sequence[Any], as_uuid: Callable[[Any], uuid.UUID]) -> ApiKey:
+    """A row of live_key_sql(); as_uuid turns the driver's id values into UUIDs."""
+    key = ApiKey(id=as_uuid(row[0]), tenant_id=as_uuid(row[1]), tenant_name=row[2],
+                 prefix=row[3], created_ms=row[4], revoked_ms=row[5], last_used_ms=row[6])
+    key.versions = (int(row[7] or 0), int(row[8] or 0))
+    return key
 
 
 class KeyRepository:
