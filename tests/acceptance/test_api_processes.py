@@ -33,23 +33,27 @@ def _api_processes(parent: int) -> list[int]:
     return sorted(found)
 
 
-def _established(port: int) -> set[int]:
-    """Socket inodes of established TCP connections to the port, server side."""
+def _sockets(port: int, state: str) -> set[int]:
+    """Socket inodes on the port, server side, in a TCP state (01 established, 0A listening)."""
     inodes: set[int] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(int(fields[9]))
     return inodes
 
 
-def _connections_by_process(pids: list[int], port: int) -> dict[int, int]:
-    live = _established(port)
+def _connections_by_process(pids: list[int], port: int, state: str = "01") -> dict[int, int]:
+    live = _sockets(port, state)
     counts: dict[int, int] = {}
     for pid in pids:
         held = 0
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:  # the process is gone
+            fds = []
+        for fd in fds:
             try:
                 target = os.readlink(fd)
             except OSError:  # closed meanwhile
@@ -58,6 +62,18 @@ def _connections_by_process(pids: list[int], port: int) -> dict[int, int]:
                 held += 1
         counts[pid] = held
     return counts
+
+
+def _both_listening(server: Server) -> list[int]:
+    """The two API processes, once each listens (the server answers as soon as one does)."""
+    deadline = time.monotonic() + 30
+    while True:
+        pids = _api_processes(server.proc.pid)  # type: ignore[union-attr]
+        listening = _connections_by_process(pids, server.port, "0A")
+        if len(pids) == 2 and min(listening.values()) == 1:
+            return pids
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.1)
 
 
 def _burst(server: Server, key: str, n: int = 16) -> list[socket.socket]:
@@ -76,10 +92,7 @@ def test_two_api_processes_share_the_connections(tmp_path: Path) -> None:
     server = Server(tmp_path / "lib", args=("--no-worker", "--workers", "2")).start()
     try:
         key = server.new_key("crowd")
-        deadline = time.monotonic() + 30
-        while len(pids := _api_processes(server.proc.pid)) < 2:  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.1)
+        pids = _both_listening(server)
         for _ in range(3):  # with one shared socket, one process often took a whole burst
             socks = _burst(server, key)
             try:
@@ -90,13 +103,8 @@ def test_two_api_processes_share_the_connections(tmp_path: Path) -> None:
                     s.close()
 
         os.kill(pids[0], signal.SIGKILL)  # a crashed API process is replaced
-        deadline = time.monotonic() + 30
-        while True:
-            now = _api_processes(server.proc.pid)  # type: ignore[union-attr]
-            if len(now) == 2 and pids[0] not in now:
-                break
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.1)
+        now = _both_listening(server)
+        assert pids[0] not in now
         assert "serve.process_died" in server.log()
         for _ in range(20):
             assert httpx.get(server.url + "/v1/assets", headers={"x-api-key": key},
