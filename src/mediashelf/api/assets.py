@@ -133,7 +133,7 @@ async def list_assets(request: Request) -> Response:
     service: AssetService = request.app.state.assets
     cache: _ReplyCache | None = request.app.state.list_cache
     if cache is not None:
-        hit = cache.get(_reply_key(key, query, service))
+        hit = cache.get(_reply_key(key, query, service.links_epoch(), _versions(key, query)))
         if hit is not None:
             return _Replay(*hit)
     return await to_thread.run_sync(_list_page, service, cache, request.app.state.wire_memo,
@@ -157,25 +157,31 @@ def readers(is_sqlite: bool) -> CapacityLimiter:
     return CapacityLimiter(1 if is_sqlite else 4)
 
 
-def _reply_key(key: ApiKey, query: dict[str, Any], service: AssetService) -> tuple[Any, ...]:
-    """What a reply depends on: the query, the libraries' versions (read with the key, in the
-    order Page.version has them) and the hour the signed links count from."""
-    versions = {"mine": key.versions[:1], "system": key.versions[1:]}.get(
+def _versions(key: ApiKey, query: dict[str, Any]) -> tuple[int, ...]:
+    """The versions, read with the key, of the libraries the query lists (as Page.version)."""
+    return {"mine": key.versions[:1], "system": key.versions[1:]}.get(
         query["scope"] or "", key.versions)
+
+
+def _reply_key(key: ApiKey, query: dict[str, Any], epoch: int,
+               versions: tuple[int, ...]) -> tuple[Any, ...]:
+    """What a reply depends on: the query, the libraries' versions and the hour the signed
+    links count from."""
     return (key.tenant_id, query["scope"], tuple(query["types"]), tuple(query["statuses"]),
-            query["page"], query["page_size"], service.links_epoch(), versions)
+            query["page"], query["page_size"], epoch, versions)
 
 
 def _list_page(service: AssetService, cache: _ReplyCache | None, memo: schemas.WireMemo,
                key: ApiKey, query: dict[str, Any]) -> Response:
     page = service.list(key.tenant_id, query["types"], query["statuses"], query["page"],
                         query["page_size"], query["scope"])
-    body = memo.body(page.items, page.rows, service.links_epoch(), service.links)
+    epoch = service.links_epoch()  # once: the body and its cache key share the hour
+    body = memo.body(page.items, page.rows, epoch, service.links)
     headers = {"X-Total-Count": str(page.total), "X-Page": str(page.page),
                "X-Page-Size": str(page.page_size), "X-Total-Pages": str(page.total_pages)}
     reply = Response(body, media_type="application/json", headers=headers)
     if cache is not None:
-        cache.put((*_reply_key(key, query, service)[:-1], page.version),
+        cache.put(_reply_key(key, query, epoch, page.version),
                   (body, list(reply.raw_headers)))
     return reply
 
