@@ -313,6 +313,32 @@ def machine() -> dict[str, Any]:
             "load_before": os.getloadavg()}
 
 
+def preflight(backends: list[str], skip: set[str], pg_url: str) -> None:
+    """Stop before the first fill when a tool the run needs is missing, and say how to get it."""
+    missing = []
+    if not shutil.which("wrk"):
+        missing.append("wrk, the load generator: apt-get install -y wrk")
+    if "upload" not in skip and not shutil.which("curl"):
+        missing.append("curl, for the upload case: apt-get install -y curl")
+    if "pocketbase" not in skip:
+        try:
+            pb.binary()
+        except SystemExit as e:
+            missing.append(str(e))
+    if "postgres" in backends:
+        try:
+            pg_admin(pg_url, "SELECT 1")
+        except Exception as e:  # the driver missing or the server down: both are said as is
+            reason = " ".join(str(e).split())
+            missing.append(f"PostgreSQL at {pg_url} (--pg-url; pip install -e '.[postgres]'): "
+                           f"{reason}")
+    unknown = set(backends) - {"sqlite", "postgres"}
+    if unknown:
+        missing.append(f"backends are sqlite and postgres, not {', '.join(sorted(unknown))}")
+    if missing:
+        raise SystemExit("bench cannot run:\n  " + "\n  ".join(missing))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, action="append", help="library sizes (repeatable)")
@@ -330,6 +356,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = args.n or [10_000]
     skip = set(filter(None, args.skip.split(",")))
+    preflight(args.backends.split(","), skip, args.pg_url)
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"command": " ".join(["python -m bench.run", *sys.argv[1:]]),
                                "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
