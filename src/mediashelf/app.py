@@ -136,6 +136,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.keys = services.keys
     app.state.assets = services.assets
     app.state.list_cache = assets_api.reply_cache(settings.list_cache)
+    app.state.get_cache = assets_api.reply_cache(settings.list_cache)
     app.state.wire_memo = WireMemo(WIRE_MEMO_ASSETS if settings.list_cache else 0)
     app.state.readers = assets_api.readers(services.db.is_sqlite)
     errors.install(app)
