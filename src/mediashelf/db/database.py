@@ -16,9 +16,10 @@ _PING_IDLE_S = 1.0  # a pooled PostgreSQL connection idle for longer is checked 
 
 
 class Database:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, snapshots: Engine | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._snapshots = snapshots or engine  # the listing's reads (see open_database)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -39,7 +40,7 @@ class Database:
             with self.read() as conn:
                 yield conn
             return
-        with self.engine.connect().execution_options(
+        with self._snapshots.connect().execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn, \
                 conn.begin():
             yield conn
@@ -77,6 +78,8 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._snapshots is not self.engine:
+            self._snapshots.dispose()
 
 
 def engine_url(url: str) -> str:
@@ -91,14 +94,27 @@ def open_database(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Da
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                   connect_args={"check_same_thread": False, "timeout": 30})
         _tune_sqlite(engine)
-    else:
-        # A bounded connect time keeps /readyz and the worker loop from hanging on a lost server.
-        engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                                  pool_timeout=30,
-                                  connect_args={"connect_timeout": 10,
-                                                "application_name": "mediashelf"})
-        _ping_when_idle(engine)
-    return Database(engine)
+        return Database(engine)
+    # The listing runs the same few statements again and again, and their best plans do not
+    # depend on the values (index ranges in the listing's order, counts by primary key), yet
+    # PostgreSQL kept planning them anew on every run (custom plans), which cost more than
+    # running them. Its own pool holds generic plans for those; every other statement, the
+    # purge's range scan say, keeps plans made for its values.
+    given = sa.engine.make_url(url).query.get("options")
+    generic = " ".join(filter(None, [given if isinstance(given, str) else None,
+                                     "-c plan_cache_mode=force_generic_plan"]))
+    return Database(_pg_engine(url, pool_size, max_overflow),
+                    _pg_engine(url, pool_size, max_overflow, options=generic))
+
+
+def _pg_engine(url: str, pool_size: int, max_overflow: int, **connect: str) -> Engine:
+    # A bounded connect time keeps /readyz and the worker loop from hanging on a lost server.
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                              pool_timeout=30,
+                              connect_args={"connect_timeout": 10,
+                                            "application_name": "mediashelf", **connect})
+    _ping_when_idle(engine)
+    return engine
 
 
 def _ping_when_idle(engine: Engine) -> None:
