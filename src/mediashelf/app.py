@@ -25,7 +25,6 @@ from mediashelf.api.schemas import WireMemo
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.jobs import JobRepository
-from mediashelf.db.key_batch import KeyBatcher
 from mediashelf.db.key_local import LocalKeyReader
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import AssetType
@@ -80,7 +79,11 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
                       total_timeout=settings.fetch_total_timeout)
     asset_repo, job_repo = AssetRepository(), JobRepository()
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check)
-    batcher = None if db.is_sqlite else KeyBatcher(db.libpq_url())
+    batcher = None
+    if not db.is_sqlite:  # psycopg comes with the postgres extra: imported only when used
+        from mediashelf.db.key_batch import KeyBatcher
+
+        batcher = KeyBatcher(db.libpq_url())
     path = db.engine.url.database if db.is_sqlite else None
     local = LocalKeyReader(path) if path and path != ":memory:" else None
     services = Services(settings, db, storage, signer,

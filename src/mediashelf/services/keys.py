@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
 from mediashelf.db.database import Database
-from mediashelf.db.key_batch import KeyBatcher
 from mediashelf.db.key_local import LocalKeyReader
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import SYSTEM_TENANT_NAME, ApiKey, Tenant, now_ms, uuid7
 from mediashelf.errors import BadRequest, NotFound, Unauthorized
 from mediashelf.security import hash_api_key, key_display_prefix, new_api_key
+
+if TYPE_CHECKING:  # psycopg is the postgres extra: a SQLite install has no batcher
+    from mediashelf.db.key_batch import KeyBatcher
 
 _TOUCH_EVERY_MS = 60_000  # last-used time is kept to the minute: no write on every request
 
