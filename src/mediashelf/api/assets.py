@@ -133,9 +133,9 @@ async def list_assets(request: Request) -> Response:
     service: AssetService = request.app.state.assets
     cache: _ReplyCache | None = request.app.state.list_cache
     if cache is not None:
-        hit = cache.get(_reply_key(key, query, service.links_epoch(), _versions(key, query)))
+        hit = cache.replay(_reply_key(key, query, service.links_epoch(), _versions(key, query)))
         if hit is not None:
-            return _Replay(*hit)
+            return hit
     return await to_thread.run_sync(_list_page, service, cache, request.app.state.wire_memo,
                                     key, query, limiter=request.app.state.readers)
 
@@ -181,8 +181,7 @@ def _list_page(service: AssetService, cache: _ReplyCache | None, memo: schemas.W
                "X-Page-Size": str(page.page_size), "X-Total-Pages": str(page.total_pages)}
     reply = Response(body, media_type="application/json", headers=headers)
     if cache is not None:
-        cache.put(_reply_key(key, query, epoch, page.version),
-                  (body, list(reply.raw_headers)))
+        cache.keep(_reply_key(key, query, epoch, page.version), reply)
     return reply
 
 
@@ -196,16 +195,16 @@ class _ReplyCache:
             OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+    def replay(self, key: tuple[Any, ...]) -> Response | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-            return hit
+        return None if hit is None else _Replay(*hit)
 
-    def put(self, key: tuple[Any, ...], reply: tuple[bytes, list[tuple[bytes, bytes]]]) -> None:
+    def keep(self, key: tuple[Any, ...], reply: Response) -> None:
         with self._lock:
-            self._items[key] = reply
+            self._items[key] = (bytes(reply.body), list(reply.raw_headers))
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
@@ -287,9 +286,9 @@ async def get_asset(request: Request, asset_id: str) -> Response:
     cache: _ReplyCache | None = request.app.state.get_cache
     reply_key = (key.tenant_id, wanted, service.links_epoch(), key.versions)
     if cache is not None:
-        hit = cache.get(reply_key)
+        hit = cache.replay(reply_key)
         if hit is not None:
-            return _Replay(*hit)
+            return hit
     return await to_thread.run_sync(_get_one, service, cache, key, wanted, reply_key,
                                     limiter=request.app.state.readers)
 
@@ -302,7 +301,7 @@ def _get_one(service: AssetService, cache: _ReplyCache | None, key: ApiKey,
     body = orjson.dumps(schemas.to_wire(asset, service.links(asset)))
     reply = Response(body, media_type="application/json")
     if cache is not None:
-        cache.put(reply_key, (body, list(reply.raw_headers)))
+        cache.keep(reply_key, reply)
     return reply
 
 

@@ -41,11 +41,11 @@ _BY_HASH = (sa.select(*_KEY_COLS, _version_of(api_keys.c.tenant_id).label("own_v
                    api_keys.c.revoked_ms.is_(None)))
 
 
-# The event loop's key lookups (db/key_batch.py on PostgreSQL, db/key_local.py on SQLite) run
-# this on the driver itself; their placeholders differ, the statement does not.
 DB_GONE = "the database is unavailable; try again shortly"
 
 
+# The event loop's key lookups (db/key_batch.py on PostgreSQL, db/key_local.py on SQLite) run
+# this on the driver itself; their placeholders differ, the statement does not.
 def live_key_sql(system: str, match: str) -> str:
     """Live keys matching `match`, with their tenant's and the system library's versions, in
     the columns key_from_row() reads and the key hash last; `system` binds SYSTEM_TENANT_ID."""
