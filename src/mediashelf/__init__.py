@@ -1,12 +1,17 @@
 """mediashelf: a self-hosted media asset library for AI video pipelines.
 
-`from mediashelf import Client` loads the SDK only (httpx); the server's modules load on demand.
+The SDK lives in `mediashelf_client` (its own light distribution too); its public names are
+re-exported here, so `from mediashelf import Client` keeps working and loads only httpx.
 """
 
-from mediashelf._sdk_errors import (
+from mediashelf_client import (
     APIConnectionError,
+    Asset,
+    AssetPage,
+    AsyncClient,
     AuthenticationError,
     BadRequestError,
+    Client,
     MediashelfAPIError,
     NotFoundError,
     PayloadTooLargeError,
@@ -14,11 +19,8 @@ from mediashelf._sdk_errors import (
     RateLimitError,
     ServerError,
     WaitTimeoutError,
+    __version__,
 )
-from mediashelf._sdk_models import Asset, AssetPage
-from mediashelf.client import AsyncClient, Client
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",
@@ -37,8 +39,3 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
 ]
-
-for _name in __all__:  # show the public path in tracebacks and reprs, as httpx does
-    if not _name.startswith("_"):
-        globals()[_name].__module__ = "mediashelf"
-del _name

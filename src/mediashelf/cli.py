@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import typer
 from typer._click import exceptions as click_exc  # Typer ships its own Click
 
-from mediashelf.cli_human import register as register_human_commands
 from mediashelf.errors import ConfigError, MediashelfError
 from mediashelf.settings import Settings, load_settings
+from mediashelf_client.cli import register as register_human_commands
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="mediashelf: a self-hosted media asset library for AI video pipelines.")

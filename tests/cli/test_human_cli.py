@@ -1,4 +1,9 @@
-"""`mediashelf ls|upload|import|get|rm|open` through the real entry point, on the real server."""
+"""`mediashelf ls|upload|import|get|rm|open` through the real entry points, on the real server.
+
+Each test runs twice: through the server's `mediashelf` command, and through the light client's
+(`python -m mediashelf_client`, the `mediashelf` script of mediashelf-client) with the server
+package made unimportable.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,40 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.blocked import blocked_env
 from tests.support.server import Server, free_port
 
 COLOUR_VARS = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", "TTY_COMPATIBLE", "NO_COLOR",
                "MEDIASHELF_URL", "MEDIASHELF_API_KEY")
 
 
-def run(*args: str, url: str, key: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARS}
-    env["MEDIASHELF_URL"] = url
-    if key is not None:
-        env["MEDIASHELF_API_KEY"] = key
-    res = subprocess.run([sys.executable, "-m", "mediashelf", *args], capture_output=True,
-                         text=True, env=env, timeout=120)
-    assert "\x1b[" not in res.stdout + res.stderr  # colour only on a terminal
-    return res
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(params=["mediashelf", "mediashelf_client"])
+def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
+    """`mediashelf ARGS` with MEDIASHELF_URL and MEDIASHELF_API_KEY set, through one entry point."""
+    base = (dict(os.environ) if request.param == "mediashelf"
+            else blocked_env(tmp_path / "absent", ("mediashelf",)))
+
+    def run(*args: str, url: str, key: str | None) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in base.items() if k not in COLOUR_VARS}
+        env["MEDIASHELF_URL"] = url
+        if key is not None:
+            env["MEDIASHELF_API_KEY"] = key
+        res = subprocess.run([sys.executable, "-m", request.param, *args], capture_output=True,
+                             text=True, env=env, timeout=120)
+        assert "\x1b[" not in res.stdout + res.stderr  # colour only on a terminal
+        assert "No module named" not in res.stderr
+        return res
+
+    return run
 
 
 @pytest.fixture
@@ -42,7 +61,8 @@ def clips(tmp_path: Path, media: dict[str, Path]) -> Path:
     return folder
 
 
-def test_upload_a_folder_then_ls_get_open_rm(server: Server, api_key: str, clips: Path) -> None:
+def test_upload_a_folder_then_ls_get_open_rm(run: Run, server: Server, api_key: str,
+                                             clips: Path) -> None:
     up = run("upload", str(clips), "--wait", "--json", url=server.url, key=api_key)
     assert up.returncode == 0, up.stderr
     rows = json.loads(up.stdout)
@@ -79,7 +99,7 @@ def test_upload_a_folder_then_ls_get_open_rm(server: Server, api_key: str, clips
     assert missing.stderr == f"error: no asset {image['id']}\n"
 
 
-def test_upload_reports_failed_processing_with_status_5(server: Server, api_key: str,
+def test_upload_reports_failed_processing_with_status_5(run: Run, server: Server, api_key: str,
                                                         media: dict[str, Path]) -> None:
     res = run("upload", str(media["corrupt"]), str(media["jpeg"]), "--wait", url=server.url,
               key=api_key)
@@ -95,7 +115,7 @@ def test_upload_reports_failed_processing_with_status_5(server: Server, api_key:
     assert opened.returncode == 5 and "is FAILED" in opened.stderr
 
 
-def test_import_guesses_the_type_and_relays_the_servers_refusal(server: Server,
+def test_import_guesses_the_type_and_relays_the_servers_refusal(run: Run, server: Server,
                                                                  api_key: str) -> None:
     ok = run("import", "https://media.example.invalid/intro%20clip.mp4", "--json",
              url=server.url, key=api_key)
@@ -110,7 +130,8 @@ def test_import_guesses_the_type_and_relays_the_servers_refusal(server: Server,
     assert unknown.returncode == 2 and "--type" in unknown.stderr
 
 
-def test_exit_statuses_for_keys_and_reachability(server: Server, tmp_path: Path) -> None:
+def test_exit_statuses_for_keys_and_reachability(run: Run, server: Server,
+                                                 tmp_path: Path) -> None:
     for key in ("wrong-key", None):
         res = run("ls", url=server.url, key=key)
         assert res.returncode == 4 and res.stdout == ""
@@ -124,6 +145,6 @@ def test_exit_statuses_for_keys_and_reachability(server: Server, tmp_path: Path)
     assert helped.returncode == 0 and "Exit status" in helped.stdout
 
 
-def test_bad_arguments_exit_2(server: Server) -> None:
+def test_bad_arguments_exit_2(run: Run, server: Server) -> None:
     res = run("ls", "--type", "movie", url=server.url, key="k")
     assert res.returncode == 2 and "movie" in res.stderr

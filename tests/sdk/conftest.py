@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mediashelf import Client
+from mediashelf_client import Client
 from tests.support.server import Server
 
 Reply = tuple[int, dict[str, str], Any]

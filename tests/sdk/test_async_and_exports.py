@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import mediashelf
-from mediashelf import AsyncClient, NotFoundError
+import mediashelf_client
+from mediashelf_client import AsyncClient, NotFoundError
 from tests.support.server import Server
 
 
@@ -34,14 +35,25 @@ def test_async_client_uploads_waits_lists_and_deletes(server: Server, api_key: s
     asyncio.run(go())
 
 
+def _public(module: object) -> set[str]:
+    return {name for name, value in vars(module).items()
+            if (not name.startswith("_") or name == "__version__")
+            and not isinstance(value, type(mediashelf))}  # submodules are not API
+
+
 def test_all_public_names_are_exported() -> None:
-    public = {name for name, value in vars(mediashelf).items()
-              if (not name.startswith("_") or name == "__version__")
-              and not isinstance(value, type(mediashelf))}  # submodules are not API
-    assert sorted(mediashelf.__all__) == sorted(public)
-    assert len(set(mediashelf.__all__)) == len(mediashelf.__all__)
+    public = _public(mediashelf_client)
+    assert sorted(mediashelf_client.__all__) == sorted(public)
+    assert len(set(mediashelf_client.__all__)) == len(mediashelf_client.__all__)
     for name in public - {"__version__"}:
-        assert getattr(mediashelf, name).__module__ == "mediashelf"
+        assert getattr(mediashelf_client, name).__module__ == "mediashelf_client"
+
+
+def test_the_server_package_re_exports_the_sdk_unchanged() -> None:
+    assert sorted(mediashelf.__all__) == sorted(_public(mediashelf))
+    assert mediashelf.__all__ == mediashelf_client.__all__
+    for name in mediashelf.__all__:
+        assert getattr(mediashelf, name) is getattr(mediashelf_client, name)
 
 
 def test_importing_the_sdk_loads_no_server_code() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mediashelf import (
+from mediashelf_client import (
     Asset,
     AuthenticationError,
     BadRequestError,

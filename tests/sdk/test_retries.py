@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mediashelf import (
+from mediashelf_client import (
     APIConnectionError,
     AsyncClient,
     Client,

@@ -19,7 +19,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mediashelf._sdk_models import Asset
+    from mediashelf_client._models import Asset
 
 
 class MediashelfAPIError(Exception):

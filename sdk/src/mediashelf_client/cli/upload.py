@@ -20,8 +20,14 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from mediashelf import APIConnectionError, Asset, AuthenticationError, Client, MediashelfAPIError
-from mediashelf.cli_common import (
+from mediashelf_client import (
+    APIConnectionError,
+    Asset,
+    AuthenticationError,
+    Client,
+    MediashelfAPIError,
+)
+from mediashelf_client.cli.common import (
     API_ERROR,
     BAD_ARGS,
     DEFAULT_URL,

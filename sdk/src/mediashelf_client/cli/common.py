@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
-from mediashelf import (
+from mediashelf_client import (
     Asset,
     AuthenticationError,
     Client,

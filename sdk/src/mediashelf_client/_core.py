@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from mediashelf._sdk_errors import (
+from mediashelf_client._errors import (
     APIConnectionError,
     MediashelfAPIError,
     NotFoundError,
@@ -24,7 +24,8 @@ from mediashelf._sdk_errors import (
     WaitTimeoutError,
     error_for,
 )
-from mediashelf._sdk_models import Asset, AssetPage
+from mediashelf_client._models import Asset, AssetPage
+from mediashelf_client._version import __version__
 
 T = TypeVar("T")
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -32,7 +33,7 @@ FileSource = str | os.PathLike[str] | IO[bytes]
 AssetRef = str | Asset
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-USER_AGENT = "mediashelf-python/0.1.0"
+USER_AGENT = f"mediashelf-python/{__version__}"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
 

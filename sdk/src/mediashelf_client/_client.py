@@ -1,6 +1,6 @@
 """The Python SDK: `Client` and `AsyncClient` for mediashelf and Argil-compatible v1 Assets APIs.
 
-    from mediashelf import Client
+    from mediashelf_client import Client   # or: from mediashelf import Client
 
     with Client("http://127.0.0.1:8000", api_key="…") as ms:
         asset = ms.upload("clip.mp4", progress=lambda sent, total: print(sent, total))
@@ -8,7 +8,7 @@
         for a in ms.iter_assets(type="VIDEO"):
             print(a.id, a.name, a.file_url)
 
-Both clients run the same I/O-free operations from `_sdk_core`; only sending and sleeping differ.
+Both clients run the same I/O-free operations from `_core`; only sending and sleeping differ.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from mediashelf import _sdk_core as core
-from mediashelf._sdk_core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
-from mediashelf._sdk_models import Asset, AssetPage
+from mediashelf_client import _core as core
+from mediashelf_client._core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
+from mediashelf_client._models import Asset, AssetPage
 
 T = TypeVar("T")
 Filter = str | Sequence[str] | None

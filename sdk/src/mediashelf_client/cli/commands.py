@@ -1,8 +1,8 @@
 """The library from a terminal, over the SDK: ls, upload, import, get, rm, open.
 
 Tables and progress for people, `--json` for scripts (JSON only on stdout), colour only on a
-terminal, and exit statuses a script can branch on (see EXIT_CODES). Upload is in cli_upload.py,
-what the commands share in cli_common.py.
+terminal, and exit statuses a script can branch on (see EXIT_CODES). Upload is in upload.py,
+what the commands share in common.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mediashelf import Asset, NotFoundError
-from mediashelf.cli_common import (
+from mediashelf_client import Asset, NotFoundError
+from mediashelf_client.cli.common import (
     BAD_ARGS,
     DEFAULT_URL,
     EXIT_CODES,
@@ -46,7 +46,7 @@ from mediashelf.cli_common import (
     wait_all,
     when_text,
 )
-from mediashelf.cli_upload import upload
+from mediashelf_client.cli.upload import upload
 
 
 def ls(
@@ -185,8 +185,8 @@ def _guess_type(filename: str) -> str | None:
     return kind if kind in TypeName.__members__ else None
 
 
-def register(app: typer.Typer) -> None:
-    """Add the commands to the `mediashelf` command."""
+def add_commands(app: typer.Typer) -> None:
+    """Add ls, upload, import, get, rm and open to a `mediashelf` command."""
     for name, command in (("ls", ls), ("upload", upload), ("import", import_), ("get", get),
                           ("rm", rm), ("open", open_)):
         app.command(name, epilog=EXIT_CODES)(command)

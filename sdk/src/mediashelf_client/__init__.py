@@ -1,0 +1,43 @@
+"""mediashelf-client: the Python SDK of mediashelf and of Argil-compatible v1 Assets APIs.
+
+It needs httpx alone and never imports the server (`mediashelf`), which re-exports these names.
+"""
+
+from mediashelf_client._client import AsyncClient, Client
+from mediashelf_client._errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    MediashelfAPIError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ProcessingFailedError,
+    RateLimitError,
+    ServerError,
+    WaitTimeoutError,
+)
+from mediashelf_client._models import Asset, AssetPage
+from mediashelf_client._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "Asset",
+    "AssetPage",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "MediashelfAPIError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "ProcessingFailedError",
+    "RateLimitError",
+    "ServerError",
+    "WaitTimeoutError",
+    "__version__",
+]
+
+for _name in __all__:  # show the public path in tracebacks and reprs, as httpx does
+    if not _name.startswith("_"):
+        globals()[_name].__module__ = "mediashelf_client"
+del _name

@@ -1,0 +1,59 @@
+"""The terminal client: `mediashelf ls|upload|import|get|rm|open` over the SDK (typer and rich).
+
+The light distribution's `mediashelf` runs these commands alone (`main`); the server's `mediashelf`
+adds them to its own commands with `register`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from typer._click import exceptions as click_exc  # Typer ships its own Click
+
+from mediashelf_client._version import __version__
+from mediashelf_client.cli.commands import add_commands
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="mediashelf: the terminal client of a mediashelf library.")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"mediashelf {__version__}")
+        raise typer.Exit()
+
+
+def _options(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Print the version and exit")] = False) -> None:
+    # No docstring: the app's own help stays the one given to typer.Typer().
+    pass
+
+
+def register(target: typer.Typer) -> None:
+    """Add the client commands and the `--version` option to a `mediashelf` command."""
+    target.callback()(_options)
+    add_commands(target)
+
+
+register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the client alone: errors become one line on stderr and a non-zero exit."""
+    try:
+        code = app(args=argv, standalone_mode=False)  # returns, not raises, a typer.Exit code
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except click_exc.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # the last resort, as in the server's command: one line, no trace
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)
