@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.server import Server
 
 import mediashelf_client
-from tests.support.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_DEPS = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "av", "pillow",
