@@ -33,8 +33,8 @@ from tests.support.http_servers import (
 )
 
 from mediashelf.domain import AssetType
+from mediashelf.net.fetch import Fetcher, FetchFailed, UrlRefused, guess_type
 from mediashelf.settings import format_size
-from mediashelf.urlfetch import Fetcher, FetchFailed, UrlRefused, guess_type
 
 PUBLIC = "127.0.0.2"  # loopback, but declared public by the tests' policy
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40

@@ -107,7 +107,7 @@ class Processor:
 
     def _download(self, asset: Asset) -> str | None:
         """Fetch an imported asset's bytes into storage; a reason string when it cannot be had."""
-        from mediashelf.urlfetch import FetchFailed
+        from mediashelf.net.fetch import FetchFailed
 
         if self._fetcher is None or not asset.source_url:
             return "nothing to import"
