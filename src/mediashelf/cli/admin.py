@@ -134,7 +134,7 @@ def assets_restore(asset_id: Annotated[str, typer.Argument(help="The deleted ass
 @library_app.command("export")
 def library_export(folder: Annotated[Path, typer.Argument(help="A new or empty folder")]) -> None:
     """Copy tenants, key hashes, assets and stored files into a folder (stop writers first)."""
-    from mediashelf.transfer import export_library
+    from mediashelf.services.transfer import export_library
 
     with admin_services() as services:
         done = export_library(services.db, services.storage, folder)
@@ -147,7 +147,7 @@ def library_import(folder: Annotated[Path, typer.Argument(help="A folder from `l
                                                           exists=True, file_okay=False)]
                    ) -> None:
     """Load an export into this library, which must be new (no assets, no keys)."""
-    from mediashelf.transfer import import_library
+    from mediashelf.services.transfer import import_library
 
     with admin_services() as services:
         done = import_library(services.db, services.storage, folder)
