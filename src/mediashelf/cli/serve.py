@@ -25,7 +25,9 @@ def serve(
     from mediashelf.app import create_app
 
     settings = settings_from_env(quiet=False, host=host, port=port, web_concurrency=workers)
-    services = prepare(settings, with_worker=not no_worker, seed=True)
+    # Only a process with a worker seeds the music: rendering it needs the decoders, which an
+    # API-only process never loads, and its assets wait for a worker anyway.
+    services = prepare(settings, with_worker=not no_worker, seed=not no_worker)
     print(f"mediashelf {'API' if no_worker else 'API + worker'} on {settings.base_url}  "
           f"(data in {settings.data_dir})", flush=True)
     print(f"  web page: {settings.base_url}/   API docs: {settings.base_url}/docs", flush=True)

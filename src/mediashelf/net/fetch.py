@@ -16,36 +16,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from pathlib import PurePosixPath
 from typing import Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
 import httpx
 
-from mediashelf.domain import AssetType
 from mediashelf.metrics import IMPORTS_REFUSED
 from mediashelf.net.pinned import PinnedBackend, PinnedTransport, resolve_within, system_resolver
 from mediashelf.net.policy import IPAddress, Target, UrlRefused, is_public_address, parse_url
 from mediashelf.settings import format_size
 
-__all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer", "guess_type"]
+__all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer"]
 
 log = logging.getLogger("mediashelf.urlfetch")
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _USER_AGENT = "mediashelf-import/1"
-
-_EXTENSIONS = {
-    AssetType.IMAGE: ("jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff",
-                      "heic", "heif", "avif"),
-    AssetType.VIDEO: ("mp4", "m4v", "mov", "qt", "webm", "mkv", "avi", "mpg", "mpeg",
-                      "ts", "m2ts", "3gp", "ogv", "wmv", "flv"),
-    AssetType.AUDIO: ("mp3", "wav", "wave", "ogg", "oga", "opus", "flac", "m4a", "aac",
-                      "weba", "aif", "aiff", "wma", "mka"),
-}
-_TYPE_BY_EXT = {ext: t for t, exts in _EXTENSIONS.items() for ext in exts}
-
 
 class FetchFailed(Exception):
     """A download refused or failed after the URL was accepted; str() is safe to show a user."""
@@ -67,20 +54,6 @@ class FetchResult:
     sha256: str
     filename: str | None
     final_url: str
-
-
-def guess_type(url: str, content_type: str | None) -> AssetType | None:
-    """The asset type from the URL's extension, else from the Content-Type."""
-    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower().lstrip(".")
-    if suffix in _TYPE_BY_EXT:
-        return _TYPE_BY_EXT[suffix]
-    mime = (content_type or "").split(";")[0].strip().lower()
-    major = mime.split("/")[0]
-    if major in ("image", "video", "audio"):
-        return AssetType(major.upper())
-    if mime == "application/ogg":
-        return AssetType.AUDIO
-    return None
 
 
 def _seconds(value: float) -> str:
