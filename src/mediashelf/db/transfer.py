@@ -31,9 +31,11 @@ class TransferRepository:
         return row
 
     def asset(self, row: dict[str, Any]) -> Asset:
-        """An asset from its parsed row."""
+        """An asset from its parsed row, from this version's export or an older one."""
         row["type"], row["status"] = AssetType(row["type"]), AssetStatus(row["status"])
         row["extra"] = row["extra"] or {}
+        flag = row["extra"].pop("declaredType", None)  # where exports before revision 0003 kept it
+        row.setdefault("declared_type", flag is not False)  # as that revision reads it
         return Asset(**row)
 
     def is_empty(self, conn: Connection) -> bool:

@@ -115,7 +115,7 @@ class UploadSink:
             name=_clean_name(name) if name is not None else (original or None) and original[:256],
             type=asset_type, status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
             size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
-            file_key=self.key, extra={**(extra or {}), "declaredType": self.declared is not None})
+            file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
         try:
             self._service.add(asset, JobKind.PROCESS)
         except BaseException:
@@ -167,7 +167,7 @@ class AssetService:
         now = uuid7_ms(asset_id)
         asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
-                      source_url=url, extra={"declaredType": True})
+                      source_url=url, declared_type=True)
         self.add(asset, JobKind.IMPORT)
         ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
         return asset

@@ -63,7 +63,7 @@ class Processor:
                 self._fail(asset, reason)
                 return JobOutcome.DONE
         assert asset.file_key is not None
-        declared = asset.type if asset.extra.get("declaredType", True) else None
+        declared = asset.type if asset.declared_type else None
         try:
             with self._storage.local_path(asset.file_key) as path:
                 result = self._analyser.run(path, declared)

@@ -30,7 +30,8 @@ from mediashelf.storage.base import Storage
 log = logging.getLogger("mediashelf.transfer")
 
 FORMAT = "mediashelf-export"
-VERSION = 1
+VERSION = 2  # 2: assets carry declared_type; 1 (still read) kept that flag in their extra
+_READABLE = (1, 2)
 _CHUNK = 1 << 20
 _BATCH = 500
 
@@ -120,7 +121,7 @@ def import_library(db: Database, storage: Storage, folder: Path) -> Summary:
     if not manifest_path.is_file():
         raise TransferError(f"{folder} holds no mediashelf export (manifest.json is missing)")
     manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("version") not in _READABLE:
         raise TransferError("unknown export format")
     with db.read() as conn:
         _check_target(conn)
