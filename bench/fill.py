@@ -48,7 +48,7 @@ def _asset(owner: uuid.UUID, type_: AssetType, status: AssetStatus, ms: int, i: 
         thumb_key=f"assets/{asset_id}/thumb.webp" if ready else None,
         thumb_mime="image/webp" if ready else None,
         failure_reason="the file could not be decoded" if status is AssetStatus.FAILED else None,
-        extra={"declaredType": False})
+        declared_type=False)
 
 
 def _rows(n: int, owners: list[uuid.UUID], seed: int) -> Iterator[list[Asset]]:

@@ -28,6 +28,7 @@ from mediashelf.db.jobs import JobRepository
 from mediashelf.db.key_local import LocalKeyReader
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import AssetType
+from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
 from mediashelf.services.keys import KeyService
@@ -35,7 +36,6 @@ from mediashelf.services.processing import Processor
 from mediashelf.settings import Settings
 from mediashelf.storage import open_storage
 from mediashelf.storage.base import Storage
-from mediashelf.urlfetch import Fetcher
 from mediashelf.worker import Worker
 
 if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a worker

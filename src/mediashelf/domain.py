@@ -112,6 +112,8 @@ class Asset:
     thumb_mime: str | None = None
     deleted_ms: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The client named the type: processing fails the asset if the content is of another.
+    declared_type: bool = False
 
     @property
     def is_system(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,3 +63,45 @@ def test_embedded_library_moves_to_another_backend(
 
     refused = target.cli("library", "import", str(export), check=False)
     assert refused.returncode != 0 and "not empty" in refused.stderr
+
+
+# Exported by the release before `declared_type` became a column (schema 0002): the flag is in
+# each asset's extra. Two assets were still PROCESSING: a PNG uploaded as VIDEO, and an MPEG-TS
+# clip named clip.mp3 uploaded without a type (so first taken for AUDIO).
+BEFORE_DECLARED_TYPE = Path(__file__).parent.parent / "data" / "export-v1"
+BEFORE_KEY = "msk_aef5wn36Iuedaikv63MiwGRqevn6JcL2eKnWe8vbcdM"
+
+
+def test_an_export_from_before_declared_type_still_imports(
+        make_server: Callable[..., Server], tmp_path: Path) -> None:
+    target = make_server(start=False)
+    out = target.cli("library", "import", str(BEFORE_DECLARED_TYPE))
+    assert "imported 5 assets" in out.stdout
+    target.start()
+    with target.client(BEFORE_KEY) as c:
+        listed = c.get("/v1/assets", params=ALL).json()
+        by_name = {a["name"]: a for a in listed}
+        assert set(by_name) == {"declared png", "sniffed mp3", "broken", "png declared as video",
+                                "ts named mp3"}
+        ids = {name: a["id"] for name, a in by_name.items()}
+        declared = {name: target.services.assets.peek(uuid.UUID(i)).declared_type
+                    for name, i in ids.items()}
+        assert declared == {"declared png": True, "sniffed mp3": False, "broken": False,
+                            "png declared as video": True, "ts named mp3": False}
+        assert by_name["declared png"]["metadata"] == {"format": "png", "colorMode": "RGB",
+                                                       "frames": 1, "hasAlpha": False}
+        assert by_name["sniffed mp3"]["metadata"]["container"] == "mp3"
+        assert all("declaredType" not in a["metadata"] for a in listed)
+        # the two left PROCESSING are queued again and judged by the flag they were sent with
+        mismatch = wait_for(c, ids["png declared as video"])
+        assert mismatch["status"] == "FAILED"
+        assert mismatch["failureReason"] == "declared VIDEO but the file is a PNG image"
+        detected = wait_for(c, ids["ts named mp3"])
+        assert (detected["status"], detected["type"]) == ("READY", "VIDEO"), detected
+
+    again = tmp_path / "again"
+    target.cli("library", "export", str(again))
+    assert json.loads((again / "manifest.json").read_text())["version"] == 2
+    rows = [json.loads(line) for line in (again / "assets.jsonl").read_text().splitlines()]
+    assert {r["name"]: r["declared_type"] for r in rows} == declared
+    assert all("declaredType" not in r["extra"] for r in rows)

@@ -30,7 +30,7 @@ def new_asset(db: Database, tenant: uuid.UUID, type_: AssetType = AssetType.IMAG
     asset_id = uuid7()
     asset = Asset(id=asset_id, tenant_id=tenant, name="a", type=type_,
                   status=AssetStatus.PROCESSING, created_ms=now_ms(), updated_ms=now_ms(),
-                  file_key=f"assets/{asset_id}/original", extra={"declaredType": True})
+                  file_key=f"assets/{asset_id}/original", declared_type=True)
     with db.write() as conn:
         assets.insert(conn, asset)
         if job:

@@ -33,6 +33,7 @@ class Server:
                     "MEDIASHELF_PORT": str(self.port), "MEDIASHELF_SEED_MUSIC": "false",
                     "MEDIASHELF_POLL_INTERVAL": "0.2", **(env or {})}
         self.args = args
+        self.launcher: tuple[str, ...] = ("-m", "mediashelf")  # what the interpreter runs
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._services: Any = None
@@ -41,7 +42,7 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mediashelf", "serve", *self.args], env=self.env,
+                [sys.executable, *self.launcher, "serve", *self.args], env=self.env,
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

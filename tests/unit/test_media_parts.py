@@ -16,7 +16,7 @@ from mediashelf.domain import AssetType
 from mediashelf.media import images
 from mediashelf.media.analysis import analyse
 from mediashelf.media.base import Limits, MediaError, MediaInfo
-from mediashelf.media.probe import describe, inspect, sniff
+from mediashelf.media.probe import describe, inspect
 from mediashelf.media.thumbnails import blurhash
 
 
@@ -25,27 +25,6 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.getbasetemp() / "media-corpus"
     corpus.build(directory)
     return directory
-
-
-@pytest.mark.parametrize(("head", "family"), [
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "image"),
-    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image"),
-    (b"\x00\x00\x00\x18ftypheic\x00\x00", "image"),
-    (b"\x00\x00\x00\x1cftypavif\x00\x00", "image"),
-    (b"\x00\x00\x00\x20ftypisom\x00\x00", "video"),
-    (b"\x00\x00\x00\x14ftypqt  \x00\x00", "video"),
-    (b"\x00\x00\x00\x08wide\x00\x00\x00\x00mdat", "video"),
-    (b"\x1aE\xdf\xa3\x9fB\x86\x81\x01", "video"),
-    (b"\x00\x00\x00\x20ftypM4A \x00\x00", "audio"),
-    (b"ID3\x04\x00\x00\x00\x00", "audio"),
-    (b"\xff\xfb\x90\x00", "audio"),
-    (b"fLaC\x00\x00\x00\x22", "audio"),
-    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio"),
-    (b"just text", None),
-])
-def test_sniff(head: bytes, family: str | None) -> None:
-    assert sniff(head) == family
 
 
 def test_describe_uses_the_right_article() -> None:

@@ -11,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from mediashelf.media import mixing, music
-from mediashelf.media.music import LIBRARY_VERSION, TRACKS, Track
+from mediashelf.music import library as music
+from mediashelf.music import mixing
+from mediashelf.music.songs import LIBRARY_VERSION, TRACKS, Track
 
 Decoded = tuple[npt.NDArray[np.float32], int, str]
 

@@ -33,8 +33,9 @@ from tests.support.http_servers import (
 )
 
 from mediashelf.domain import AssetType
+from mediashelf.media.kinds import guess_type
+from mediashelf.net.fetch import Fetcher, FetchFailed, UrlRefused
 from mediashelf.settings import format_size
-from mediashelf.urlfetch import Fetcher, FetchFailed, UrlRefused, guess_type
 
 PUBLIC = "127.0.0.2"  # loopback, but declared public by the tests' policy
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -298,7 +299,7 @@ def test_honest_import_over_http_in_private_mode(path: str, data: bytes, mime: s
     assert result.content_type == mime
     assert result.filename == path.rsplit("/", 1)[1]
     assert result.final_url == server.url(path)
-    assert guess_type(result.final_url, result.content_type) is kind
+    assert guess_type(result.filename, result.content_type) is kind
 
 
 def test_honest_import_over_tls_connects_to_the_checked_address(
@@ -531,22 +532,6 @@ def test_failure_is_logged_without_the_address(caplog: pytest.LogCaptureFixture)
     assert (record.reason, record.host) == ("private_address", "evil.test")
     assert "10.9.8.7" not in str(failed.value)
     assert all("10.9.8.7" not in str(v) for v in record.__dict__.values())
-
-
-# --- type guessing --------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("url", "content_type", "expected"), [
-    ("https://x.com/a.JPG", None, AssetType.IMAGE),
-    ("https://x.com/a.webm?sig=1", "application/octet-stream", AssetType.VIDEO),
-    ("https://x.com/a%2Emp3", None, AssetType.AUDIO),
-    ("https://x.com/download", "video/mp4; codecs=avc1", AssetType.VIDEO),
-    ("https://x.com/download", "Audio/Mpeg", AssetType.AUDIO),
-    ("https://x.com/a.png", "video/mp4", AssetType.IMAGE),  # the extension wins
-    ("https://x.com/download", "text/html", None),
-    ("https://x.com/a.txt", None, None),
-])
-def test_guess_type(url: str, content_type: str | None, expected: AssetType | None) -> None:
-    assert guess_type(url, content_type) is expected
 
 
 def test_size_limits_read_as_written() -> None:

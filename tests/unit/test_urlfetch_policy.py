@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediashelf.netpolicy import UrlRefused, embedded_ipv4, is_public_address, parse_ipv4
+from mediashelf.net.policy import UrlRefused, embedded_ipv4, is_public_address, parse_ipv4
 
 
 @pytest.mark.parametrize("address", [

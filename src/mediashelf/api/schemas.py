@@ -69,7 +69,6 @@ def iso(ms: int) -> str:
 
 
 def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
-    extra = {k: v for k, v in asset.extra.items() if k != "declaredType"}
     return {
         "id": str(asset.id),
         "name": asset.name,
@@ -89,7 +88,7 @@ def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
         "failureReason": asset.failure_reason,
         "blurhash": asset.blurhash,
         "isSystem": asset.is_system,
-        "metadata": extra,
+        "metadata": asset.extra,
     }
 
 

@@ -380,12 +380,12 @@ class _Sql:
         values: list[Any]
         if self.pg:
             values = [row[0], row[1], row[2], AssetType(row[3]), AssetStatus(row[4]),
-                      *row[5:22], orjson.loads(row[22]) if row[22] else {}]
+                      *row[5:22], orjson.loads(row[22]) if row[22] else {}, row[23]]
         else:
             has_audio = None if row[13] is None else bool(row[13])
             values = [uuid.UUID(int=int(row[0], 16)), uuid.UUID(int=int(row[1], 16)), row[2],
                       AssetType(row[3]), AssetStatus(row[4]), *row[5:13], has_audio,
-                      *row[14:22], orjson.loads(row[22]) if row[22] else {}]
+                      *row[14:22], orjson.loads(row[22]) if row[22] else {}, bool(row[23])]
         return Asset(*values)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 
 import sqlalchemy as sa
@@ -13,14 +14,24 @@ from mediashelf.db.database import Database
 _PG_LOCK = 727_001  # advisory lock id: one migrator at a time when many processes start together
 
 
-def upgrade(db: Database) -> None:
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema up to `revision`, the newest by default."""
+    _run(db, command.upgrade, revision)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to an older revision, undoing the newer ones' changes."""
+    _run(db, command.downgrade, revision)
+
+
+def _run(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(files("mediashelf.db") / "migrations"))
     with db.engine.begin() as conn:
         if not db.is_sqlite:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        step(cfg, revision)
 
 
 def current(db: Database) -> str | None:

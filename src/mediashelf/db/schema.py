@@ -49,6 +49,7 @@ assets = sa.Table(
     sa.Column("thumb_mime", sa.String(64)),
     sa.Column("deleted_ms", sa.BigInteger),
     sa.Column("extra", sa.JSON, nullable=False, default=dict),
+    sa.Column("declared_type", sa.Boolean, nullable=False, server_default=sa.false()),
     # The listing reads one range of this index per (owner, type, status) and merges them.
     sa.Index("ix_assets_list", "tenant_id", "type", "status", "id",
              sqlite_where=sa.text("deleted_ms IS NULL"),

@@ -14,11 +14,11 @@ from PIL import Image
 from mediashelf.domain import AssetType
 from mediashelf.media.base import Limits, MediaError, MediaInfo, check_duration
 from mediashelf.media.containers import (
-    audio_mime,
     container_name,
     duration_seconds,
     packet_frames,
 )
+from mediashelf.media.kinds import audio_mime
 
 BLOCK = 128  # samples reduced to one peak while decoding, so memory stays small for long files
 BATCH = 1 << 16  # samples gathered before one vectorised reduction

@@ -61,29 +61,6 @@ def container_name(container: InputContainer, head: bytes) -> str:
     return fmt
 
 
-_VIDEO_MIME = {"mp4": "video/mp4", "mov": "video/quicktime", "3gp": "video/3gpp",
-               "m4a": "video/mp4", "webm": "video/webm", "mkv": "video/x-matroska",
-               "avi": "video/x-msvideo", "mpegts": "video/mp2t", "mpeg": "video/mpeg",
-               "flv": "video/x-flv", "ogg": "video/ogg", "asf": "video/x-ms-asf"}
-
-_AUDIO_MIME = {"mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "wav": "audio/wav",
-               "w64": "audio/wav", "mp4": "audio/mp4", "m4a": "audio/mp4", "mov": "audio/mp4",
-               "3gp": "audio/3gpp", "aac": "audio/aac", "webm": "audio/webm",
-               "mkv": "audio/x-matroska", "aiff": "audio/aiff", "caf": "audio/x-caf",
-               "asf": "audio/x-ms-wma", "ac3": "audio/ac3", "eac3": "audio/eac3",
-               "amr": "audio/amr", "wv": "audio/x-wavpack", "ape": "audio/x-ape"}
-
-
-def video_mime(name: str) -> str:
-    """MIME type of a video container by its user-facing name."""
-    return _VIDEO_MIME.get(name, f"video/{name}")
-
-
-def audio_mime(name: str) -> str:
-    """MIME type of an audio-only container by its user-facing name."""
-    return _AUDIO_MIME.get(name, f"audio/{name}")
-
-
 def duration_seconds(container: InputContainer, stream: av.stream.Stream | None) -> float | None:
     """The container's duration, else the stream's; None when neither is known."""
     if container.duration and container.duration > 0:

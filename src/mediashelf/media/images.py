@@ -12,12 +12,10 @@ from PIL import Image, ImageCms
 
 from mediashelf.domain import AssetType
 from mediashelf.media.base import Limits, MediaError, MediaInfo, check_pixels, megapixels
+from mediashelf.media.kinds import image_mime
 
 # Only these decoders see uploads; Pillow's other plugins guess too eagerly (TGA has no magic).
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF")
-
-_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
-         "BMP": "image/bmp", "TIFF": "image/tiff", "HEIF": "image/heif", "AVIF": "image/avif"}
 
 # EXIF orientation -> the transpose that turns the stored picture upright (as exif_transpose).
 _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -83,9 +81,7 @@ def image_info(im: Image.Image, head: bytes) -> MediaInfo:
     if turn in (5, 6, 7, 8):
         width, height = height, width
     frames = int(getattr(im, "n_frames", 1) or 1)
-    mime = _MIME.get(fmt, "application/octet-stream")
-    if fmt == "HEIF" and head[8:12] in (b"heic", b"heix", b"heim", b"heis"):
-        mime = "image/heic"
+    mime = image_mime(fmt, head)
     extra: dict[str, object] = {"format": fmt.lower(), "colorMode": im.mode, "frames": frames,
                                 "hasAlpha": _has_alpha(im)}
     if frames > 1:

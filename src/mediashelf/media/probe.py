@@ -11,36 +11,11 @@ from mediashelf.domain import AssetType
 from mediashelf.media import audio, images, video
 from mediashelf.media.base import Limits, MediaError, MediaInfo
 from mediashelf.media.containers import NOT_MEDIA, open_container
+from mediashelf.media.kinds import HEAD, sniff
 
-__all__ = ["Limits", "MediaError", "MediaInfo", "describe", "examine", "inspect", "sniff"]
+__all__ = ["Limits", "MediaError", "MediaInfo", "describe", "examine", "inspect"]
 
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
-                b"avif", b"avis")
-_QT_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
-HEAD = 64
 WAVEFORM_HEIGHT = 160
-
-
-def sniff(head: bytes) -> str | None:
-    """A first guess of the family from magic bytes: 'image', 'video', 'audio' or None."""
-    if (head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n"
-            or head[:4] in (b"GIF8", b"II*\x00", b"MM\x00*") or head[:2] == b"BM"
-            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
-        return "image"
-    if head[4:8] == b"ftyp":
-        if head[8:12] in _HEIF_BRANDS:
-            return "image"
-        return "audio" if head[8:12] in (b"M4A ", b"M4B ", b"M4P ") else "video"
-    if (head[:4] in (b"\x1aE\xdf\xa3", b"FLV\x01", b"\x00\x00\x01\xba", b"0&\xb2u")
-            or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[4:8] in _QT_ATOMS):
-        return "video"
-    if (head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
-            or head[:4] in (b"fLaC", b"OggS", b"caff", b"wvpk", b"MAC ")
-            or head[:5] == b"#!AMR"
-            or (head[:4] == b"RIFF" and head[8:12] == b"WAVE")
-            or (head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"))):
-        return "audio"
-    return None
 
 
 def read_head(path: Path) -> bytes:
@@ -76,7 +51,7 @@ def examine(path: Path, declared: AssetType | None, limits: Limits,
     """
     head = read_head(path)
     family = sniff(head)
-    if family == "image":
+    if family is AssetType.IMAGE:
         with images.open_image(path, limits) as im:
             info = images.image_info(im, head)
             _check_declared(info, declared)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-from mediashelf.media.base import Limits, MediaError
 
 THUMB_SIZE = 512
 _BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
@@ -78,19 +75,3 @@ def _srgb(value: float) -> int:
 
 def _b83(value: int, length: int) -> str:
     return "".join(_BASE83[value // 83 ** (length - i - 1) % 83] for i in range(length))
-
-
-def make_thumbnail(path: Path, limits: Limits | None = None) -> tuple[bytes, str]:
-    """Thumbnail bytes and MIME type of any supported file, in this process."""
-    from mediashelf.media.probe import examine
-
-    picture = examine(path, None, limits or Limits(), THUMB_SIZE)[1]
-    if picture is None:
-        raise MediaError("the file has no picture")
-    return encode(picture)
-
-
-def waveform(path: Path, limits: Limits | None = None) -> bytes:
-    """A waveform picture (WebP) of an audio file, in this process."""
-    data, _ = make_thumbnail(path, limits)
-    return data

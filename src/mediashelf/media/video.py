@@ -17,8 +17,8 @@ from mediashelf.media.containers import (
     container_name,
     duration_seconds,
     packet_frames,
-    video_mime,
 )
+from mediashelf.media.kinds import video_mime
 
 # Where to look for a poster, as fractions of the clip: the start first, then its first half.
 SAMPLES = (0.0, 0.1, 0.2, 0.3, 0.5)

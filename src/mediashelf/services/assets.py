@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import mimetypes
 import re
 import time
 import uuid
@@ -29,30 +27,12 @@ from mediashelf.domain import (
     uuid7_ms,
 )
 from mediashelf.errors import BadRequest, NotFound, PayloadTooLarge
-from mediashelf.media.probe import sniff
+from mediashelf.media import kinds
 from mediashelf.metrics import ASSETS_CREATED
 from mediashelf.settings import Settings, format_size
 from mediashelf.storage.base import Storage
 
 log = logging.getLogger("mediashelf.assets")
-
-_FAMILY = {"image": AssetType.IMAGE, "video": AssetType.VIDEO, "audio": AssetType.AUDIO}
-_EXTRA_TYPES = {".m4a": "audio/mp4", ".webp": "image/webp", ".mkv": "video/x-matroska",
-                ".heic": "image/heic", ".avif": "image/avif", ".opus": "audio/ogg"}
-# mimetypes' first guesses that are not the usual ones
-_EXTENSIONS = {"image/jpeg": ".jpg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a",
-               "video/quicktime": ".mov", "image/tiff": ".tif"}
-
-
-def type_from_hint(filename: str | None, content_type: str | None) -> AssetType | None:
-    """A guess from a file name or Content-Type, used only when the content says nothing."""
-    mime = content_type or ""
-    if filename:
-        ext = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-        mime = _EXTRA_TYPES.get(ext) or mimetypes.guess_type(filename)[0] or mime
-    family = mime.split("/")[0].lower()
-    return _FAMILY.get(family)
-
 
 def _clean_name(name: str | None) -> str | None:
     if name is None:
@@ -69,20 +49,8 @@ _UNSAFE = re.compile(r"[^\w.\- ]+")
 def _download_name(asset: Asset, mime: str) -> str:
     raw = asset.name or asset.original_name or "asset"
     base = _UNSAFE.sub("_", raw).strip() or "asset"
-    ext = _extension(mime)
+    ext = kinds.extension(mime)
     return base if ext and base.lower().endswith(ext) else base + (ext or "")
-
-
-@functools.lru_cache(maxsize=256)
-def _extension(mime: str) -> str:
-    return _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or _guess_ext(mime)
-
-
-def _guess_ext(mime: str) -> str:
-    for ext, known in _EXTRA_TYPES.items():
-        if known == mime:
-            return ext
-    return ""
 
 
 def _owners(tenant_id: uuid.UUID, scope: str | None) -> tuple[uuid.UUID, ...]:
@@ -113,10 +81,10 @@ class UploadSink:
         self.limit = service.limit_for(declared)
 
     def feed(self, data: bytes) -> None:
-        if len(self._head) < 64:
-            self._head += data[: 64 - len(self._head)]
+        if len(self._head) < kinds.HEAD:
+            self._head += data[: kinds.HEAD - len(self._head)]
             if self.declared is None and len(self._head) >= 12:
-                family = _FAMILY.get(sniff(self._head) or "")
+                family = kinds.sniff(self._head)
                 if family is not None:
                     self.limit = self._service.limit_for(family)
         self.size += len(data)
@@ -132,8 +100,8 @@ class UploadSink:
         self.declared = declared or self.declared
         if self.size == 0:
             raise BadRequest("the file is empty")
-        asset_type = self.declared or _FAMILY.get(sniff(self._head) or "") \
-            or type_from_hint(filename, content_type)
+        asset_type = self.declared or kinds.sniff(self._head) \
+            or kinds.guess_type(filename, content_type)
         if asset_type is None:
             raise BadRequest("cannot tell the file's type: send 'type' (AUDIO, IMAGE or VIDEO)")
         limit = self._service.limit_for(asset_type)
@@ -147,7 +115,7 @@ class UploadSink:
             name=_clean_name(name) if name is not None else (original or None) and original[:256],
             type=asset_type, status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
             size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
-            file_key=self.key, extra={**(extra or {}), "declaredType": self.declared is not None})
+            file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
         try:
             self._service.add(asset, JobKind.PROCESS)
         except BaseException:
@@ -199,7 +167,7 @@ class AssetService:
         now = uuid7_ms(asset_id)
         asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
-                      source_url=url, extra={"declaredType": True})
+                      source_url=url, declared_type=True)
         self.add(asset, JobKind.IMPORT)
         ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
         return asset
@@ -282,6 +250,6 @@ class AssetService:
         if asset.thumb_key:
             tmime = asset.thumb_mime or "image/webp"
             thumb_url = self.storage.signed_url(
-                asset.thumb_key, filename=f"thumbnail{_EXTENSIONS.get(tmime) or '.webp'}",
+                asset.thumb_key, filename=f"thumbnail{kinds.extension(tmime) or '.webp'}",
                 content_type=tmime, expires_at=expires)
         return Links(file_url, thumb_url)

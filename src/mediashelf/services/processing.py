@@ -22,14 +22,12 @@ from mediashelf.domain import (
     trash_prefix,
 )
 from mediashelf.domain import now_ms as _now
-from mediashelf.media.probe import MediaError
+from mediashelf.media import kinds
+from mediashelf.media.base import MediaError
 from mediashelf.metrics import ASSETS_FINISHED
 from mediashelf.storage.base import Storage, StorageWriter
 
 log = logging.getLogger("mediashelf.processing")
-
-_THUMB_EXT = {"image/webp": ".webp", "image/jpeg": ".jpg", "image/png": ".png"}
-
 
 class AnalyserLike(Protocol):
     def run(self, path: Path, declared: AssetType | None) -> Any: ...
@@ -65,7 +63,7 @@ class Processor:
                 self._fail(asset, reason)
                 return JobOutcome.DONE
         assert asset.file_key is not None
-        declared = asset.type if asset.extra.get("declaredType", True) else None
+        declared = asset.type if asset.declared_type else None
         try:
             with self._storage.local_path(asset.file_key) as path:
                 result = self._analyser.run(path, declared)
@@ -80,8 +78,8 @@ class Processor:
         info = result.info
         thumb_key = None
         if result.thumbnail:
-            thumb_key = asset_prefix(asset.id) + "thumb" + _THUMB_EXT.get(
-                result.thumbnail_mime, ".webp")
+            thumb_key = asset_prefix(asset.id) + "thumb" + (
+                kinds.extension(result.thumbnail_mime) or ".webp")
             self._storage.put_bytes(thumb_key, result.thumbnail, result.thumbnail_mime)
         extra = dict(asset.extra)
         extra.update(info.extra)
@@ -107,7 +105,7 @@ class Processor:
 
     def _download(self, asset: Asset) -> str | None:
         """Fetch an imported asset's bytes into storage; a reason string when it cannot be had."""
-        from mediashelf.urlfetch import FetchFailed
+        from mediashelf.net.fetch import FetchFailed
 
         if self._fetcher is None or not asset.source_url:
             return "nothing to import"

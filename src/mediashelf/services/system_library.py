@@ -55,7 +55,8 @@ class SystemLibrary:
 
     def seed_music(self) -> list[Asset]:
         """Add the built-in music once per library version; the first process to start does it."""
-        from mediashelf.media.music import LIBRARY_VERSION, render_library
+        from mediashelf.music.library import render_library
+        from mediashelf.music.songs import LIBRARY_VERSION
 
         meta = MetaRepository()
         with self._db.write() as conn:

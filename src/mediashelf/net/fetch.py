@@ -1,7 +1,7 @@
 """URL import: the only code that opens outbound connections for imports.
 
-Every hop is parsed and checked by netpolicy, its host resolved once, every address checked, and
-the connection made to a checked address only (a pinned httpcore network backend), while the URL
+Every hop is parsed and checked by policy.py, its host resolved once, every address checked, and
+the connection made to a checked address only (pinned.py's httpcore network backend), while the URL
 keeps its name so Host, SNI and certificate checks stay on it. Redirects are followed here, one
 deadline bounds the whole download, and bytes stream into the caller's writer.
 """
@@ -11,42 +11,28 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import socket
 import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from pathlib import PurePosixPath
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
 import httpx
 
-from mediashelf.domain import AssetType
 from mediashelf.metrics import IMPORTS_REFUSED
-from mediashelf.netpolicy import IPAddress, Target, UrlRefused, is_public_address, parse_url
+from mediashelf.net.pinned import PinnedBackend, PinnedTransport, resolve_within, system_resolver
+from mediashelf.net.policy import IPAddress, Target, UrlRefused, is_public_address, parse_url
 from mediashelf.settings import format_size
 
-__all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer", "guess_type"]
+__all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer"]
 
 log = logging.getLogger("mediashelf.urlfetch")
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _USER_AGENT = "mediashelf-import/1"
-
-_EXTENSIONS = {
-    AssetType.IMAGE: ("jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff",
-                      "heic", "heif", "avif"),
-    AssetType.VIDEO: ("mp4", "m4v", "mov", "qt", "webm", "mkv", "avi", "mpg", "mpeg",
-                      "ts", "m2ts", "3gp", "ogv", "wmv", "flv"),
-    AssetType.AUDIO: ("mp3", "wav", "wave", "ogg", "oga", "opus", "flac", "m4a", "aac",
-                      "weba", "aif", "aiff", "wma", "mka"),
-}
-_TYPE_BY_EXT = {ext: t for t, exts in _EXTENSIONS.items() for ext in exts}
-
 
 class FetchFailed(Exception):
     """A download refused or failed after the URL was accepted; str() is safe to show a user."""
@@ -70,150 +56,8 @@ class FetchResult:
     final_url: str
 
 
-def guess_type(url: str, content_type: str | None) -> AssetType | None:
-    """The asset type from the URL's extension, else from the Content-Type."""
-    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower().lstrip(".")
-    if suffix in _TYPE_BY_EXT:
-        return _TYPE_BY_EXT[suffix]
-    mime = (content_type or "").split(";")[0].strip().lower()
-    major = mime.split("/")[0]
-    if major in ("image", "video", "audio"):
-        return AssetType(major.upper())
-    if mime == "application/ogg":
-        return AssetType.AUDIO
-    return None
-
-
 def _seconds(value: float) -> str:
     return f"{round(value, 1):g}"
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for host, in its order."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    return [str(info[4][0]) for info in infos]
-
-
-def _call_with_timeout(fn: Callable[[], list[str]], timeout: float) -> list[str]:
-    # getaddrinfo has no timeout of its own; a stuck lookup is left to finish in the background.
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="mediashelf-resolve", daemon=True)
-    thread.start()
-    thread.join(max(timeout, 0))
-    if thread.is_alive():
-        raise TimeoutError
-    if "error" in box:
-        raise box["error"]
-    return list(box["value"])
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """Every socket wait is cut to what is left of the download's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
-        self._inner, self._deadline = inner, deadline
-
-    def _clip(self, timeout: float | None, error: type[Exception]) -> float:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise error("deadline reached")
-        return left if timeout is None else min(timeout, left)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._clip(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._clip(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname,
-                                      self._clip(timeout, httpcore.ConnectTimeout))
-        return _DeadlineStream(inner, self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _PinnedBackend(httpcore.NetworkBackend):
-    """Connects only to addresses checked beforehand for a host; never resolves a name."""
-
-    def __init__(self, pins: dict[str, list[str]], deadline: float) -> None:
-        self._pins, self._deadline = pins, deadline
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        addresses = self._pins.get(host)
-        if not addresses:
-            raise httpcore.ConnectError("refusing an address that was not checked")
-        error: Exception = httpcore.ConnectError("no address")
-        for address in addresses:
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                raise httpcore.ConnectTimeout("deadline reached")
-            try:
-                stream = self._inner.connect_tcp(
-                    address, port, left if timeout is None else min(timeout, left),
-                    local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-                continue
-            return _DeadlineStream(stream, self._deadline)
-        raise error
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used for imports")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class _Body(httpx.SyncByteStream):
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
-
-    def close(self) -> None:
-        if hasattr(self._stream, "close"):
-            self._stream.close()
-
-
-class _PinnedTransport(httpx.BaseTransport):
-    """httpx on an httpcore pool whose only way out is the pinned backend."""
-
-    def __init__(self, pool: httpcore.ConnectionPool) -> None:
-        self._pool = pool
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        req = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
-            extensions=request.extensions,
-        )
-        resp = self._pool.handle_request(req)
-        return httpx.Response(status_code=resp.status, headers=resp.headers,
-                              stream=_Body(resp.stream), extensions=resp.extensions)
-
-    def close(self) -> None:
-        self._pool.close()
 
 
 def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
@@ -313,9 +157,9 @@ class Fetcher:
             raise FetchFailed(exc.message, exc.reason) from None
         pins: dict[str, list[str]] = {}
         pool = httpcore.ConnectionPool(ssl_context=self._ssl, retries=0, max_connections=1,
-                                       network_backend=_PinnedBackend(pins, deadline))
+                                       network_backend=PinnedBackend(pins, deadline))
         headers = {"user-agent": _USER_AGENT, "accept-encoding": "identity", "accept": "*/*"}
-        with httpx.Client(transport=_PinnedTransport(pool), trust_env=False,
+        with httpx.Client(transport=PinnedTransport(pool), trust_env=False,
                           follow_redirects=False, headers=headers) as client:
             for hop in range(self.max_redirects + 1):
                 self._pin(target, pins, deadline, redirected=hop > 0)
@@ -362,7 +206,7 @@ class Fetcher:
         else:
             left = min(self.connect_timeout, deadline - time.monotonic())
             try:
-                names = _call_with_timeout(lambda: self._resolve(target.host, target.port), left)
+                names = resolve_within(lambda: self._resolve(target.host, target.port), left)
             except TimeoutError:
                 raise FetchFailed(f"timed out after {_seconds(self.connect_timeout)} s "
                                   f"looking up {target.host}", "timeout") from None

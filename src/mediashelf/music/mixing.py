@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mediashelf.media.synth import SR, Audio, drum, frozen, noise
+from mediashelf.music.synth import SR, Audio, drum, frozen, noise
 
 
 def _fft_len(n: int) -> int:

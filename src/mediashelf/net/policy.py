@@ -1,6 +1,6 @@
 """Which URLs and addresses a URL import may reach: strict parsing and the public-address test.
 
-Pure functions, no DNS and no sockets; urlfetch.py applies them before every connection.
+Pure functions, no DNS and no sockets; fetch.py applies them before every connection.
 """
 
 from __future__ import annotations

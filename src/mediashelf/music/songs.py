@@ -1,24 +1,18 @@
-"""The built-in system music: original background tracks synthesised here, encoded to M4A."""
+"""The built-in system music: the catalogue and each track's arrangement, synthesised here."""
 
 from __future__ import annotations
 
-import os
-import uuid
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
-import av
 import numpy as np
 
-from mediashelf.media import mixing, synth
-from mediashelf.media.mixing import MAJOR, MINOR, Rhythm, Song, Stem
-from mediashelf.media.synth import SR, Audio
+from mediashelf.music import mixing, synth
+from mediashelf.music.mixing import MAJOR, MINOR, Rhythm, Song, Stem
+from mediashelf.music.synth import SR, Audio
 
-LIBRARY_VERSION = 1
-BIT_RATE = 160_000
+LIBRARY_VERSION = 1  # raise it with any change to the sound: rendered files carry it
 
 
 @dataclass(frozen=True)
@@ -377,43 +371,3 @@ def synthesise(track: Track) -> Audio:
     arrange(song)
     ir = mixing.reverb_ir(*song.reverb, seed=seed % 1000)
     return mixing.master(mixing.render_mix(song.stems, song.n, ir))
-
-
-def render_track(track: Track, dest: Path) -> Path:
-    """Synthesise a track and write it to dest as AAC in an M4A container."""
-    audio = synthesise(track)
-    with av.open(str(dest), "w", format="ipod") as out:
-        stream = out.add_stream("aac", rate=SR, layout="stereo", options={"aac_coder": "fast"})
-        stream.bit_rate = BIT_RATE
-        for i in range(0, audio.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, i:i + 1024]),
-                                               format="fltp", layout="stereo")
-            frame.sample_rate = SR
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return dest
-
-
-def track_path(dest_dir: Path, track: Track) -> Path:
-    """Where render_library keeps a track (versioned, so a new sound never reuses old files)."""
-    return dest_dir / f"{track.slug}-v{LIBRARY_VERSION}.m4a"
-
-
-def _render_atomic(track: Track, dest: Path) -> Path:
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        render_track(track, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
-
-
-def render_library(dest_dir: Path) -> list[tuple[Track, Path]]:
-    """Render every missing track into dest_dir (atomically) and return the whole catalogue."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    missing = [t for t in TRACKS if not track_path(dest_dir, t).is_file()]
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        list(pool.map(lambda t: _render_atomic(t, track_path(dest_dir, t)), missing))
-    return [(t, track_path(dest_dir, t)) for t in TRACKS]

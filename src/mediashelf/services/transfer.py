@@ -16,22 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from mediashelf.db import migrate
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
-from mediashelf.db.schema import api_keys, assets, meta, tenants
-from mediashelf.domain import Asset, AssetStatus, AssetType, JobKind, now_ms
+from mediashelf.db.transfer import TABLES, TransferRepository
+from mediashelf.domain import Asset, AssetStatus, JobKind, now_ms
 from mediashelf.errors import MediashelfError
 from mediashelf.storage.base import Storage
 
 log = logging.getLogger("mediashelf.transfer")
 
 FORMAT = "mediashelf-export"
-VERSION = 1
-_TABLES = (("tenants", tenants), ("api_keys", api_keys), ("assets", assets), ("meta", meta))
+VERSION = 2  # 2: assets carry declared_type; 1 (still read) kept that flag in their extra
+_READABLE = (1, 2)
 _CHUNK = 1 << 20
 _BATCH = 500
 
@@ -55,14 +55,6 @@ def _encode(row: dict[str, Any]) -> str:
                       separators=(",", ":"), ensure_ascii=False)
 
 
-def _decode(table: sa.Table, line: str) -> dict[str, Any]:
-    row: dict[str, Any] = json.loads(line)
-    for col in table.columns:
-        if isinstance(col.type, sa.Uuid) and row.get(col.name) is not None:
-            row[col.name] = uuid.UUID(row[col.name])
-    return row
-
-
 def _owner_id(key: str) -> str | None:
     """The asset id in assets/<id>/… or trash/<id>/…."""
     parts = key.split("/")
@@ -76,15 +68,15 @@ def export_library(db: Database, storage: Storage, folder: Path) -> Summary:
     folder.mkdir(parents=True, exist_ok=True)
     summary = Summary()
     ids: set[str] = set()
+    rows = TransferRepository()
     with db.read() as conn:
-        for name, table in _TABLES:
+        for name in TABLES:
             n = 0
             with open(folder / f"{name}.jsonl", "w", encoding="utf-8") as out:
-                rows = conn.execution_options(yield_per=_BATCH).execute(sa.select(table))
-                for row in rows.mappings():
-                    out.write(_encode(dict(row)) + "\n")
+                for row in rows.rows(conn, name):
+                    out.write(_encode(row) + "\n")
                     n += 1
-                    if table is assets:
+                    if name == "assets":
                         ids.add(str(row["id"]))
             if name != "meta":
                 setattr(summary, {"api_keys": "keys"}.get(name, name), n)
@@ -109,17 +101,16 @@ def export_library(db: Database, storage: Storage, folder: Path) -> Summary:
     return summary
 
 
-def _read(folder: Path, name: str, table: sa.Table) -> Iterator[dict[str, Any]]:
+def _read(folder: Path, name: str) -> Iterator[dict[str, Any]]:
+    rows = TransferRepository()
     with open(folder / f"{name}.jsonl", encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                yield _decode(table, line)
+                yield rows.parse(name, json.loads(line))
 
 
-def _check_target(conn: sa.Connection) -> None:
-    busy = conn.execute(sa.select(sa.func.count()).select_from(assets)).scalar_one() or \
-        conn.execute(sa.select(sa.func.count()).select_from(api_keys)).scalar_one()
-    if busy:
+def _check_target(conn: Connection) -> None:
+    if not TransferRepository().is_empty(conn):
         raise TransferError("the target library is not empty (it has assets or API keys); "
                             "import into a new database and bucket")
 
@@ -130,13 +121,12 @@ def import_library(db: Database, storage: Storage, folder: Path) -> Summary:
     if not manifest_path.is_file():
         raise TransferError(f"{folder} holds no mediashelf export (manifest.json is missing)")
     manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("version") not in _READABLE:
         raise TransferError("unknown export format")
     with db.read() as conn:
         _check_target(conn)
     summary = Summary()
-    types = {str(r["id"]): (r["mime_type"], r["thumb_mime"]) for r in
-             _read(folder, "assets", assets)}
+    types = {str(r["id"]): (r["mime_type"], r["thumb_mime"]) for r in _read(folder, "assets")}
     objects = folder / "objects"
     if objects.is_dir():
         for path in sorted(p for p in objects.rglob("*") if p.is_file()):
@@ -154,36 +144,33 @@ def import_library(db: Database, storage: Storage, folder: Path) -> Summary:
                 raise
             summary.objects += 1
             summary.bytes += path.stat().st_size
-    repo, jobs = AssetRepository(), JobRepository()
+    rows, repo, jobs = TransferRepository(), AssetRepository(), JobRepository()
     with db.write() as conn:
         _check_target(conn)
-        have = set(conn.execute(sa.select(tenants.c.id)).scalars())
-        for row in _read(folder, "tenants", tenants):
+        have = rows.tenant_ids(conn)
+        for row in _read(folder, "tenants"):
             if row["id"] in have:
                 continue  # the system tenant, made when the target first started
-            conn.execute(tenants.insert().values(row))
+            rows.insert(conn, "tenants", row)
             summary.tenants += 1
-        for row in _read(folder, "api_keys", api_keys):
-            conn.execute(api_keys.insert().values(row))
+        for row in _read(folder, "api_keys"):
+            rows.insert(conn, "api_keys", row)
             summary.keys += 1
         batch: list[Asset] = []
-        for row in _read(folder, "assets", assets):
-            row["type"], row["status"] = AssetType(row["type"]), AssetStatus(row["status"])
-            row["extra"] = row["extra"] or {}
-            batch.append(Asset(**row))
+        for row in _read(folder, "assets"):
+            batch.append(rows.asset(row))
             if len(batch) >= _BATCH:
                 summary.assets += _load(conn, repo, jobs, batch)
                 batch = []
         summary.assets += _load(conn, repo, jobs, batch)
-        for row in _read(folder, "meta", meta):
-            conn.execute(meta.delete().where(meta.c.key == row["key"]))
-            conn.execute(meta.insert().values(row))
+        for row in _read(folder, "meta"):
+            rows.put_meta(conn, row)
     log.info("library.imported", extra={"folder": str(folder), "assets": summary.assets,
                                         "objects": summary.objects})
     return summary
 
 
-def _load(conn: sa.Connection, repo: AssetRepository, jobs: JobRepository,
+def _load(conn: Connection, repo: AssetRepository, jobs: JobRepository,
           batch: list[Asset]) -> int:
     """Insert the rows with their counts; what was still PROCESSING is queued again."""
     repo.bulk_insert(conn, batch)
