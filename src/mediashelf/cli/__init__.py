@@ -9,8 +9,8 @@ from typer._click import exceptions as click_exc  # Typer ships its own Click
 
 from mediashelf.cli import admin, serve
 from mediashelf.cli.base import Failure
-from mediashelf.cli_human import register as register_human_commands
 from mediashelf.errors import ConfigError, MediashelfError
+from mediashelf_client.cli import register as register_human_commands
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="mediashelf: a self-hosted media asset library for AI video pipelines.")
