@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,38 +12,30 @@ from typing import BinaryIO
 from urllib.parse import quote, quote_plus
 
 from mediashelf.security import UrlSigner
+from mediashelf.storage.scratch import ScratchDir, ScratchFile, Swept
 
 
 class LocalWriter:
-    def __init__(self, tmp: Path, final: Path) -> None:
-        self._tmp, self._final = tmp, final
-        self._fh: BinaryIO | None = open(tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+    """A streamed write into a locked scratch file, moved into place by commit()."""
+
+    def __init__(self, scratch: ScratchFile, final: Path) -> None:
+        self._scratch, self._final = scratch, final
 
     def write(self, data: bytes) -> None:
-        assert self._fh is not None, "writer already closed"
-        self._fh.write(data)
+        self._scratch.write(data)
 
     def commit(self) -> None:
-        assert self._fh is not None, "writer already closed"
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        self._fh = None
-        self._final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._tmp, self._final)
+        self._scratch.keep_as(self._final)
 
     def abort(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        self._tmp.unlink(missing_ok=True)
+        self._scratch.discard()
 
 
 class LocalStorage:
     def __init__(self, root: Path, base_url: str, signer: UrlSigner) -> None:
         self.root = root.absolute()
         self._tmp = self.root / ".tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        self.scratch = ScratchDir(self._tmp)
         self._base_url = base_url
         self._signer = signer
 
@@ -56,7 +47,8 @@ class LocalStorage:
         return self.root.joinpath(*[p for p in parts if p])
 
     def writer(self, key: str, content_type: str | None = None) -> LocalWriter:
-        return LocalWriter(self._tmp / uuid.uuid4().hex, self._path(key))
+        final = self._path(key)
+        return LocalWriter(self.scratch.file(), final)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         w = self.writer(key, content_type)
@@ -125,6 +117,10 @@ class LocalStorage:
     def file_path(self, key: str) -> Path:
         """Where a key's bytes are, for the file route."""
         return self._path(key)
+
+    def sweep(self) -> Swept:
+        """Remove scratch files that no live process is writing."""
+        return self.scratch.sweep()
 
     def ping(self) -> None:
         probe = self._tmp / ".ping"

@@ -1,0 +1,133 @@
+"""The sweep's rule: what no live writer owns goes, nothing else.
+
+Locally, ownership is a flock() the kernel drops when its process dies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mediashelf.storage.scratch import GRACE_S, ScratchDir
+
+OLD = time.time() - 10 * GRACE_S
+
+
+def _age(path: Path) -> None:
+    os.utime(path, (OLD, OLD))
+
+
+# --- the local sweep ---------------------------------------------------------------------------
+
+# The owners an entry can have: "held" by a live writer (a separate open file description
+# here, which flock treats as a separate owner, just like another process), "released" (its
+# writer closed it without removing it: what the kernel does for a killed process), or "none"
+# (made by something else).
+entries = st.lists(st.tuples(st.sampled_from(["file", "folder"]),
+                             st.sampled_from(["held", "released", "none"]),
+                             st.booleans()), max_size=6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=entries)
+def test_the_sweep_removes_exactly_what_no_live_writer_holds(
+        tmp_path_factory: pytest.TempPathFactory, spec: list[tuple[str, str, bool]]) -> None:
+    scratch = ScratchDir(tmp_path_factory.mktemp("scratch"))
+    expected_kept: set[str] = set()
+    with ExitStack() as held:
+        for kind, owner, old in spec:
+            if kind == "file":
+                if owner == "none":
+                    path = scratch.path / f"plain-{len(os.listdir(scratch.path))}"
+                    path.write_bytes(b"abc")
+                else:
+                    entry = scratch.file()
+                    entry.write(b"abc")
+                    entry.file.flush()  # type: ignore[union-attr]
+                    path = entry.path
+                    if owner == "held":
+                        held.callback(entry.discard)
+                    else:
+                        entry._close()  # the lock goes, the file stays
+            else:
+                if owner == "none":
+                    path = scratch.path / f"dir-{len(os.listdir(scratch.path))}"
+                    path.mkdir()
+                else:
+                    folder = scratch.folder()
+                    if owner == "held":
+                        path = held.enter_context(folder)
+                    else:
+                        with ExitStack() as briefly:
+                            path = briefly.enter_context(folder)
+                            kept = path.with_name(path.name + "-left")
+                            os.rename(path, kept)  # as if its owner died before removing it
+                            path.mkdir()
+                        path = kept
+                (path / "object").write_bytes(b"abcdef")
+            if old:
+                _age(path)
+            if owner == "held" or not old:
+                expected_kept.add(path.name)
+        swept = scratch.sweep()
+        assert set(os.listdir(scratch.path)) == expected_kept
+        assert swept.entries == len(spec) - len(expected_kept)
+
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from mediashelf.storage.scratch import ScratchDir
+
+scratch = ScratchDir(Path(sys.argv[1]))
+if sys.argv[2] == "file":
+    entry = scratch.file()
+    entry.write(b"x" * 100000)
+    entry.file.flush()
+    name = entry.path.name
+else:
+    folder = scratch.folder()
+    path = folder.__enter__()
+    (path / "object").write_bytes(b"x" * 100000)
+    name = path.name
+print(name, flush=True)
+time.sleep(120)
+"""
+
+
+def _holder(scratch: Path, kind: str) -> subprocess.Popen[str]:
+    """Another process that makes a scratch entry with the real code, then waits."""
+    return subprocess.Popen([sys.executable, "-c", _HOLDER, str(scratch), kind],
+                            stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_an_entry_of_a_killed_process_is_swept_and_a_live_ones_is_not(
+        tmp_path: Path, kind: str) -> None:
+    scratch = ScratchDir(tmp_path / "scratch")
+    live, doomed = _holder(scratch.path, kind), _holder(scratch.path, kind)
+    try:
+        names = {p: p.stdout.readline().strip() for p in (live, doomed)}  # type: ignore[union-attr]
+        assert all(names.values()), "a holder process failed to start"
+        for name in names.values():
+            _age(scratch.path / name)
+        assert scratch.sweep().entries == 0  # both owners alive
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        swept = scratch.sweep()
+        assert swept.entries == 1 and swept.bytes == 100000
+        assert os.listdir(scratch.path) == [names[live]]
+    finally:
+        for p in (live, doomed):
+            p.kill()
+            p.wait()
+            p.stdout.close()  # type: ignore[union-attr]
