@@ -108,10 +108,11 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
     limits = {t: s.max_bytes(t.value) for t in AssetType}
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
-    worker = Worker(services.db, JobRepository(), processor, services.assets,
+    worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
-                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)))
+                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)),
+                    sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)))
     return worker
 
 

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
 
     purge_after: Duration = 86400.0
     url_ttl: Duration = 86400.0
+    upload_lease: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 600.0
     max_image_bytes: Size = 50 * 10**6
     max_video_bytes: Size = 2 * 10**9
     max_audio_bytes: Size = 200 * 10**6

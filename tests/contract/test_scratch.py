@@ -1,6 +1,7 @@
 """The sweep's rule: what no live writer owns goes, nothing else.
 
-Locally, ownership is a flock() the kernel drops when its process dies.
+Locally, ownership is a flock() the kernel drops when its process dies; on S3, a lease object
+the writing process renews (storage/s3_uploads.py).
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support import backends
+from tests.support.backends import AWS_ENV, MotoServer
 
+from mediashelf.storage.s3 import S3Storage
 from mediashelf.storage.scratch import GRACE_S, ScratchDir
 
+MiB = 2**20
 OLD = time.time() - 10 * GRACE_S
 
 
@@ -131,3 +137,85 @@ def test_an_entry_of_a_killed_process_is_swept_and_a_live_ones_is_not(
             p.kill()
             p.wait()
             p.stdout.close()  # type: ignore[union-attr]
+
+
+# --- the S3 sweep ------------------------------------------------------------------------------
+
+@pytest.fixture
+def s3_bucket(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if "postgres-s3" not in backends.selected():
+        pytest.skip("the postgres-s3 backend is not selected")
+    moto: MotoServer = request.getfixturevalue("moto")
+    for k, v in AWS_ENV.items():
+        monkeypatch.setenv(k, v)
+    with moto.bucket() as bucket:
+        yield f"s3://{bucket}/lib|{moto.endpoint}"
+
+
+def _s3(where: str, tmp_path: Path, name: str, lease: float) -> S3Storage:
+    url, endpoint = where.split("|")
+    return S3Storage.from_url(url, endpoint_url=endpoint, part_size=5 * MiB,
+                              scratch=tmp_path / name, upload_lease=lease)
+
+
+def _uploads(storage: S3Storage) -> list[str]:
+    res = storage.client.list_multipart_uploads(Bucket=storage.bucket)
+    return sorted(u["Key"] for u in res.get("Uploads", []))
+
+
+def test_s3_sweep_aborts_uploads_whose_lease_lapsed_only(s3_bucket: str, tmp_path: Path) -> None:
+    lease = 3.0
+    sweeper = _s3(s3_bucket, tmp_path, "sweeper", lease)
+    live, dead = _s3(s3_bucket, tmp_path, "live", lease), _s3(s3_bucket, tmp_path, "dead", lease)
+    try:
+        data = os.urandom(6 * MiB)
+        kept = live.writer("assets/live/original")
+        kept.write(data)  # one part sent: the upload exists, with its lease
+        lost = dead.writer("assets/dead/original")
+        lost.write(data)
+        dead.leases.close()  # its process "dies": nobody renews the lease or aborts the upload
+        assert _uploads(sweeper) == ["lib/assets/dead/original", "lib/assets/live/original"]
+        assert sweeper.sweep().entries == 0  # both leases are fresh
+        time.sleep(lease * 2)
+        swept = sweeper.sweep()
+        assert swept.entries == 1 and swept.bytes == 6 * MiB
+        assert _uploads(sweeper) == ["lib/assets/live/original"]
+        kept.write(b"tail")
+        kept.commit()  # the live upload was not disturbed
+        with live.open("assets/live/original") as fh:
+            assert fh.read() == data + b"tail"
+        assert _uploads(sweeper) == []
+        time.sleep(lease + 1)
+        sweeper.sweep()  # the dead upload's lease object goes too, once stale
+        left = sweeper.client.list_objects_v2(Bucket=sweeper.bucket, Prefix="lib/")
+        assert [o["Key"] for o in left.get("Contents", [])] == ["lib/assets/live/original"]
+        assert list(sweeper.list_keys("")) == ["assets/live/original"]
+    finally:
+        for s in (sweeper, live, dead):
+            s.close()
+
+
+def test_s3_a_live_upload_covers_a_dead_one_of_the_same_key_until_it_ends(
+        s3_bucket: str, tmp_path: Path) -> None:
+    """A job taken over from a dead worker writes the same key again: the dead writer's upload
+    is aborted once the live one no longer covers the key."""
+    lease = 3.0
+    sweeper = _s3(s3_bucket, tmp_path, "sweeper", lease)
+    live, dead = _s3(s3_bucket, tmp_path, "live", lease), _s3(s3_bucket, tmp_path, "dead", lease)
+    try:
+        lost = dead.writer("assets/same/original")
+        lost.write(os.urandom(5 * MiB))
+        dead.leases.close()
+        kept = live.writer("assets/same/original")
+        kept.write(os.urandom(5 * MiB))
+        time.sleep(lease * 2)
+        assert sweeper.sweep().entries == 0
+        assert len(_uploads(sweeper)) == 2
+        kept.commit()
+        time.sleep(lease + 1)
+        assert sweeper.sweep().entries == 1
+        assert _uploads(sweeper) == []
+        assert sweeper.size("assets/same/original") == 5 * MiB
+    finally:
+        for s in (sweeper, live, dead):
+            s.close()
