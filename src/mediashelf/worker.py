@@ -17,10 +17,12 @@ from mediashelf.metrics import JOB_SECONDS
 from mediashelf.services.assets import AssetService
 from mediashelf.services.processing import Processor
 from mediashelf.storage.base import Storage
+from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.worker")
 
 _MAX_BACKOFF_S = 300
+_ROOM_WAIT_S = 30  # a job that found no room is tried again this much later
 
 
 class Worker:
@@ -96,6 +98,9 @@ class Worker:
         try:
             outcome = self._processor.run(job)
         except Exception as exc:
+            if is_disk_full(exc):
+                self._postpone(job, ctx, exc)
+                return
             delay = min(2 ** job.attempts, _MAX_BACKOFF_S)
             log.warning("job.retry", exc_info=True, extra={**ctx, "delay_s": delay})
             try:
@@ -112,10 +117,19 @@ class Worker:
         log.info("job.finished", extra={**ctx, "outcome": outcome.value,
                                         "seconds": round(time.monotonic() - started, 3)})
 
+    def _postpone(self, job: Job, ctx: dict[str, object], exc: Exception) -> None:
+        log.warning("job.postponed", extra={**ctx, "reason": "no room", "delay_s": _ROOM_WAIT_S})
+        try:
+            with self._db.write() as conn:
+                self._jobs.postpone(conn, job, now_ms() + _ROOM_WAIT_S * 1000,
+                                    f"{type(exc).__name__}: {exc}")
+        except Exception:
+            log.exception("job.postpone_failed", extra=ctx)
+
     def _housekeeping(self) -> None:
-        """The purge, heartbeats that keep our leases alive, and the sweep of scratch files and
-        uploads nobody owns; each in its own try, so that one failing stops none of the others.
-        All run at once on start."""
+        """The purge (first: it frees space), heartbeats that keep our leases alive, and the
+        sweep of scratch files and uploads nobody owns; each in its own try, so that a full
+        disk or a lost database stops none of the others. All run at once on start."""
         next_purge = next_sweep = 0.0
         tick = max(0.2, min(self._lease_ms / 3000, self._purge_every_s, self._sweep_every_s))
         while True:

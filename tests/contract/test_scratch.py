@@ -1,4 +1,4 @@
-"""The sweep's rule: what no live writer owns goes, nothing else.
+"""Scratch files on a full disk, and the sweep's rule: what no live writer owns goes, nothing else.
 
 Locally, ownership is a flock() the kernel drops when its process dies; on S3, a lease object
 the writing process renews (storage/s3_uploads.py).
@@ -6,6 +6,7 @@ the writing process renews (storage/s3_uploads.py).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -20,9 +21,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.support import backends
 from tests.support.backends import AWS_ENV, MotoServer
+from tests.support.volumes import fill, free_bytes, small_volume
 
+from mediashelf.errors import ConfigError
+from mediashelf.security import UrlSigner
+from mediashelf.settings import Reserve, load_settings
+from mediashelf.storage.local import LocalStorage
 from mediashelf.storage.s3 import S3Storage
 from mediashelf.storage.scratch import GRACE_S, ScratchDir
+from mediashelf.storage.space import SpaceGuard, is_disk_full
 
 MiB = 2**20
 OLD = time.time() - 10 * GRACE_S
@@ -30,6 +37,65 @@ OLD = time.time() - 10 * GRACE_S
 
 def _age(path: Path) -> None:
     os.utime(path, (OLD, OLD))
+
+
+# --- a full disk -------------------------------------------------------------------------------
+
+@pytest.fixture
+def volume(tmp_path: Path) -> Iterator[Path]:
+    with small_volume(tmp_path / "vol", "8m") as vol:
+        yield vol
+
+
+def test_abort_removes_the_file_when_closing_fails_on_a_full_disk(volume: Path) -> None:
+    storage = LocalStorage(volume / "files", "http://h", UrlSigner(b"k" * 32))
+    fill(volume, leave=4096)
+    writer = storage.writer("assets/a/original")
+    writer.write(b"x" * 6000)  # buffered: the disk has room for 4096 of it
+    with pytest.raises(OSError) as failed:
+        writer.commit()  # the flush fails with ENOSPC
+    assert is_disk_full(failed.value)
+    writer.abort()  # closing flushes again and fails again: the file must go all the same
+    writer.abort()
+    assert os.listdir(volume / "files" / ".tmp") == []
+    assert not storage.exists("assets/a/original")
+
+
+def test_writes_stop_at_the_reserve_and_leave_nothing(volume: Path) -> None:
+    files = volume / "files"
+    files.mkdir()
+    guard = SpaceGuard([files], Reserve(size=2 * MiB))
+    storage = LocalStorage(files, "http://h", UrlSigner(b"k" * 32), guard)
+    writer = storage.writer("assets/b/original")
+    with pytest.raises(OSError) as refused:
+        for _ in range(16):
+            writer.write(os.urandom(MiB // 2))
+    assert refused.value.errno == errno.ENOSPC
+    writer.abort()
+    assert os.listdir(files / ".tmp") == []
+    assert guard.has_room()  # the reserve is still there
+    with pytest.raises(OSError):
+        storage.put_bytes("assets/c/thumb.webp", os.urandom(free_bytes(files) - MiB))
+    storage.put_bytes("assets/c/thumb.webp", b"small")
+    storage.ping()
+    fill(volume, leave=0)
+    storage.ping()  # a full disk is reachable all the same (readyz reports the space itself)
+    assert not guard.has_room() and guard.measure().low
+
+
+def test_reserve_defaults_to_the_smaller_of_1gb_and_5_percent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Reserve().on(64 * 10**6) == 64 * 10**6 // 20
+    assert Reserve().on(10**12) == 10**9
+    for value, reserve in (("0", Reserve(size=0)), ("2GB", Reserve(size=2 * 10**9)),
+                           ("2.5%", Reserve(fraction=0.025))):
+        monkeypatch.setenv("MEDIASHELF_MIN_FREE_SPACE", value)
+        assert load_settings().min_free_space == reserve
+    assert Reserve(fraction=0.1).on(10**9) == 10**8
+    for bad in ("lots", "100%", "-1GB"):
+        monkeypatch.setenv("MEDIASHELF_MIN_FREE_SPACE", bad)
+        with pytest.raises(ConfigError, match=r"^MEDIASHELF_MIN_FREE_SPACE: expected a size"):
+            load_settings()
 
 
 # --- the local sweep ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,15 +14,24 @@ from urllib.parse import quote, quote_plus
 
 from mediashelf.security import UrlSigner
 from mediashelf.storage.scratch import ScratchDir, ScratchFile, Swept
+from mediashelf.storage.space import SpaceGuard, is_disk_full
+
+_CHECK_EVERY = 1 << 20  # bytes written between two looks at the free space
 
 
 class LocalWriter:
     """A streamed write into a locked scratch file, moved into place by commit()."""
 
-    def __init__(self, scratch: ScratchFile, final: Path) -> None:
-        self._scratch, self._final = scratch, final
+    def __init__(self, scratch: ScratchFile, final: Path, space: SpaceGuard | None) -> None:
+        self._scratch, self._final, self._space = scratch, final, space
+        self._unchecked = 0
 
     def write(self, data: bytes) -> None:
+        if self._space is not None:
+            self._unchecked += len(data)
+            if self._unchecked >= _CHECK_EVERY:  # a large upload can fill the disk mid-way
+                self._unchecked = 0
+                self._space.check(len(data))
         self._scratch.write(data)
 
     def commit(self) -> None:
@@ -32,12 +42,14 @@ class LocalWriter:
 
 
 class LocalStorage:
-    def __init__(self, root: Path, base_url: str, signer: UrlSigner) -> None:
+    def __init__(self, root: Path, base_url: str, signer: UrlSigner,
+                 space: SpaceGuard | None = None) -> None:
         self.root = root.absolute()
         self._tmp = self.root / ".tmp"
         self.scratch = ScratchDir(self._tmp)
         self._base_url = base_url
         self._signer = signer
+        self._space = space
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -48,9 +60,13 @@ class LocalStorage:
 
     def writer(self, key: str, content_type: str | None = None) -> LocalWriter:
         final = self._path(key)
-        return LocalWriter(self.scratch.file(), final)
+        if self._space is not None:
+            self._space.check()
+        return LocalWriter(self.scratch.file(), final, self._space)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        if self._space is not None:
+            self._space.check(len(data))
         w = self.writer(key, content_type)
         try:
             w.write(data)
@@ -123,9 +139,16 @@ class LocalStorage:
         return self.scratch.sweep()
 
     def ping(self) -> None:
-        probe = self._tmp / ".ping"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        """Raise if the folder cannot be written; a full disk still counts as reachable (the
+        free space is reported on its own)."""
+        probe = self._tmp / f".ping-{uuid.uuid4().hex}"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+        finally:
+            probe.unlink(missing_ok=True)
 
 
 @functools.lru_cache(maxsize=256)

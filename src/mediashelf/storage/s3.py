@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from mediashelf.storage.s3_uploads import LEASE_DIR, UploadLeases
 from mediashelf.storage.scratch import ScratchDir, Swept
+from mediashelf.storage.space import SpaceGuard
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -117,7 +118,7 @@ class S3Storage:
 
     def __init__(self, client: S3Client, bucket: str, prefix: str, *, url_ttl: float,
                  part_size: int = PART_SIZE, scratch: Path | None = None,
-                 upload_lease: float = 600.0) -> None:
+                 upload_lease: float = 600.0, space: SpaceGuard | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -126,12 +127,13 @@ class S3Storage:
         # local copies for decoders; a process's own (every process has its own data dir)
         self.scratch = ScratchDir(scratch or Path(tempfile.gettempdir()) / "mediashelf-scratch")
         self.leases = UploadLeases(client, bucket, self.prefix, upload_lease)
+        self._space = space
         self._copy_config = TransferConfig(multipart_chunksize=256 * 2**20, max_concurrency=4)
 
     @classmethod
     def from_url(cls, url: str, *, endpoint_url: str | None = None, url_ttl: float = 86400.0,
                  part_size: int = PART_SIZE, scratch: Path | None = None,
-                 upload_lease: float = 600.0) -> S3Storage:
+                 upload_lease: float = 600.0, space: SpaceGuard | None = None) -> S3Storage:
         """s3://BUCKET/PREFIX; credentials and region come from the usual AWS variables."""
         parsed = urlparse(url)
         if parsed.scheme != "s3" or not parsed.netloc:
@@ -144,7 +146,7 @@ class S3Storage:
         client = session.client("s3", endpoint_url=endpoint_url or None, config=config,
                                 region_name=session.region_name or "us-east-1")
         return cls(client, parsed.netloc, parsed.path, url_ttl=url_ttl, part_size=part_size,
-                   scratch=scratch, upload_lease=upload_lease)
+                   scratch=scratch, upload_lease=upload_lease, space=space)
 
     def _key(self, key: str) -> str:
         parts = key.split("/")
@@ -173,6 +175,8 @@ class S3Storage:
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
         """The object in a locked scratch folder (ranged parallel GETs), removed when done."""
+        if self._space is not None:
+            self._space.check(self.size(key))
         with self.scratch.folder() as folder:
             path = folder / "object"
             try:
