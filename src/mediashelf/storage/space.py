@@ -51,7 +51,10 @@ class SpaceGuard:
         """The volume with the least room above its reserve."""
         tightest: Space | None = None
         for folder in self._folders:
-            st = os.statvfs(_existing(folder))
+            try:
+                st = os.statvfs(folder)
+            except FileNotFoundError:  # not made yet: its volume is its parent's
+                st = os.statvfs(_existing(folder))
             space = Space(st.f_bavail * st.f_frsize, self._reserve.on(st.f_blocks * st.f_frsize))
             if tightest is None or space.free - space.reserve < tightest.free - tightest.reserve:
                 tightest = space
