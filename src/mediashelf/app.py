@@ -34,8 +34,9 @@ from mediashelf.services.assets import AssetService
 from mediashelf.services.keys import KeyService
 from mediashelf.services.processing import Processor
 from mediashelf.settings import Settings
-from mediashelf.storage import open_storage
+from mediashelf.storage import local_folders, open_storage
 from mediashelf.storage.base import Storage
+from mediashelf.storage.space import SpaceGuard
 from mediashelf.worker import Worker
 
 if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a worker
@@ -54,6 +55,7 @@ class Services:
     keys: KeyService
     assets: AssetService
     fetcher: Fetcher
+    space: SpaceGuard
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -71,14 +73,16 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     db = open_database(settings.database_url, pool_size=settings.db_pool_size,
                        max_overflow=settings.db_max_overflow)
     signer = UrlSigner(load_or_create_secret(settings.data_dir))
-    storage = open_storage(settings, signer)
+    space = SpaceGuard(local_folders(settings), settings.min_free_space)
+    storage = open_storage(settings, signer, space)
     fetcher = Fetcher(allow_private=settings.allow_private_urls,
                       allowed_ports=settings.allowed_ports,
                       connect_timeout=settings.fetch_connect_timeout,
                       read_timeout=settings.fetch_read_timeout,
                       total_timeout=settings.fetch_total_timeout)
     asset_repo, job_repo = AssetRepository(), JobRepository()
-    assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check)
+    assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check,
+                          space=space)
     batcher = None
     if not db.is_sqlite:  # psycopg comes with the postgres extra: imported only when used
         from mediashelf.db.key_batch import KeyBatcher
@@ -87,7 +91,7 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     path = db.engine.url.database if db.is_sqlite else None
     local = LocalKeyReader(path) if path and path != ":memory:" else None
     services = Services(settings, db, storage, signer,
-                        KeyService(db, KeyRepository(), batcher, local), assets, fetcher)
+                        KeyService(db, KeyRepository(), batcher, local), assets, fetcher, space)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -108,10 +112,11 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
     limits = {t: s.max_bytes(t.value) for t in AssetType}
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
-    worker = Worker(services.db, JobRepository(), processor, services.assets,
+    worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
-                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)))
+                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)),
+                    sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)))
     return worker
 
 
@@ -135,6 +140,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.services = services
     app.state.db = services.db
     app.state.storage = services.storage
+    app.state.space = services.space
     app.state.signer = services.signer
     app.state.keys = services.keys
     app.state.assets = services.assets

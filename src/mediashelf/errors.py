@@ -7,7 +7,8 @@ MediashelfError
  ├── NotFound          404  no such asset for this tenant
  ├── PayloadTooLarge   413  an upload over its type's limit
  ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
- └── Unavailable       503  the database or storage cannot be reached
+ ├── Unavailable       503  the database or storage cannot be reached
+ └── InsufficientStorage 507  free space is below the reserve: uploads and imports wait
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class UnsupportedMedia(MediashelfError):
 class Unavailable(MediashelfError):
     status = 503
     default_message = "service unavailable"
+
+
+class InsufficientStorage(MediashelfError):
+    status = 507
+    default_message = ("the storage is full: uploads and imports are refused until space "
+                       "is freed")
 
 
 class ConfigError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,40 @@ def parse_duration(value: Any) -> float:
     return float(m.group(1)) * _DURATIONS[m.group(2).lower()]
 
 
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """Free space kept on each local volume we write: bytes, a share of the volume, or (unset)
+    the smaller of 1 GB and 5 % of it."""
+
+    size: int | None = None
+    fraction: float | None = None
+
+    def on(self, volume_bytes: int) -> int:
+        """The reserve in bytes on a volume of that size."""
+        if self.size is not None:
+            return self.size
+        if self.fraction is not None:
+            return int(volume_bytes * self.fraction)
+        return min(10**9, volume_bytes // 20)
+
+
+def parse_reserve(value: Any) -> Reserve:
+    """'1GB', '500MiB', '0', or a share of the volume such as '5%'."""
+    if isinstance(value, Reserve):
+        return value
+    text = str(value).strip()
+    if text.endswith("%"):
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*", text[:-1])
+        if not m or float(m.group(1)) >= 100:
+            raise ValueError("expected a size such as 1GB, or a share of the volume below 100%")
+        return Reserve(fraction=float(m.group(1)) / 100)
+    try:
+        return Reserve(size=parse_size(text))
+    except ValueError:
+        raise ValueError("expected a size such as 1GB, or a share of the volume such as "
+                         "5%") from None
+
+
 def _parse_ports(value: Any) -> Any:
     if isinstance(value, str):
         return [int(p) for p in value.replace(",", " ").split()]
@@ -65,6 +100,8 @@ class Settings(BaseSettings):
 
     purge_after: Duration = 86400.0
     url_ttl: Duration = 86400.0
+    min_free_space: Annotated[Reserve, NoDecode, BeforeValidator(parse_reserve)] = Reserve()
+    upload_lease: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 600.0
     max_image_bytes: Size = 50 * 10**6
     max_video_bytes: Size = 2 * 10**9
     max_audio_bytes: Size = 200 * 10**6

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
@@ -15,21 +16,27 @@ from mediashelf.domain import Job, JobOutcome, now_ms
 from mediashelf.metrics import JOB_SECONDS
 from mediashelf.services.assets import AssetService
 from mediashelf.services.processing import Processor
+from mediashelf.storage.base import Storage
+from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.worker")
 
 _MAX_BACKOFF_S = 300
+_ROOM_WAIT_S = 30  # a job that found no room is tried again this much later
 
 
 class Worker:
     def __init__(self, db: Database, jobs: JobRepository, processor: Processor,
-                 assets: AssetService, *, concurrency: int, lease_s: float,
-                 poll_s: float, purge_every_s: float = 60.0) -> None:
+                 assets: AssetService, storage: Storage, *, concurrency: int, lease_s: float,
+                 poll_s: float, purge_every_s: float = 60.0,
+                 sweep_every_s: float = 300.0) -> None:
         self._db, self._jobs, self._processor, self._assets = db, jobs, processor, assets
+        self._storage = storage
         self._concurrency = concurrency
         self._lease_ms = int(lease_s * 1000)
         self._poll_s = poll_s
         self._purge_every_s = purge_every_s
+        self._sweep_every_s = sweep_every_s
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -91,6 +98,9 @@ class Worker:
         try:
             outcome = self._processor.run(job)
         except Exception as exc:
+            if is_disk_full(exc):
+                self._postpone(job, ctx, exc)
+                return
             delay = min(2 ** job.attempts, _MAX_BACKOFF_S)
             log.warning("job.retry", exc_info=True, extra={**ctx, "delay_s": delay})
             try:
@@ -107,15 +117,39 @@ class Worker:
         log.info("job.finished", extra={**ctx, "outcome": outcome.value,
                                         "seconds": round(time.monotonic() - started, 3)})
 
+    def _postpone(self, job: Job, ctx: dict[str, object], exc: Exception) -> None:
+        log.warning("job.postponed", extra={**ctx, "reason": "no room", "delay_s": _ROOM_WAIT_S})
+        try:
+            with self._db.write() as conn:
+                self._jobs.postpone(conn, job, now_ms() + _ROOM_WAIT_S * 1000,
+                                    f"{type(exc).__name__}: {exc}")
+        except Exception:
+            log.exception("job.postpone_failed", extra=ctx)
+
     def _housekeeping(self) -> None:
-        """Heartbeats keep our leases alive; the purge runs here too, about once a minute."""
-        next_purge = 0.0
-        while not self._stopping.wait(max(0.2, self._lease_ms / 3000)):
-            try:
-                with self._db.write() as conn:
-                    self._jobs.heartbeat(conn, self.name, now_ms(), self._lease_ms)
-                if time.monotonic() >= next_purge:
-                    next_purge = time.monotonic() + self._purge_every_s
-                    self._assets.purge_due()
-            except Exception:
-                log.exception("worker.housekeeping_failed", extra={"worker": self.name})
+        """The purge (first: it frees space), heartbeats that keep our leases alive, and the
+        sweep of scratch files and uploads nobody owns; each in its own try, so that a full
+        disk or a lost database stops none of the others. All run at once on start."""
+        next_purge = next_sweep = 0.0
+        tick = max(0.2, min(self._lease_ms / 3000, self._purge_every_s, self._sweep_every_s))
+        while True:
+            now = time.monotonic()
+            if now >= next_purge:
+                next_purge = now + self._purge_every_s
+                self._chore("purge", self._assets.purge_due)
+            self._chore("heartbeat", self._heartbeat)
+            if now >= next_sweep:
+                next_sweep = now + self._sweep_every_s
+                self._chore("sweep", self._storage.sweep)
+            if self._stopping.wait(tick):
+                return
+
+    def _heartbeat(self) -> None:
+        with self._db.write() as conn:
+            self._jobs.heartbeat(conn, self.name, now_ms(), self._lease_ms)
+
+    def _chore(self, name: str, run: Callable[[], object]) -> None:
+        try:
+            run()
+        except Exception:
+            log.exception(f"worker.{name}_failed", extra={"worker": self.name})

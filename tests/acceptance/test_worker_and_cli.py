@@ -62,16 +62,28 @@ def _worker(api: Server) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _scratch_left(api: Server) -> list[Path]:
+    """Scratch entries in the data dir: partial local files, or S3 objects' decoding copies."""
+    return [p for d in ("files/.tmp", "scratch") if (api.data_dir / d).is_dir()
+            for p in (api.data_dir / d).iterdir()]
+
+
 def _kill_a_worker_mid_download(api: Server, client: httpx.Client, asset_id: str,
                                 arrived: threading.Event) -> dict[str, object]:
-    """SIGKILL a worker once it is downloading the asset; a second one takes the job over."""
+    """SIGKILL a worker once it is downloading the asset; a second one takes the job over and
+    sweeps what the first left (with MEDIASHELF_UPLOAD_LEASE short, it sweeps every second)."""
     first = _worker(api)
     assert arrived.wait(30), "the worker never started the download"
     first.send_signal(signal.SIGKILL)  # in the middle of the job
     first.wait()
     second = _worker(api)
     try:
-        return wait_for(client, asset_id, timeout=60)
+        done = wait_for(client, asset_id, timeout=60)
+        deadline = time.monotonic() + 30
+        while _scratch_left(api) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _scratch_left(api) == []
+        return done
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0
@@ -79,7 +91,8 @@ def _kill_a_worker_mid_download(api: Server, client: httpx.Client, asset_id: str
 
 def test_a_worker_killed_mid_job_does_not_lose_the_asset(
         make_server: MakeServer, media: dict[str, Path], request: pytest.FixtureRequest) -> None:
-    env = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true", "MEDIASHELF_JOB_LEASE": "2s"}
+    env = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true", "MEDIASHELF_JOB_LEASE": "2s",
+           "MEDIASHELF_UPLOAD_LEASE": "2s"}
     api = make_server(env, args=("--no-worker",))
     client = api.client(api.new_key("crashy"))
     request.addfinalizer(client.close)
@@ -99,7 +112,7 @@ def test_a_worker_killed_mid_job_does_not_lose_the_asset(
 def test_a_job_that_keeps_killing_workers_ends_failed(
         make_server: MakeServer, media: dict[str, Path], request: pytest.FixtureRequest) -> None:
     env = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true", "MEDIASHELF_JOB_LEASE": "1s",
-           "MEDIASHELF_JOB_MAX_ATTEMPTS": "1"}
+           "MEDIASHELF_JOB_MAX_ATTEMPTS": "1", "MEDIASHELF_UPLOAD_LEASE": "2s"}
     api = make_server(env, args=("--no-worker",))
     client = api.client(api.new_key("doomed"))
     request.addfinalizer(client.close)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from mediashelf.music import library as music
 from mediashelf.music import mixing
 from mediashelf.music.songs import LIBRARY_VERSION, TRACKS, Track
+from mediashelf.storage.scratch import ScratchDir
 
 Decoded = tuple[npt.NDArray[np.float32], int, str]
 
@@ -126,14 +128,26 @@ def test_second_render_reuses_cache(library: tuple[Path, list[tuple[Track, Path]
 
 def test_no_temp_files_left(library: tuple[Path, list[tuple[Track, Path]]]) -> None:
     dest, rendered = library
-    assert sorted(dest.iterdir()) == sorted(p for _, p in rendered)
+    assert sorted(p for p in dest.iterdir() if p.name != ".tmp") == sorted(p for _, p in rendered)
+    assert list((dest / ".tmp").iterdir()) == []
+
+
+def test_a_render_left_by_a_killed_process_is_swept(
+        library: tuple[Path, list[tuple[Track, Path]]]) -> None:
+    dest, _ = library
+    leftover = dest / ".tmp" / "0123abcd.m4a"  # no process holds its lock
+    leftover.write_bytes(b"half a song")
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    music.render_library(dest)
+    assert not leftover.exists()
 
 
 def test_failed_render_leaves_nothing(tmp_path: Path) -> None:
     bogus = Track("no-such-song", "Nope", "none", 100, 30.0)
     with pytest.raises(KeyError):
-        music._render_atomic(bogus, tmp_path / "nope.m4a")
-    assert list(tmp_path.iterdir()) == []
+        music._render_atomic(bogus, tmp_path / "nope.m4a", ScratchDir(tmp_path / ".tmp"))
+    assert [p.name for p in tmp_path.iterdir()] == [".tmp"]
+    assert list((tmp_path / ".tmp").iterdir()) == []
 
 
 def test_rendering_is_deterministic(tmp_path: Path,

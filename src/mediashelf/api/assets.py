@@ -234,7 +234,7 @@ _CREATE_BODY = {
                 "(JSON with name, type and url). The asset starts in PROCESSING.",
     openapi_extra={"requestBody": _CREATE_BODY},
     responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING"},
-               400: _ERROR, 401: _ERROR, 413: _ERROR, 415: _ERROR},
+               400: _ERROR, 401: _ERROR, 413: _ERROR, 415: _ERROR, 507: _ERROR},
 )
 async def create_asset(request: Request, key: CurrentKey, service: Assets) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()

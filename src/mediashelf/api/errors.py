@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mediashelf.errors import MediashelfError
+from mediashelf.errors import InsufficientStorage, MediashelfError
+from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.api")
 
@@ -59,6 +60,10 @@ def _unavailable_part(exc: Exception) -> str | None:
 
 
 async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    if is_disk_full(exc):  # a disk that filled anyway, e.g. the database's journal
+        log.warning("request.disk_full", exc_info=exc,
+                    extra={"method": request.method, "path": request.url.path})
+        return error_response(507, InsufficientStorage.default_message)
     part = _unavailable_part(exc)
     log.error("request.crashed", exc_info=exc,
               extra={"method": request.method, "path": request.url.path, "part": part})

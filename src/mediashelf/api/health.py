@@ -1,4 +1,4 @@
-"""/healthz (alive), /readyz (database and storage reachable), /metrics (Prometheus)."""
+"""/healthz (alive), /readyz (database and storage reachable, free space), /metrics."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ def readyz(request: Request) -> JSONResponse:
         except Exception:
             log.warning("readyz.failed", exc_info=True, extra={"part": part})
             return error_response(503, f"{part} unreachable")
-    return JSONResponse({"status": "ready", "database": "ok", "storage": "ok"})
+    # Low space is reported, not failed: reads and deletes (which free space) still work here.
+    space = request.app.state.space.measure()
+    return JSONResponse({"status": "ready", "database": "ok", "storage": "ok",
+                         "space": "low" if space.low else "ok", "freeBytes": space.free,
+                         "reserveBytes": space.reserve})
 
 
 @router.get("/metrics")

@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> None:
 def _describe(exc: Exception) -> str:
     from sqlalchemy.exc import OperationalError
 
+    from mediashelf.storage.space import is_disk_full
+
+    if is_disk_full(exc):
+        return "the disk is full (or below MEDIASHELF_MIN_FREE_SPACE): free some space"
     if isinstance(exc, OperationalError):
         return "cannot reach the database (check MEDIASHELF_DATABASE_URL)"
     if isinstance(exc, PermissionError | FileNotFoundError):

@@ -65,6 +65,15 @@ class JobRepository:
                      .values(state=JobState.QUEUED.value, run_after_ms=run_after_ms,
                              lease_owner=None, lease_expires_ms=None, last_error=error[:2000]))
 
+    def postpone(self, conn: Connection, job: Job, run_after_ms: int, error: str) -> None:
+        """Queue a job again later without counting its attempt (it waited for room; it did
+        not fail)."""
+        conn.execute(jobs.update().where(jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner)
+                     .values(state=JobState.QUEUED.value, run_after_ms=run_after_ms,
+                             lease_owner=None, lease_expires_ms=None, last_error=error[:2000],
+                             attempts=sa.case((jobs.c.attempts > 0, jobs.c.attempts - 1),
+                                              else_=0)))
+
     def release(self, conn: Connection, owner: str, now: int) -> int:
         """Give back this worker's running jobs at a clean stop, without counting the attempt."""
         res = conn.execute(jobs.update().where(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from mediashelf.music.songs import LIBRARY_VERSION, TRACKS, Track, synthesise
 from mediashelf.music.synth import SR
+from mediashelf.storage.scratch import ScratchDir
 
 BIT_RATE = 160_000
 
@@ -37,20 +37,22 @@ def track_path(dest_dir: Path, track: Track) -> Path:
     return dest_dir / f"{track.slug}-v{LIBRARY_VERSION}.m4a"
 
 
-def _render_atomic(track: Track, dest: Path) -> Path:
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+def _render_atomic(track: Track, dest: Path, scratch: ScratchDir) -> Path:
+    entry = scratch.file(".m4a")
     try:
-        render_track(track, tmp)
-        os.replace(tmp, dest)
+        render_track(track, entry.path)
+        entry.keep_as(dest)
     finally:
-        tmp.unlink(missing_ok=True)
+        entry.discard()
     return dest
 
 
 def render_library(dest_dir: Path) -> list[tuple[Track, Path]]:
     """Render every missing track into dest_dir (atomically) and return the whole catalogue."""
     dest_dir.mkdir(parents=True, exist_ok=True)
+    scratch = ScratchDir(dest_dir / ".tmp")
+    scratch.sweep()  # renders of a process killed mid-way
     missing = [t for t in TRACKS if not track_path(dest_dir, t).is_file()]
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        list(pool.map(lambda t: _render_atomic(t, track_path(dest_dir, t)), missing))
+        list(pool.map(lambda t: _render_atomic(t, track_path(dest_dir, t), scratch), missing))
     return [(t, track_path(dest_dir, t)) for t in TRACKS]

@@ -7,7 +7,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mediashelf.db.assets import AssetRepository
@@ -26,11 +27,12 @@ from mediashelf.domain import (
     uuid7,
     uuid7_ms,
 )
-from mediashelf.errors import BadRequest, NotFound, PayloadTooLarge
+from mediashelf.errors import BadRequest, InsufficientStorage, NotFound, PayloadTooLarge
 from mediashelf.media import kinds
 from mediashelf.metrics import ASSETS_CREATED
 from mediashelf.settings import Settings, format_size
 from mediashelf.storage.base import Storage
+from mediashelf.storage.space import SpaceGuard, is_disk_full
 
 log = logging.getLogger("mediashelf.assets")
 
@@ -91,7 +93,8 @@ class UploadSink:
         if self.size > self.limit:
             raise PayloadTooLarge(f"file larger than {format_size(self.limit)}")
         self._sha.update(data)
-        self._writer.write(data)
+        with _full_is_507():
+            self._writer.write(data)
 
     def finish(self, name: str | None, filename: str | None, content_type: str | None,
                declared: AssetType | None = None,
@@ -107,7 +110,8 @@ class UploadSink:
         limit = self._service.limit_for(asset_type)
         if self.size > limit:
             raise PayloadTooLarge(f"file larger than {format_size(limit)}")
-        self._writer.commit()
+        with _full_is_507():
+            self._writer.commit()
         now = uuid7_ms(self.asset_id)
         original = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:512] or None
         asset = Asset(
@@ -117,7 +121,8 @@ class UploadSink:
             size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
             file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
         try:
-            self._service.add(asset, JobKind.PROCESS)
+            with _full_is_507():
+                self._service.add(asset, JobKind.PROCESS)
         except BaseException:
             self._service.storage.delete_prefix(asset_prefix(self.asset_id))
             raise
@@ -128,13 +133,26 @@ class UploadSink:
         self._writer.abort()
 
 
+@contextmanager
+def _full_is_507() -> Iterator[None]:
+    """A full disk (or the reserve reached) on the way to storage or the database is a 507."""
+    try:
+        yield
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise InsufficientStorage() from exc
+        raise
+
+
 class AssetService:
     def __init__(self, db: Database, repo: AssetRepository, jobs: JobRepository,
                  storage: Storage, settings: Settings,
                  url_check: Callable[[str], str] | None = None,
-                 on_enqueue: Callable[[], None] | None = None) -> None:
+                 on_enqueue: Callable[[], None] | None = None,
+                 space: SpaceGuard | None = None) -> None:
         self._db, self._repo, self._jobs = db, repo, jobs
         self.storage = storage
+        self.space = space
         self._settings = settings
         self.on_enqueue = on_enqueue
         self._url_check = url_check
@@ -145,7 +163,14 @@ class AssetService:
         return self._settings.max_bytes(asset_type.value)
 
     def start_upload(self, tenant_id: uuid.UUID, declared: AssetType | None) -> UploadSink:
-        return UploadSink(self, tenant_id, declared)
+        self._check_room()
+        with _full_is_507():
+            return UploadSink(self, tenant_id, declared)
+
+    def _check_room(self) -> None:
+        """Uploads and imports wait while free space is below the reserve."""
+        if self.space is not None and not self.space.has_room():
+            raise InsufficientStorage()
 
     def add(self, asset: Asset, kind: JobKind) -> None:
         """Record a new PROCESSING asset and queue its job, in one transaction."""
@@ -163,12 +188,14 @@ class AssetService:
         name = _clean_name(name) or ""
         if self._url_check is not None:
             url = self._url_check(url)
+        self._check_room()
         asset_id = uuid7()
         now = uuid7_ms(asset_id)
         asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
                       source_url=url, declared_type=True)
-        self.add(asset, JobKind.IMPORT)
+        with _full_is_507():
+            self.add(asset, JobKind.IMPORT)
         ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
         return asset
 
@@ -197,12 +224,17 @@ class AssetService:
 
     def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> None:
         """Hide the asset at once and move its bytes to the trash until the purge."""
-        with self._db.write() as conn:
+        with _full_is_507(), self._db.write() as conn:
             asset = self._repo.get_visible(conn, asset_id, (tenant_id,))
             if asset is None or asset.is_system:
                 raise NotFound("asset not found")
             self._repo.mark_deleted(conn, asset, now_ms())
-        self.storage.move_prefix(asset_prefix(asset_id), trash_prefix(asset_id))
+        try:
+            self.storage.move_prefix(asset_prefix(asset_id), trash_prefix(asset_id))
+        except OSError as exc:  # deleted all the same: the purge removes both prefixes
+            if not is_disk_full(exc):
+                raise
+            log.warning("asset.trash_failed", extra={"asset_id": str(asset_id)})
         log.info("asset.deleted", extra={"asset_id": str(asset_id), "tenant_id": str(tenant_id)})
 
     def restore(self, asset_id: uuid.UUID) -> Asset:

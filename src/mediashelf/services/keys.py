@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -15,6 +16,8 @@ from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import SYSTEM_TENANT_NAME, ApiKey, Tenant, now_ms, uuid7
 from mediashelf.errors import BadRequest, NotFound, Unauthorized
 from mediashelf.security import hash_api_key, key_display_prefix, new_api_key
+
+log = logging.getLogger("mediashelf.keys")
 
 if TYPE_CHECKING:  # psycopg is the postgres extra: a SQLite install has no batcher
     from mediashelf.db.key_batch import KeyBatcher
@@ -121,8 +124,12 @@ class KeyService:
             return True
 
     def _touch(self, key: ApiKey) -> None:
-        with self._db.write() as conn:
-            self._repo.touch(conn, key.id, int(time.time() * 1000))
+        # Bookkeeping only: a write that cannot be made (a full disk) must not fail the read.
+        try:
+            with self._db.write() as conn:
+                self._repo.touch(conn, key.id, int(time.time() * 1000))
+        except Exception:
+            log.warning("key.touch_failed", exc_info=True, extra={"key_id": str(key.id)})
 
 
 def _digest(presented: str | None) -> str:

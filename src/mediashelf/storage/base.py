@@ -7,6 +7,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from mediashelf.storage.scratch import Swept
+
 
 class StorageWriter(Protocol):
     """A streamed write: bytes go in as they come; nothing is visible until commit()."""
@@ -46,3 +48,6 @@ class Storage(Protocol):
 
     def ping(self) -> None:
         """Raise if the storage cannot be reached."""
+
+    def sweep(self) -> Swept:
+        """Remove the scratch files and unfinished uploads that no live writer owns."""

@@ -13,40 +13,43 @@ from typing import BinaryIO
 from urllib.parse import quote, quote_plus
 
 from mediashelf.security import UrlSigner
+from mediashelf.storage.scratch import ScratchDir, ScratchFile, Swept
+from mediashelf.storage.space import SpaceGuard, is_disk_full
+
+_CHECK_EVERY = 1 << 20  # bytes written between two looks at the free space
 
 
 class LocalWriter:
-    def __init__(self, tmp: Path, final: Path) -> None:
-        self._tmp, self._final = tmp, final
-        self._fh: BinaryIO | None = open(tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+    """A streamed write into a locked scratch file, moved into place by commit()."""
+
+    def __init__(self, scratch: ScratchFile, final: Path, space: SpaceGuard | None) -> None:
+        self._scratch, self._final, self._space = scratch, final, space
+        self._unchecked = 0
 
     def write(self, data: bytes) -> None:
-        assert self._fh is not None, "writer already closed"
-        self._fh.write(data)
+        if self._space is not None:
+            self._unchecked += len(data)
+            if self._unchecked >= _CHECK_EVERY:  # a large upload can fill the disk mid-way
+                self._unchecked = 0
+                self._space.check(len(data))
+        self._scratch.write(data)
 
     def commit(self) -> None:
-        assert self._fh is not None, "writer already closed"
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        self._fh = None
-        self._final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._tmp, self._final)
+        self._scratch.keep_as(self._final)
 
     def abort(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        self._tmp.unlink(missing_ok=True)
+        self._scratch.discard()
 
 
 class LocalStorage:
-    def __init__(self, root: Path, base_url: str, signer: UrlSigner) -> None:
+    def __init__(self, root: Path, base_url: str, signer: UrlSigner,
+                 space: SpaceGuard | None = None) -> None:
         self.root = root.absolute()
         self._tmp = self.root / ".tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        self.scratch = ScratchDir(self._tmp)
         self._base_url = base_url
         self._signer = signer
+        self._space = space
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -56,9 +59,14 @@ class LocalStorage:
         return self.root.joinpath(*[p for p in parts if p])
 
     def writer(self, key: str, content_type: str | None = None) -> LocalWriter:
-        return LocalWriter(self._tmp / uuid.uuid4().hex, self._path(key))
+        final = self._path(key)
+        if self._space is not None:
+            self._space.check()
+        return LocalWriter(self.scratch.file(), final, self._space)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        if self._space is not None:
+            self._space.check(len(data))
         w = self.writer(key, content_type)
         try:
             w.write(data)
@@ -126,10 +134,21 @@ class LocalStorage:
         """Where a key's bytes are, for the file route."""
         return self._path(key)
 
+    def sweep(self) -> Swept:
+        """Remove scratch files that no live process is writing."""
+        return self.scratch.sweep()
+
     def ping(self) -> None:
-        probe = self._tmp / ".ping"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        """Raise if the folder cannot be written; a full disk still counts as reachable (the
+        free space is reported on its own)."""
+        probe = self._tmp / f".ping-{uuid.uuid4().hex}"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+        finally:
+            probe.unlink(missing_ok=True)
 
 
 @functools.lru_cache(maxsize=256)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,6 +14,10 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from mediashelf.storage.s3_uploads import LEASE_DIR, UploadLeases
+from mediashelf.storage.scratch import ScratchDir, Swept
+from mediashelf.storage.space import SpaceGuard
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -34,8 +37,10 @@ class S3Writer:
     """Bytes buffered up to one part, then sent as a multipart upload; small objects in one PUT."""
 
     def __init__(self, client: S3Client, bucket: str, key: str, content_type: str | None,
-                 part_size: int) -> None:
+                 part_size: int, leases: UploadLeases) -> None:
         self._client, self._bucket, self._key = client, bucket, key
+        self._leases = leases
+        self._lease: str | None = None
         self._extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
         self._part_size = part_size
         self._buffer = bytearray()
@@ -58,10 +63,18 @@ class S3Writer:
         """Drop what was written; no part stays behind in the bucket."""
         self._closed = True
         self._buffer = bytearray()
-        if self._upload_id is not None:
-            upload_id, self._upload_id = self._upload_id, None
-            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key,
-                                                UploadId=upload_id)
+        upload_id, self._upload_id = self._upload_id, None
+        try:
+            if upload_id is not None:
+                self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key,
+                                                    UploadId=upload_id)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            self._leases.drop(lease)
 
     def _guard(self, step: Any) -> None:
         try:
@@ -72,6 +85,7 @@ class S3Writer:
 
     def _send_part(self) -> None:
         if self._upload_id is None:
+            self._lease = self._leases.take(self._key)  # before the upload: never unleased
             res = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key,
                                                        **self._extra)
             self._upload_id = res["UploadId"]
@@ -96,23 +110,30 @@ class S3Writer:
             Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
             MultipartUpload={"Parts": cast(Any, self._parts)})
         self._upload_id = None
+        self._release()
 
 
 class S3Storage:
     """Keys live under s3://BUCKET/PREFIX/; one client shared by every thread (clients are)."""
 
     def __init__(self, client: S3Client, bucket: str, prefix: str, *, url_ttl: float,
-                 part_size: int = PART_SIZE) -> None:
+                 part_size: int = PART_SIZE, scratch: Path | None = None,
+                 upload_lease: float = 600.0, space: SpaceGuard | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._url_ttl = url_ttl
         self._part_size = part_size
+        # local copies for decoders; a process's own (every process has its own data dir)
+        self.scratch = ScratchDir(scratch or Path(tempfile.gettempdir()) / "mediashelf-scratch")
+        self.leases = UploadLeases(client, bucket, self.prefix, upload_lease)
+        self._space = space
         self._copy_config = TransferConfig(multipart_chunksize=256 * 2**20, max_concurrency=4)
 
     @classmethod
     def from_url(cls, url: str, *, endpoint_url: str | None = None, url_ttl: float = 86400.0,
-                 part_size: int = PART_SIZE) -> S3Storage:
+                 part_size: int = PART_SIZE, scratch: Path | None = None,
+                 upload_lease: float = 600.0, space: SpaceGuard | None = None) -> S3Storage:
         """s3://BUCKET/PREFIX; credentials and region come from the usual AWS variables."""
         parsed = urlparse(url)
         if parsed.scheme != "s3" or not parsed.netloc:
@@ -124,7 +145,8 @@ class S3Storage:
         session = boto3.session.Session()
         client = session.client("s3", endpoint_url=endpoint_url or None, config=config,
                                 region_name=session.region_name or "us-east-1")
-        return cls(client, parsed.netloc, parsed.path, url_ttl=url_ttl, part_size=part_size)
+        return cls(client, parsed.netloc, parsed.path, url_ttl=url_ttl, part_size=part_size,
+                   scratch=scratch, upload_lease=upload_lease, space=space)
 
     def _key(self, key: str) -> str:
         parts = key.split("/")
@@ -134,7 +156,8 @@ class S3Storage:
         return self.prefix + key
 
     def writer(self, key: str, content_type: str | None = None) -> S3Writer:
-        return S3Writer(self.client, self.bucket, self._key(key), content_type, self._part_size)
+        return S3Writer(self.client, self.bucket, self._key(key), content_type, self._part_size,
+                        self.leases)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
@@ -151,9 +174,10 @@ class S3Storage:
 
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
-        """The object in a temporary file (ranged parallel GETs), removed when done."""
-        folder = Path(tempfile.mkdtemp(prefix="mediashelf-s3-"))
-        try:
+        """The object in a locked scratch folder (ranged parallel GETs), removed when done."""
+        if self._space is not None:
+            self._space.check(self.size(key))
+        with self.scratch.folder() as folder:
             path = folder / "object"
             try:
                 self.client.download_file(self.bucket, self._key(key), str(path))
@@ -162,8 +186,6 @@ class S3Storage:
                     raise FileNotFoundError(key) from None
                 raise
             yield path
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
@@ -195,7 +217,8 @@ class S3Storage:
                                                                       Prefix=full)
         for page in pages:
             for obj in page.get("Contents", []):
-                yield obj["Key"], int(obj["Size"])
+                if not obj["Key"].startswith(self.prefix + LEASE_DIR):  # bookkeeping, not ours
+                    yield obj["Key"], int(obj["Size"])
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         for key, _ in self._objects(prefix):
@@ -254,8 +277,13 @@ class S3Storage:
     def ping(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
 
+    def sweep(self) -> Swept:
+        """Abort unfinished uploads whose lease went stale; remove orphaned local copies."""
+        return self.scratch.sweep().add(self.leases.sweep())
+
     def close(self) -> None:
-        """Close the client's pooled connections."""
+        """Stop renewing leases and close the client's pooled connections."""
+        self.leases.close()
         self.client.close()
 
 
