@@ -31,6 +31,7 @@ from mediashelf.domain import (
 from mediashelf.errors import BadRequest, NotFound, PayloadTooLarge
 from mediashelf.media.probe import sniff
 from mediashelf.metrics import ASSETS_CREATED
+from mediashelf.names import check_file_name, check_name
 from mediashelf.settings import Settings, format_size
 from mediashelf.storage.base import Storage
 
@@ -52,15 +53,6 @@ def type_from_hint(filename: str | None, content_type: str | None) -> AssetType 
         mime = _EXTRA_TYPES.get(ext) or mimetypes.guess_type(filename)[0] or mime
     family = mime.split("/")[0].lower()
     return _FAMILY.get(family)
-
-
-def _clean_name(name: str | None) -> str | None:
-    if name is None:
-        return None
-    name = name.strip()
-    if not 1 <= len(name) <= 256:
-        raise BadRequest("'name' must be 1 to 256 characters")
-    return name
 
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
@@ -139,13 +131,13 @@ class UploadSink:
         limit = self._service.limit_for(asset_type)
         if self.size > limit:
             raise PayloadTooLarge(f"file larger than {format_size(limit)}")
+        original = check_file_name(filename)  # before commit: a refusal leaves no bytes
+        label = check_name(name) if name is not None else original
         self._writer.commit()
         now = uuid7_ms(self.asset_id)
-        original = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:512] or None
         asset = Asset(
-            id=self.asset_id, tenant_id=self.tenant_id,
-            name=_clean_name(name) if name is not None else (original or None) and original[:256],
-            type=asset_type, status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
+            id=self.asset_id, tenant_id=self.tenant_id, name=label, type=asset_type,
+            status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
             size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
             file_key=self.key, extra={**(extra or {}), "declaredType": self.declared is not None})
         try:
@@ -192,7 +184,7 @@ class AssetService:
     def create_import(self, tenant_id: uuid.UUID, name: str, asset_type: AssetType,
                       url: str) -> Asset:
         """A PROCESSING asset whose bytes the worker will download; bad URLs are refused now."""
-        name = _clean_name(name) or ""
+        name = check_name(name)
         if self._url_check is not None:
             url = self._url_check(url)
         asset_id = uuid7()
