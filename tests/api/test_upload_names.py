@@ -6,6 +6,9 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from email.message import Message
+from email.utils import collapse_rfc2231_value
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -22,10 +25,19 @@ from tests.support.multipart import (
     part,
     post,
 )
-from tests.support.server import Server
+from tests.support.server import Server, wait_for
 
 PNG = samples.png_bytes()
 CONTROLS = "must not contain control characters"
+
+
+def client_file_name(header: str) -> str:
+    """The name a client saves a download under: filename* when given (RFC 6266, 4.3)."""
+    message = Message()
+    message["content-disposition"] = header
+    params = message.get_params(header="content-disposition") or []
+    extended = [v for k, v in params if k == "filename" and isinstance(v, tuple)]
+    return collapse_rfc2231_value(extended[0] if extended else dict(params)["filename"])
 
 
 def created_name(client: httpx.Client, res: httpx.Response) -> str | None:
@@ -203,3 +215,34 @@ def test_a_client_leaving_mid_file_leaves_nothing(server: Server, api_key: str,
     with open(server.log_path, "rb") as log:
         log.seek(log_start)
         assert b"request.crashed" not in log.read()  # a client leaving is no server error
+
+
+@pytest.mark.parametrize("name", ["東京 🎬.jpg", 'été "quoted" 100%.jpg', "plain.jpg"])
+def test_downloads_carry_the_exact_name(client: httpx.Client, media: dict[str, Path],
+                                        name: str) -> None:
+    """RFC 6266: an ASCII fallback `filename`, and the exact name as `filename*` (RFC 8187)."""
+    with open(media["jpeg"], "rb") as fh:
+        created = client.post("/v1/assets", files={"file": (name, fh)}).json()
+    ready = wait_for(client, created["id"])
+    assert ready["status"] == "READY" and ready["name"] == name
+    got = httpx.get(ready["fileUrl"])
+    assert got.status_code == 200
+    header = got.headers["content-disposition"]
+    assert header.isascii() and header.startswith("inline; filename=\"")
+    assert client_file_name(header) == name
+    plain = Message()
+    plain["content-disposition"] = header.split("; filename*=")[0]  # what older clients read
+    fallback = plain.get_filename()
+    assert fallback is not None and fallback.isascii() and fallback.endswith(".jpg")
+    if name != "plain.jpg":
+        assert f"filename*=UTF-8''{quote(name, safe='')}" in header
+
+
+def test_a_typed_name_with_slashes_downloads_under_a_safe_name(client: httpx.Client,
+                                                             media: dict[str, Path]) -> None:
+    with open(media["jpeg"], "rb") as fh:
+        created = client.post("/v1/assets", files={"file": ("x.jpg", fh)},
+                              data={"name": "Beach / 東京 \u202egpj.exe"}).json()
+    ready = wait_for(client, created["id"])
+    header = httpx.get(ready["fileUrl"]).headers["content-disposition"]
+    assert client_file_name(header) == "Beach _ 東京 gpj.exe.jpg"  # no bidi override to fool

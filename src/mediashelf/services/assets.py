@@ -6,7 +6,6 @@ import functools
 import hashlib
 import logging
 import mimetypes
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,7 +30,7 @@ from mediashelf.domain import (
 from mediashelf.errors import BadRequest, NotFound, PayloadTooLarge
 from mediashelf.media.probe import sniff
 from mediashelf.metrics import ASSETS_CREATED
-from mediashelf.names import check_file_name, check_name
+from mediashelf.names import check_file_name, check_name, download_name
 from mediashelf.settings import Settings, format_size
 from mediashelf.storage.base import Storage
 
@@ -55,14 +54,8 @@ def type_from_hint(filename: str | None, content_type: str | None) -> AssetType 
     return _FAMILY.get(family)
 
 
-_UNSAFE = re.compile(r"[^\w.\- ]+")
-
-
 def _download_name(asset: Asset, mime: str) -> str:
-    raw = asset.name or asset.original_name or "asset"
-    base = _UNSAFE.sub("_", raw).strip() or "asset"
-    ext = _extension(mime)
-    return base if ext and base.lower().endswith(ext) else base + (ext or "")
+    return download_name(asset.name or asset.original_name or "asset", _extension(mime))
 
 
 @functools.lru_cache(maxsize=256)
