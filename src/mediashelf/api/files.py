@@ -19,7 +19,9 @@ def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = 
              sig: str = "") -> FileResponse:
     storage = request.app.state.storage
     signer = request.app.state.signer
-    if not exp.isdigit() or not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
+    # "²".isdigit() is true but int("²") fails: only ASCII digits are a number here
+    if not (exp.isascii() and exp.isdigit()) or \
+            not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
         raise Forbidden("invalid signature")
     if int(exp) < time.time():
         raise Forbidden("this link has expired")
