@@ -71,6 +71,21 @@ def test_upload_by_file_picker_turns_ready_live(
     expect(page.locator("#count")).to_have_text("1 asset")
 
 
+def test_a_file_name_from_the_page_arrives_exactly(
+        new_page: Any, login: Any, key: str, web_server: Server, tmp_path: Path) -> None:
+    name = '東京 "🎬" 100%.png'  # the browser writes " as %22 in the form
+    png = samples.png(tmp_path / name)
+    page = new_page()
+    login(page, key)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Upload").click()
+    chooser.value.set_files(str(png))
+    expect(card(page, re.escape(name))).to_have_attribute("data-status", "READY",
+                                                          timeout=30_000)
+    with web_server.client(key) as api:
+        assert name in [a["name"] for a in api.get("/v1/assets").json()]
+
+
 def test_filters_and_pagination_follow_the_headers(
         new_page: Any, login: Any, web_server: Server, key: str, add_asset: Any,
         tmp_path: Path) -> None:

@@ -115,6 +115,25 @@ def test_upload_reports_failed_processing_with_status_5(run: Run, server: Server
     assert opened.returncode == 5 and "is FAILED" in opened.stderr
 
 
+def test_upload_keeps_a_non_ascii_name_and_refuses_a_control_character(
+        run: Run, server: Server, api_key: str, media: dict[str, Path],
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("names")
+    clip = folder / "東京 🎬.mp4"
+    shutil.copy(media["mp4"], clip)
+    res = run("upload", str(clip), url=server.url, key=api_key)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "東京 🎬.mp4" in res.stdout and "1 of 1 uploaded" in res.stderr
+    listed = json.loads(run("ls", "--json", "--all", url=server.url, key=api_key).stdout)
+    assert "東京 🎬.mp4" in [a["name"] for a in listed]
+
+    odd = folder / "tab\there.png"
+    shutil.copy(media["png"], odd)
+    refused = run("upload", str(odd), url=server.url, key=api_key)
+    assert refused.returncode == 1
+    assert "NOT SENT" in refused.stdout and "control characters" in refused.stdout
+
+
 def test_import_guesses_the_type_and_relays_the_servers_refusal(run: Run, server: Server,
                                                                  api_key: str) -> None:
     ok = run("import", "https://media.example.invalid/intro%20clip.mp4", "--json",

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from mediashelf.errors import InsufficientStorage, MediashelfError
 from mediashelf.storage.space import is_disk_full
@@ -47,6 +48,12 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, f"invalid '{where}': {what}" if where else what)
 
 
+async def _client_gone(request: Request, _exc: Exception) -> JSONResponse:
+    # nobody reads this reply; the log says what happened without calling it a crash
+    log.info("request.client_gone", extra={"method": request.method, "path": request.url.path})
+    return error_response(400, "the client closed the connection before the body ended")
+
+
 def _unavailable_part(exc: Exception) -> str | None:
     """Which backing service an unexpected error says is down, if any."""
     from sqlalchemy.exc import InterfaceError, OperationalError
@@ -77,4 +84,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(MediashelfError, _ours)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _crash)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from mediashelf.errors import Forbidden, NotFound
+from mediashelf.names import inline_disposition
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,7 +19,9 @@ def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = 
              sig: str = "") -> FileResponse:
     storage = request.app.state.storage
     signer = request.app.state.signer
-    if not exp.isdigit() or not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
+    # "²".isdigit() is true but int("²") fails: only ASCII digits are a number here
+    if not (exp.isascii() and exp.isdigit()) or \
+            not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
         raise Forbidden("invalid signature")
     if int(exp) < time.time():
         raise Forbidden("this link has expired")
@@ -31,7 +34,7 @@ def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = 
     if not path.is_file():
         raise NotFound("file not found")
     max_age = max(0, int(exp) - int(time.time()))
-    return FileResponse(path, media_type=ct or "application/octet-stream", filename=fn or None,
-                        content_disposition_type="inline",
-                        headers={"Cache-Control": f"private, max-age={max_age}",
-                                 "X-Content-Type-Options": "nosniff"})
+    headers = {"Cache-Control": f"private, max-age={max_age}", "X-Content-Type-Options": "nosniff"}
+    if fn:  # built here, not by FileResponse: it gives no ASCII fallback for older clients
+        headers["Content-Disposition"] = inline_disposition(fn)
+    return FileResponse(path, media_type=ct or "application/octet-stream", headers=headers)

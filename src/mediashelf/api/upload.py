@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from python_multipart.exceptions import MultipartParseError
+import anyio
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
+from mediashelf.api import disposition
 from mediashelf.domain import Asset, AssetType
 from mediashelf.errors import BadRequest, PayloadTooLarge
+from mediashelf.names import check_file_name, check_name
 from mediashelf.services.assets import AssetService, UploadSink
 from mediashelf.settings import format_size
 
+log = logging.getLogger("mediashelf.api")
+
 _FLUSH_BYTES = 1 << 20  # hand storage 1 MiB at a time: few thread hops, bounded memory
 _FIELD_MAX = 4096
+_FIELDS = ("name", "type")  # the text fields we read; others are skipped
+_BOUNDARY_MAX = 70  # RFC 2046, section 5.1.1
 _FORM_SLACK = 1 << 20  # room for the other fields and boundaries around the file
 
 
@@ -41,11 +49,12 @@ class _Form:
         self.file_done = False
         self.ended = False
         self.buffer = bytearray()
-        self._headers: dict[str, str] = {}
+        self._headers: dict[str, bytes] = {}
         self._hname = bytearray()
         self._hvalue = bytearray()
-        self._name: str | None = None
+        self._name = ""
         self._text = bytearray()
+        self._text_len = 0
 
     def callbacks(self) -> Any:
         return {
@@ -59,7 +68,7 @@ class _Form:
         self.ended = True
 
     def _part_begin(self) -> None:
-        self._headers, self._name, self._text = {}, None, bytearray()
+        self._headers, self._name, self._text, self._text_len = {}, "", bytearray(), 0
 
     def _hfield(self, data: bytes, start: int, end: int) -> None:
         self._hname += data[start:end]
@@ -68,55 +77,62 @@ class _Form:
         self._hvalue += data[start:end]
 
     def _hend(self) -> None:
-        name = self._hname.decode("latin-1").lower()
-        self._headers[name] = self._hvalue.decode("utf-8", "replace")
+        # values stay bytes: a file name is raw UTF-8 (or Latin-1), decoded by disposition.py
+        self._headers[self._hname.decode("latin-1").strip().lower()] = bytes(self._hvalue)
         self._hname, self._hvalue = bytearray(), bytearray()
 
     def _headers_done(self) -> None:
-        _, params = parse_options_header(self._headers.get("content-disposition", ""))
-        self._name = params.get(b"name", b"").decode("utf-8", "replace")
-        if self._name == "file" and not self.file_started:
-            self.in_file = self.file_started = True
-            raw = params.get(b"filename")
-            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
-            self.file_type = self._headers.get("content-type")
+        part = disposition.parse(self._headers.get("content-disposition", b""))
+        self._name = part.field
+        if self._name != "file":
+            return
+        if self.file_started:
+            raise BadRequest("more than one 'file' part: an upload carries exactly one file")
+        self.in_file = self.file_started = True
+        self.filename = check_file_name(part.filename)
+        self.file_type = self._headers.get("content-type", b"").decode("latin-1") or None
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self.in_file:
             self.buffer += data[start:end]
-        elif self._name:
-            self._text += data[start:end]
-            if len(self._text) > _FIELD_MAX:
-                raise BadRequest(f"form field '{self._name}' is too long")
+        else:
+            self._text_len += end - start
+            if self._text_len > _FIELD_MAX:
+                raise BadRequest(f"form field '{self._name[:64]}' is too long" if self._name
+                                 else "a form part without a field name is too long")
+            if self._name in _FIELDS:
+                self._text += data[start:end]
 
     def _part_end(self) -> None:
         if self.in_file:
             self.in_file, self.file_done = False, True
-        elif self._name and self._name not in self.fields:
-            self.fields[self._name] = self._text.decode("utf-8", "replace")
+        elif self._name in _FIELDS:
+            if self._name in self.fields:
+                raise BadRequest(f"form field '{self._name}' is given more than once")
+            value = disposition.decode_text(bytes(self._text))
+            if self._name == "name" and value:
+                check_name(value)  # refused before the file streams in, when it comes first
+            self.fields[self._name] = value
 
 
 async def receive_upload(request: Request, service: AssetService, tenant_id: Any) -> Asset:
     """Stream the request body into a new asset's storage; the file never sits whole in memory."""
-    _, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if not boundary:
-        raise BadRequest("multipart body without a boundary")
-    declared_len = request.headers.get("content-length")
+    boundary = _boundary(request)
+    declared_len = _declared_length(request)
     ceiling = service.limit_for(None)
-    if declared_len and declared_len.isdigit() and int(declared_len) > ceiling + _FORM_SLACK:
+    if declared_len is not None and declared_len > ceiling + _FORM_SLACK:
         raise PayloadTooLarge(f"file larger than {format_size(ceiling)}")
     form = _Form()
-    parser = MultipartParser(boundary, form.callbacks())
     sink: UploadSink | None = None
     try:
+        parser = MultipartParser(boundary, form.callbacks())
         async for chunk in request.stream():
             parser.write(chunk)
             if form.file_started and sink is None:
                 declared = parse_type(form.fields.get("type"))
                 sink = await run_in_threadpool(service.start_upload, tenant_id, declared)
-            if sink is not None and declared_len and declared_len.isdigit() and \
-                    int(declared_len) > sink.limit + _FORM_SLACK:
+            if sink is not None and declared_len is not None and \
+                    declared_len > sink.limit + _FORM_SLACK:
                 # the content told us the type: refuse now rather than after the whole body
                 raise PayloadTooLarge(f"file larger than {format_size(sink.limit)}")
             if sink is not None and (len(form.buffer) >= _FLUSH_BYTES or form.file_done):
@@ -135,9 +151,37 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
         return await run_in_threadpool(
             sink.finish, name if name else None, form.filename, form.file_type,
             parse_type(form.fields.get("type")))
-    except MultipartParseError:
+    except FormParserError:  # the parser's own errors, MultipartParseError among them
+        await _abort(sink)
         raise BadRequest("malformed multipart body") from None
-    except (ClientDisconnect, BaseException):
-        if sink is not None:
-            await run_in_threadpool(sink.abort)
+    except BaseException:  # ours, a client gone, a cancelled task: the bytes go too
+        await _abort(sink)
         raise
+
+
+def _boundary(request: Request) -> bytes:
+    _, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise BadRequest("multipart body without a boundary")
+    if len(boundary) > _BOUNDARY_MAX:
+        raise BadRequest(f"multipart boundary longer than {_BOUNDARY_MAX} characters "
+                         "(RFC 2046)")
+    return boundary
+
+
+def _declared_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length", "")
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+async def _abort(sink: UploadSink | None) -> None:
+    """Remove a refused upload's bytes, even when the request's task is being cancelled."""
+    if sink is None:
+        return
+    with anyio.CancelScope(shield=True):
+        try:
+            await run_in_threadpool(sink.abort)
+        except Exception:
+            log.warning("upload.abort_failed", exc_info=True,
+                        extra={"asset_id": str(sink.asset_id)})

@@ -248,7 +248,7 @@ class Fetcher:
     def _read_body(self, resp: httpx.Response, target: Target, sink: Writer, max_bytes: int,
                    limit: str) -> FetchResult:
         declared = resp.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > max_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
             raise FetchFailed(f"download larger than {limit}", "too_large")
         digest = hashlib.sha256()
         size = 0

@@ -217,7 +217,7 @@ def parse_url(
 
     port = DEFAULT_PORTS[scheme]
     if raw_port:
-        if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        if not (raw_port.isascii() and raw_port.isdigit()) or not 0 < int(raw_port) < 65536:
             raise UrlRefused("url port is not valid", "port")
         port = int(raw_port)
 

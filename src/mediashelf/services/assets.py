@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -30,29 +29,15 @@ from mediashelf.domain import (
 from mediashelf.errors import BadRequest, InsufficientStorage, NotFound, PayloadTooLarge
 from mediashelf.media import kinds
 from mediashelf.metrics import ASSETS_CREATED
+from mediashelf.names import check_file_name, check_name, download_name
 from mediashelf.settings import Settings, format_size
 from mediashelf.storage.base import Storage
 from mediashelf.storage.space import SpaceGuard, is_disk_full
 
 log = logging.getLogger("mediashelf.assets")
 
-def _clean_name(name: str | None) -> str | None:
-    if name is None:
-        return None
-    name = name.strip()
-    if not 1 <= len(name) <= 256:
-        raise BadRequest("'name' must be 1 to 256 characters")
-    return name
-
-
-_UNSAFE = re.compile(r"[^\w.\- ]+")
-
-
 def _download_name(asset: Asset, mime: str) -> str:
-    raw = asset.name or asset.original_name or "asset"
-    base = _UNSAFE.sub("_", raw).strip() or "asset"
-    ext = kinds.extension(mime)
-    return base if ext and base.lower().endswith(ext) else base + (ext or "")
+    return download_name(asset.name or asset.original_name or "asset", kinds.extension(mime))
 
 
 def _owners(tenant_id: uuid.UUID, scope: str | None) -> tuple[uuid.UUID, ...]:
@@ -110,14 +95,14 @@ class UploadSink:
         limit = self._service.limit_for(asset_type)
         if self.size > limit:
             raise PayloadTooLarge(f"file larger than {format_size(limit)}")
+        original = check_file_name(filename)  # before commit: a refusal leaves no bytes
+        label = check_name(name) if name is not None else original
         with _full_is_507():
             self._writer.commit()
         now = uuid7_ms(self.asset_id)
-        original = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:512] or None
         asset = Asset(
-            id=self.asset_id, tenant_id=self.tenant_id,
-            name=_clean_name(name) if name is not None else (original or None) and original[:256],
-            type=asset_type, status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
+            id=self.asset_id, tenant_id=self.tenant_id, name=label, type=asset_type,
+            status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
             size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
             file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
         try:
@@ -185,7 +170,7 @@ class AssetService:
     def create_import(self, tenant_id: uuid.UUID, name: str, asset_type: AssetType,
                       url: str) -> Asset:
         """A PROCESSING asset whose bytes the worker will download; bad URLs are refused now."""
-        name = _clean_name(name) or ""
+        name = check_name(name)
         if self._url_check is not None:
             url = self._url_check(url)
         self._check_room()

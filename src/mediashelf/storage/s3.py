@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from mediashelf.names import inline_disposition
 from mediashelf.storage.s3_uploads import LEASE_DIR, UploadLeases
 from mediashelf.storage.scratch import ScratchDir, Swept
 from mediashelf.storage.space import SpaceGuard
@@ -272,7 +273,7 @@ class S3Storage:
             "get_object", ExpiresIn=expires_in,
             Params={"Bucket": self.bucket, "Key": self._key(key),
                     "ResponseContentType": content_type,
-                    "ResponseContentDisposition": _inline(filename)})
+                    "ResponseContentDisposition": inline_disposition(filename)})
 
     def ping(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
@@ -286,10 +287,3 @@ class S3Storage:
         self.leases.close()
         self.client.close()
 
-
-def _inline(filename: str) -> str:
-    """inline; with an ASCII fallback name and the exact one in RFC 5987 form."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
-    if fallback == filename:
-        return f'inline; filename="{filename}"'
-    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

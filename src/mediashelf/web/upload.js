@@ -142,9 +142,9 @@ function startUpload(u) {
     u.state = "canceled";
     finishUpload(u);
   });
+  // the server names the asset after the file, exactly; no separate (trimmed) name field
   const form = new FormData();
   form.append("file", u.file, u.file.name);
-  form.append("name", u.file.name.slice(0, 256));
   xhr.send(form);
 }
 
