@@ -97,3 +97,13 @@ def test_async_client_retries_the_same_way(scripted: Scripted) -> None:
 
     assert asyncio.run(go()) == ARGIL_ASSET["id"]
     assert len(scripted.requests) == 2
+
+
+def test_non_ascii_digits_in_headers_are_not_numbers(scripted: Scripted) -> None:
+    # "²".isdigit() is true but int("²") raises: such headers are ignored, never a crash
+    scripted.replies = [(429, {"retry-after": "²"}, {"code": 429, "message": "slow down"}),
+                        (200, {**PAGE_HEADERS, "X-Total-Count": "²"}, [ARGIL_ASSET])]
+    with Client(scripted.url, "k", max_retries=2, retry_backoff=0.01) as c:
+        page = c.list()
+    assert [a.id for a in page] == [ARGIL_ASSET["id"]]
+    assert len(scripted.requests) == 2

@@ -104,7 +104,7 @@ def _retryable(call: Call, outcome: Outcome) -> bool:
 def _delay(config: Config, attempt: int, outcome: Outcome) -> float:
     if isinstance(outcome, httpx.Response):
         after = outcome.headers.get("retry-after", "")
-        if after.isdigit():
+        if after.isascii() and after.isdigit():  # "²".isdigit() is true; int("²") fails
             return min(float(after), config.max_backoff * 4)
     base = min(config.retry_backoff * 2.0**attempt, config.max_backoff)
     return base * (0.5 + config.jitter() / 2)
@@ -159,7 +159,7 @@ def _values(value: str | Sequence[str] | None) -> list[str]:
 
 def _header_int(response: httpx.Response, name: str) -> int | None:
     raw = response.headers.get(name, "").strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def list_page(config: Config, types: str | Sequence[str] | None,
