@@ -46,9 +46,10 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def damaged(what: str, seconds: float) -> MediaError:
-    """The failure for a stream that stops decoding after `seconds`."""
-    return MediaError(f"the {what} is damaged after {clock(seconds)}")
+def damaged(what: str, seconds: float, decoded: int | None = None) -> MediaError:
+    """The failure for a stream that stops decoding after `seconds`; the log gets the cost."""
+    detail = None if decoded is None else f"{decoded} frames decoded to find it"
+    return MediaError(f"the {what} is damaged after {clock(seconds)}", detail)
 
 
 @dataclass(slots=True)
@@ -81,29 +82,29 @@ def check_video(container: InputContainer, stream: VideoStream, claimed: float |
     # Without a claimed length, the first read demuxes on to the end to measure one.
     start = reader.read(0.0, want=FRAME_BUDGET if short else PROBE_FRAMES,
                         to_end=claimed is None or short, seek=False)
+    if start.broken is not None:
+        raise reader.damaged(start.until or 0.0)
     if start.until is None or start.first is None:
         raise MediaError("the video has no decodable frame")
-    if start.broken is not None:
-        raise damaged("video", start.until)
     if start.first > START_SLACK:
-        raise damaged("video", 0.0)
+        raise reader.damaged(0.0)
     if claimed is None:  # nothing to hold the data to: what is there is the video
         claimed = reader.covered(start)
         if claimed <= SHORT:
             return Verdict(claimed, reader.decoded)
     elif short:
         if reader.covered(start) < claimed - END_SLACK:
-            raise damaged("video", reader.locate(start.until, claimed))
+            raise reader.damaged(reader.locate(start.until, claimed))
         return Verdict(claimed, reader.decoded)
     middle = reader.probe(claimed / 2, want=PROBE_FRAMES)
     if middle.broken is not None or middle.until is None:
-        raise damaged("video", reader.locate(start.until, claimed / 2))
+        raise reader.damaged(reader.locate(start.until, claimed / 2))
     tail = reader.probe(claimed - END_WINDOW, want=PROBE_FRAMES, to_end=True,
                         floor=claimed / 2)
     if tail.broken is not None or tail.until is None:
-        raise damaged("video", reader.locate(middle.until, claimed - END_WINDOW))
+        raise reader.damaged(reader.locate(middle.until, claimed - END_WINDOW))
     if reader.covered(tail) < claimed - END_SLACK:
-        raise damaged("video", reader.locate(tail.until, claimed))
+        raise reader.damaged(reader.locate(tail.until, claimed))
     return Verdict(claimed, reader.decoded)
 
 
@@ -133,6 +134,9 @@ class _Reader:
         self.decoded = 0
         # One decoder process is one core's work (see video.poster).
         stream.codec_context.thread_count = 1
+
+    def damaged(self, seconds: float) -> MediaError:
+        return damaged("video", seconds, self.decoded)
 
     def covered(self, span: Span) -> float:
         """How far the data reaches: this stream's packets if it has a length, else any stream's."""
