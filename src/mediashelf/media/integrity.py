@@ -25,7 +25,6 @@ PROBE_FRAMES = 5  # good frames that vouch for one point
 END_SLACK = 0.5  # s the data may stop short of its claimed end: a final GOP a few frames short
 START_SLACK = 2.0  # s a stream cut mid-GOP (a TS capture) may take to reach its first keyframe
 END_WINDOW = 1.0  # s before the claimed end where the end probe starts
-SHORT = 3.0  # s: clips up to this long are decoded whole in one pass
 FRAME_BUDGET = 300  # frames one read decodes at most; past that it only demuxes
 SKIP_LIMIT = 600  # non-key packets passed over after a seek before decoding anyway
 MAX_SILENT = 16  # packets in a row that give no frame: more than a decoder's reordering delay
@@ -78,10 +77,8 @@ def check_video(container: InputContainer, stream: VideoStream, claimed: float |
     `container` must be freshly opened: the start is read as stored, without a seek.
     """
     reader = _Reader(container, stream)
-    short = claimed is not None and claimed <= SHORT
     # Without a claimed length, the first read demuxes on to the end to measure one.
-    start = reader.read(0.0, want=FRAME_BUDGET if short else PROBE_FRAMES,
-                        to_end=claimed is None or short, seek=False)
+    start = reader.read(0.0, want=PROBE_FRAMES, to_end=claimed is None, seek=False)
     if start.broken is not None:
         raise reader.damaged(start.until or 0.0)
     if start.until is None or start.first is None:
@@ -90,16 +87,10 @@ def check_video(container: InputContainer, stream: VideoStream, claimed: float |
         raise reader.damaged(0.0)
     if claimed is None:  # nothing to hold the data to: what is there is the video
         claimed = reader.covered(start)
-        if claimed <= SHORT:
-            return Verdict(claimed, reader.decoded)
-    elif short:
-        if reader.covered(start) < claimed - END_SLACK:
-            raise reader.damaged(reader.locate(start.until, claimed))
-        return Verdict(claimed, reader.decoded)
     middle = reader.probe(claimed / 2, want=PROBE_FRAMES)
     if middle.broken is not None or middle.until is None:
         raise reader.damaged(reader.locate(start.until, claimed / 2))
-    tail = reader.probe(claimed - END_WINDOW, want=PROBE_FRAMES, to_end=True,
+    tail = reader.probe(max(0.0, claimed - END_WINDOW), want=PROBE_FRAMES, to_end=True,
                         floor=claimed / 2)
     if tail.broken is not None or tail.until is None:
         raise reader.damaged(reader.locate(middle.until, claimed - END_WINDOW))
@@ -126,6 +117,9 @@ class _Reader:
     def __init__(self, container: InputContainer, stream: VideoStream) -> None:
         self.container, self.stream = container, stream
         self.base = stream.time_base or Fraction(1, 1000)
+        # Seconds per tick of each stream, as floats: Fraction arithmetic per packet is slow.
+        self.ticks = {s.index: float(s.time_base) for s in container.streams if s.time_base}
+        self.tick = float(self.base)
         self.own = stream.duration is not None  # the stream says its length, not just the file
         self.origin = float(stream.start_time * self.base) if stream.start_time else 0.0
         start = container.start_time
@@ -189,14 +183,14 @@ class _Reader:
         decoding, started, skipped, silent = True, False, 0, 0
         try:
             for packet in self.container.demux():
-                span.reach_any = max(span.reach_any, _end(packet, self.any_origin))
-                if packet.stream.index != self.stream.index:
+                span.reach_any = max(span.reach_any, self._end(packet, self.any_origin))
+                if packet.stream_index != self.stream.index:
                     continue
-                span.reach = max(span.reach, _end(packet, self.origin))
+                span.reach = max(span.reach, self._end(packet, self.origin))
                 if not decoding:
                     continue
                 if not started and seek and self.indexed and packet.size and \
-                        _start(packet, self.origin) > target + LANDING_SLACK:
+                        self._start(packet, self.origin) > target + LANDING_SLACK:
                     # An index lands on the keyframe before the target: landing after it means
                     # the demuxer skipped bytes it could not read (Matroska resyncs silently).
                     span.broken = target
@@ -211,7 +205,7 @@ class _Reader:
                     return span
                 silent = silent + 1 if span.frames == frames_before and packet.size else 0
                 if silent > MAX_SILENT:
-                    span.broken = span.until if span.until is not None else _start(
+                    span.broken = span.until if span.until is not None else self._start(
                         packet, self.origin)
                     return span
                 if span.after >= want or span.frames >= FRAME_BUDGET:
@@ -222,6 +216,18 @@ class _Reader:
         except av.FFmpegError:  # the demuxer itself gave up: the data ends in damage
             span.broken = span.until if span.until is not None else target
         return span
+
+    def _start(self, packet: Any, origin: float) -> float:
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        tick = self.ticks.get(packet.stream_index)
+        return 0.0 if stamp is None or tick is None else stamp * tick - origin
+
+    def _end(self, packet: Any, origin: float) -> float:
+        if packet.size == 0:  # the flush packet at the end carries no time
+            return 0.0
+        length = packet.duration * self.ticks.get(packet.stream_index, 0.0) \
+            if packet.duration else 0.0
+        return self._start(packet, origin) + length
 
     def _keyframe(self, packet: Any) -> bool:
         """A keyframe by its flag, or by the index: damaged data loses the flag, not the entry."""
@@ -238,7 +244,7 @@ class _Reader:
         try:
             frames = packet.decode()
         except av.FFmpegError:
-            span.broken = _start(packet, self.origin)
+            span.broken = self._start(packet, self.origin)
             return True
         for frame in frames:
             if not isinstance(frame, VideoFrame) or frame.time is None:
@@ -252,8 +258,7 @@ class _Reader:
             if math.isfinite(goal) and not span.after and start > goal + LANDING_SLACK:
                 span.broken = goal  # the frames jump over the target: data there is missing
                 return True
-            length = float(frame.duration * frame.time_base) if frame.duration and \
-                frame.time_base else 0.0
+            length = frame.duration * self.tick if frame.duration else 0.0
             self.decoded += 1
             span.frames += 1
             span.first = start if span.first is None else min(span.first, start)
@@ -261,18 +266,3 @@ class _Reader:
             if start >= goal:
                 span.after += 1
         return False
-
-
-def _start(packet: Any, origin: float) -> float:
-    stamp = packet.pts if packet.pts is not None else packet.dts
-    if stamp is None or packet.time_base is None:
-        return 0.0
-    return float(stamp * packet.time_base) - origin
-
-
-def _end(packet: Any, origin: float) -> float:
-    if packet.size == 0:  # the flush packet at the end carries no time
-        return 0.0
-    length = float(packet.duration * packet.time_base) if packet.duration and \
-        packet.time_base else 0.0
-    return _start(packet, origin) + length
