@@ -62,7 +62,6 @@ class Span:
     reach: float = 0.0  # end of the last packet of the stream demuxed
     reach_any: float = 0.0  # end of the last packet of any stream demuxed
     broken: float | None = None  # where decoding failed once it had started
-    ended: bool = False  # the stream ran out
 
 
 @dataclass(slots=True)
@@ -174,7 +173,7 @@ class _Reader:
         span = Span()
         if seek:
             try:
-                self.container.seek(int((self.origin + target) / self.base), stream=self.stream,
+                self.container.seek(int((self.origin + target) / self.tick), stream=self.stream,
                                     backward=True, any_frame=False)
             except av.FFmpegError:
                 span.broken = target
@@ -212,7 +211,6 @@ class _Reader:
                     if not to_end:
                         return span
                     decoding = False
-            span.ended = True
         except av.FFmpegError:  # the demuxer itself gave up: the data ends in damage
             span.broken = span.until if span.until is not None else target
         return span
