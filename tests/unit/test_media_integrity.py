@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests import media_damage as damage
 
 from mediashelf.media.analysis import Analyser, analyse
-from mediashelf.media.base import MediaError
+from mediashelf.media.base import Limits, MediaError
 from mediashelf.media.containers import claimed_seconds, open_container
 from mediashelf.media.integrity import Verdict, check_video, clock
 
@@ -66,6 +66,14 @@ def test_a_file_without_a_length_is_measured(tmp_path: Path) -> None:
     with av.open(str(path)) as container:
         assert container.duration is None  # the case is what it says
     assert abs(verdict(path).seconds - damage.SECONDS) < 0.1
+
+
+def test_a_measured_length_is_held_to_the_duration_limit(tmp_path: Path) -> None:
+    path = tmp_path / "live.webm"
+    next(c for c in CASES if c.name == "no-length.webm").write(path)
+    assert analyse(path, None, Limits(max_duration=7)).info.duration_ms is not None
+    with pytest.raises(MediaError, match=r"^the video is too long \(6.4 s, the limit is 5 s\)$"):
+        analyse(path, None, Limits(max_duration=5))
 
 
 def test_a_long_video_is_checked_with_a_few_frames(long_video: Path, pool: Analyser) -> None:

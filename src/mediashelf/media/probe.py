@@ -9,7 +9,7 @@ from PIL import Image
 
 from mediashelf.domain import AssetType
 from mediashelf.media import audio, images, integrity, video
-from mediashelf.media.base import Limits, MediaError, MediaInfo
+from mediashelf.media.base import Limits, MediaError, MediaInfo, check_duration
 from mediashelf.media.containers import NOT_MEDIA, claimed_seconds, open_container
 
 __all__ = ["Limits", "MediaError", "MediaInfo", "describe", "examine", "inspect", "sniff"]
@@ -88,7 +88,7 @@ def examine(path: Path, declared: AssetType | None, limits: Limits,
             info = video.video_info(container, stream, head, limits)
             _check_declared(info, declared)
             if box:  # about to be READY: it must decode at its start, middle and end
-                _check_video(path, info)
+                _check_video(path, info, limits)
             found = video.poster(container, stream, (info.duration_ms or 0) / 1000, box or 2)
             video.apply_rotation(info, found.rotation)
             return info, found.image if box else None
@@ -109,7 +109,7 @@ def examine(path: Path, declared: AssetType | None, limits: Limits,
     raise MediaError(NOT_MEDIA if family is None else "the file has no video or audio stream")
 
 
-def _check_video(path: Path, info: MediaInfo) -> None:
+def _check_video(path: Path, info: MediaInfo, limits: Limits) -> None:
     """Decode the video at three points on a fresh container; fill in a length it did not say."""
     with open_container(path, recognised=True) as container:
         stream = video.video_stream(container)
@@ -118,6 +118,7 @@ def _check_video(path: Path, info: MediaInfo) -> None:
         verdict = integrity.check_video(container, stream,
                                         claimed_seconds(path, container, stream))
     if info.duration_ms is None:
+        check_duration(verdict.seconds, limits, "video")  # the limit holds for measured lengths
         info.duration_ms = int(verdict.seconds * 1000)
 
 
