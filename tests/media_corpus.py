@@ -1,7 +1,7 @@
 """Generate the media test corpus (good, odd and hostile files) with Pillow, PyAV and numpy.
 
 Run `python -m tests.media_corpus DIR` to write it; tests call build(dir). Deterministic, about
-1.5 MB in all. Every case says what mediashelf must make of it; check_thumbnail() verifies one.
+2.5 MB in all. Every case says what mediashelf must make of it; check_thumbnail() verifies one.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import av
 import numpy as np
 from PIL import Image, features
 
-VERSION = "4"  # bump when a case changes, so cached corpora are rebuilt
+VERSION = "5"  # bump when a case changes, so cached corpora are rebuilt
 RED = (220, 30, 30)
 
 
@@ -231,8 +231,11 @@ def _bad(name: str, write: Callable[[Path], None], reason: str,
 
 def cases() -> list[tuple[Case, Callable[[Path], None]]]:
     """Every corpus case with the function that writes its file."""
+    from tests import media_damage as damage  # built on this module, so imported here
+
     rgb = _image
     mp4 = video("mp4", "libx264", lambda: _frames(320, 240, 50), audio="aac")
+    small = damage.once(damage.clip())
     out: list[tuple[Case, Callable[[Path], None]]] = [
         _img("photo.jpg", lambda: _save(rgb(), "JPEG", quality=85), "image/jpeg", (320, 240),
              red_top=True),
@@ -320,6 +323,20 @@ def cases() -> list[tuple[Case, Callable[[Path], None]]]:
              "not a readable"),
         _bad("empty.png", _bytes(lambda: b""), "empty"),
         _bad("huge-screen.gif", _bytes(gif_bomb), "too large"),
+        # Damaged past the first frames: a poster could be made, but the file is not usable.
+        _bad("index-damaged.mp4", damage.bad_index(small, 2.5, past_end=True),
+             "the video is damaged after 0:02"),
+        _bad("cut.mp3", damage.cut(damage.tone("mp3", "libmp3lame"), 3.5, "audio"),
+             "the audio is damaged after 0:03"),
+        _bad("cut.wav", damage.cut_bytes(damage.tone("wav", "pcm_s16le"), 3.5, 44100 * 4, 44),
+             "the audio is damaged after 0:03"),
+        (Case("last-frames-short.mp4", "READY", type="VIDEO", mime="video/mp4", width=160,
+              height=120, duration_ms=6400, has_audio=True, red_top=True),
+         damage.cut(small, damage.SECONDS - 0.2)),
+        (Case("no-length.webm", "READY", type="VIDEO", mime="video/webm", width=160,
+              height=120, duration_ms=6400, has_audio=True, red_top=True),
+         damage.clip("webm", codec="libvpx-vp9", audio="libopus", muxer={"live": "1"},
+                     encoder={"deadline": "realtime", "cpu-used": "8"})),
     ]
     if features.check("avif"):
         out.append(_img("photo.avif", lambda: _save(rgb(size=(256, 192)), "AVIF", quality=60),

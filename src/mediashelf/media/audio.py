@@ -34,6 +34,7 @@ class Sound:
     power: np.ndarray  # mean square per block
     seconds: float
     loudness: float | None  # integrated loudness, LUFS
+    broken: float | None = None  # seconds decoded when a packet first failed after sound began
 
 
 def audio_info(container: InputContainer, stream: AudioStream, head: bytes,
@@ -61,7 +62,13 @@ def listen(container: InputContainer, stream: AudioStream, limits: Limits) -> So
     held = total = 0
     rate = stream.codec_context.sample_rate or 48000
     cap = int(limits.max_duration * rate)
-    for frames in packet_frames(container, stream, MAX_BAD_PACKETS):
+    broken: list[float] = []
+
+    def bad() -> None:
+        if total + held and not broken:  # failures before any sound are a stream's lead-in
+            broken.append((total + held) / rate)
+
+    for frames in packet_frames(container, stream, MAX_BAD_PACKETS, bad):
         for frame in frames:
             if not isinstance(frame, AudioFrame):
                 continue
@@ -83,7 +90,8 @@ def listen(container: InputContainer, stream: AudioStream, limits: Limits) -> So
     total += held
     if total == 0:
         raise MediaError("the audio has no decodable samples")
-    return Sound(np.concatenate(peaks), np.concatenate(power), total / rate, meter.result())
+    return Sound(np.concatenate(peaks), np.concatenate(power), total / rate, meter.result(),
+                 broken[0] if broken else None)
 
 
 def _reduce(pending: list[np.ndarray], peaks: list[np.ndarray], power: list[np.ndarray]) -> None:

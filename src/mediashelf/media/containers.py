@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import av
+import mutagen.mp3
+import mutagen.wave
 from av.container import InputContainer
 
 from mediashelf.media.base import MediaError
@@ -70,13 +72,57 @@ def duration_seconds(container: InputContainer, stream: av.stream.Stream | None)
     return None
 
 
-def packet_frames(container: InputContainer, stream: Any, max_bad: int) -> Iterator[list[Any]]:
-    """The decoded frames of each packet; packets that fail are skipped, up to max_bad of them."""
+# Formats whose length FFmpeg guesses from the bit rate and the file's size: no claim at all.
+# MP3 and WAV say more in their headers, read below.
+_GUESSED = {"aac", "ac3", "eac3", "amr", "mpegvideo"}
+_RIFF_UNKNOWN = 0xFFFF_0000  # streaming writers put 0xFFFFFFFF for "size not known"
+
+
+def claimed_seconds(path: Path, container: InputContainer,
+                    stream: av.stream.Stream) -> float | None:
+    """How long the file says the stream is (header, index), or None when it says nothing."""
+    fmt = short_format(container)
+    if fmt == "wav":  # FFmpeg sizes a WAV by the file, not by its header; the header is the claim
+        return _wav_claim(path)
+    if fmt in _GUESSED or (fmt == "mp3" and not _mp3_counts_frames(path)):
+        return None
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return duration_seconds(container, None)
+
+
+def _wav_claim(path: Path) -> float | None:
+    try:
+        info: Any = mutagen.wave.WAVE(path).info  # type: ignore[no-untyped-call]
+    except Exception:  # any header mutagen cannot read makes no claim
+        return None
+    if info.length * info.bitrate / 8 >= _RIFF_UNKNOWN:
+        return None
+    return float(info.length)
+
+
+def _mp3_counts_frames(path: Path) -> bool:
+    """Whether the MP3 has a Xing, Info or VBRI header; without one, its length is a guess."""
+    try:
+        info: Any = mutagen.mp3.MP3(path).info  # type: ignore[no-untyped-call]
+        return bool(info.bitrate_mode is not mutagen.mp3.BitrateMode.UNKNOWN)
+    except Exception:
+        return False
+
+
+def packet_frames(container: InputContainer, stream: Any, max_bad: int,
+                  on_bad: Callable[[], None] | None = None) -> Iterator[list[Any]]:
+    """The decoded frames of each packet; packets that fail are skipped, up to max_bad of them.
+
+    `on_bad` is called for each packet that fails.
+    """
     bad = 0
     for packet in container.demux(stream):
         try:
             frames = packet.decode()
         except av.FFmpegError:
+            if on_bad is not None:
+                on_bad()
             bad += 1
             if bad > max_bad:
                 return

@@ -8,9 +8,9 @@ from pathlib import Path
 from PIL import Image
 
 from mediashelf.domain import AssetType
-from mediashelf.media import audio, images, video
-from mediashelf.media.base import Limits, MediaError, MediaInfo
-from mediashelf.media.containers import NOT_MEDIA, open_container
+from mediashelf.media import audio, images, integrity, video
+from mediashelf.media.base import Limits, MediaError, MediaInfo, check_duration
+from mediashelf.media.containers import NOT_MEDIA, claimed_seconds, open_container
 from mediashelf.media.kinds import HEAD, sniff
 
 __all__ = ["Limits", "MediaError", "MediaInfo", "describe", "examine", "inspect"]
@@ -62,6 +62,8 @@ def examine(path: Path, declared: AssetType | None, limits: Limits,
         if stream is not None:
             info = video.video_info(container, stream, head, limits)
             _check_declared(info, declared)
+            if box:  # about to be READY: it must decode at its start, middle and end
+                _check_video(path, info, limits)
             found = video.poster(container, stream, (info.duration_ms or 0) / 1000, box or 2)
             video.apply_rotation(info, found.rotation)
             return info, found.image if box else None
@@ -72,12 +74,27 @@ def examine(path: Path, declared: AssetType | None, limits: Limits,
             if not box:
                 return info, None
             sound = audio.listen(container, astream, limits)
+            integrity.check_audio(sound.seconds, sound.broken,
+                                  claimed_seconds(path, container, astream))
             if info.duration_ms is None:
                 info.duration_ms = int(sound.seconds * 1000)
             if sound.loudness is not None:
                 info.extra["loudnessLufs"] = sound.loudness
             return info, audio.waveform_image(sound, box, min(box, WAVEFORM_HEIGHT))
     raise MediaError(NOT_MEDIA if family is None else "the file has no video or audio stream")
+
+
+def _check_video(path: Path, info: MediaInfo, limits: Limits) -> None:
+    """Decode the video at three points on a fresh container; fill in a length it did not say."""
+    with open_container(path, recognised=True) as container:
+        stream = video.video_stream(container)
+        if stream is None:
+            raise MediaError("the file has no video or audio stream")
+        verdict = integrity.check_video(container, stream,
+                                        claimed_seconds(path, container, stream))
+    if info.duration_ms is None:
+        check_duration(verdict.seconds, limits, "video")  # the limit holds for measured lengths
+        info.duration_ms = int(verdict.seconds * 1000)
 
 
 def inspect(path: Path, limits: Limits | None = None) -> MediaInfo:
