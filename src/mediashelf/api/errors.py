@@ -8,7 +8,10 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
 from mediashelf.errors import MediashelfError
 
@@ -66,6 +69,19 @@ async def _crash(request: Request, exc: Exception) -> JSONResponse:
         return error_response(503, f"the {part} is unavailable; try again shortly",
                               {"Retry-After": "5"})
     return error_response(500, "internal error")
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, refusing a preflight in our error shape instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        reply = super().preflight_response(request_headers)
+        if reply.status_code < 400:
+            return reply
+        headers = {k: v for k, v in reply.headers.items()
+                   if k not in ("content-length", "content-type")}
+        return error_response(reply.status_code, "CORS preflight refused: it asks for a method "
+                              "or private-network access this API does not allow", headers)
 
 
 def install(app: FastAPI) -> None:
