@@ -9,13 +9,14 @@ import math
 import string
 import urllib.parse
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support.rawhttp import Connection, Reply, exchange, request
-from tests.support.server import Server
+from tests.support.server import Server, upload, wait_for
 
 from mediashelf.api.protocol import MAX_HEADER_BYTES, MAX_HEADERS, MAX_QUERY_PARAMS, MAX_URL_BYTES
 
@@ -175,6 +176,8 @@ PREFLIGHT = {"origin": "https://a.example", "access-control-request-method": "GE
     ("GET", "/v1/assets/%ff", {}, 404, "not found"),
     ("GET", "/files/assets/%ff/original?exp=%ff&sig=%zz", {}, 403, "signature"),
     ("GET", "/web/%ff%fe", {}, 404, "no route"),
+    ("GET", "/web/%00/" + "a" * 5000, {}, 404, "no route"),
+    ("DELETE", "/healthz/" + "a" * 5000, {}, 404, "no route"),
     ("TRACE", "/v1/assets", {}, 405, "TRACE"),
     ("PROPFIND", "/v1/assets", {}, 405, "PROPFIND"),
     ("POST", "/v1/assets", {"content-type": "\xe9\xff; ;; boundary=="}, 415, "multipart"),
@@ -220,6 +223,38 @@ def test_a_body_on_get_is_ignored(server: Server, api_key: str) -> None:
         assert conn.reply().json() == []
         conn.send(request("GET", "/healthz"))
         assert conn.reply().status == 200
+
+
+@pytest.mark.parametrize("query", [
+    "exp=%C2%B2&sig=0",  # a superscript two: a digit to str.isdigit(), not to int()
+    "exp=" + "9" * 5000 + "&sig=0",  # more digits than int() reads
+    "exp=1&sig=%C3%A9%F0%9F%8E%AC",  # a signature outside ASCII
+])
+def test_hostile_file_link_queries_are_a_403(server: Server, query: str) -> None:
+    reply = exchange(server.port, request("GET", f"/files/assets/x/original?{query}"))
+    _error(reply, 403, "signature")
+
+
+@pytest.mark.parametrize(("range_", "status", "words"), [
+    ("bytes=5-1", 400, "invalid Range header"),
+    ("bytes=", 400, "invalid Range header"),
+    ("pages=1-2", 400, "invalid Range header"),
+    ("\xe9\xff", 400, "invalid Range header"),
+    ("bytes=99999999-", 416, "past the end of the file"),
+])
+def test_bad_ranges_on_file_links_get_json(server: Server, client: httpx.Client,
+                                           media: dict[str, Path], range_: str, status: int,
+                                           words: str) -> None:
+    if server.backend != "sqlite-local":
+        pytest.skip("S3 serves its own presigned links")
+    url = wait_for(client, upload(client, media["png"])["id"])["fileUrl"]
+    target = url.split(str(server.port), 1)[1]
+    reply = exchange(server.port, request("GET", target, {"range": range_}))
+    _error(reply, status, words)
+    if status == 416:
+        assert reply.headers["content-range"] == f"bytes */{media['png'].stat().st_size}"
+    reply = exchange(server.port, request("GET", target, {"range": "bytes=0-3"}))
+    assert reply.status == 206 and reply.body == media["png"].read_bytes()[:4]
 
 
 # --- property-based: arbitrary query strings at the list route -------------------------------

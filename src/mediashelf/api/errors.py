@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from mediashelf.errors import MediashelfError
+from mediashelf.errors import MediashelfError, shown
 
 log = logging.getLogger("mediashelf.api")
 
@@ -33,9 +33,9 @@ async def _ours(_request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and exc.detail == "Not Found":
-        message = f"no route {request.method} {request.url.path}"
+        message = f"no route {request.method} {shown(request.url.path)}"
     elif exc.status_code == 405:
-        message = f"method {request.method} not allowed on {request.url.path}"
+        message = f"method {request.method} not allowed on {shown(request.url.path)}"
     else:
         message = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
     return error_response(exc.status_code, message, dict(exc.headers or {}))
