@@ -11,7 +11,6 @@ from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -149,7 +148,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.wire_memo = WireMemo(WIRE_MEMO_ASSETS if settings.list_cache else 0)
     app.state.readers = assets_api.readers(services.db.is_sqlite)
     errors.install(app)
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
+    app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))
     app.include_router(assets_api.router)
     app.include_router(files_api.router)

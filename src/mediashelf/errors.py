@@ -5,7 +5,7 @@ MediashelfError
  ├── Unauthorized      401  no key, or an unknown or revoked key
  ├── Forbidden         403  a bad or expired file signature
  ├── NotFound          404  no such asset for this tenant
- ├── PayloadTooLarge   413  an upload over its type's limit
+ ├── PayloadTooLarge   413  an upload over its type's limit, a JSON body over 64 KiB
  ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
  ├── Unavailable       503  the database or storage cannot be reached
  └── InsufficientStorage 507  free space is below the reserve: uploads and imports wait
@@ -62,6 +62,11 @@ class InsufficientStorage(MediashelfError):
     status = 507
     default_message = ("the storage is full: uploads and imports are refused until space "
                        "is freed")
+
+
+def shown(text: str, limit: int = 64) -> str:
+    """Client-sent text cut to a length fit to quote in a message."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class ConfigError(Exception):

@@ -48,4 +48,6 @@ class UrlSigner:
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:40]
 
     def verify(self, signature: str, *parts: str | int) -> bool:
-        return hmac.compare_digest(self.sign(*parts), signature)
+        # As bytes: compare_digest refuses str with characters outside ASCII (a TypeError).
+        return hmac.compare_digest(self.sign(*parts).encode(),
+                                   signature.encode("utf-8", "replace"))

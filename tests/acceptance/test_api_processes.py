@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.rawhttp import exchange, request
 from tests.support.server import Server
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -104,6 +105,9 @@ def test_two_api_processes_share_the_connections(tmp_path: Path) -> None:
             finally:
                 for s in socks:
                     s.close()
+        for _ in range(6):  # each process has our protocol: a refusal is JSON, on any of them
+            reply = exchange(server.port, request("GET", "/v1/assets?" + "a" * 20_000))
+            assert reply.status == 414 and reply.json()["code"] == 414
 
         os.kill(pids[0], signal.SIGKILL)  # a crashed API process is replaced
         now = _both_listening(server, killed=pids[0])

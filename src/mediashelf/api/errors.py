@@ -8,10 +8,13 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
-from mediashelf.errors import InsufficientStorage, MediashelfError
+from mediashelf.errors import InsufficientStorage, MediashelfError, shown
 from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.api")
@@ -32,9 +35,9 @@ async def _ours(_request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and exc.detail == "Not Found":
-        message = f"no route {request.method} {request.url.path}"
+        message = f"no route {request.method} {shown(request.url.path)}"
     elif exc.status_code == 405:
-        message = f"method {request.method} not allowed on {request.url.path}"
+        message = f"method {request.method} not allowed on {shown(request.url.path)}"
     else:
         message = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
     return error_response(exc.status_code, message, dict(exc.headers or {}))
@@ -78,6 +81,19 @@ async def _crash(request: Request, exc: Exception) -> JSONResponse:
         return error_response(503, f"the {part} is unavailable; try again shortly",
                               {"Retry-After": "5"})
     return error_response(500, "internal error")
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, refusing a preflight in our error shape instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        reply = super().preflight_response(request_headers)
+        if reply.status_code < 400:
+            return reply
+        headers = {k: v for k, v in reply.headers.items()
+                   if k not in ("content-length", "content-type")}
+        return error_response(reply.status_code, "CORS preflight refused: it asks for a method "
+                              "or private-network access this API does not allow", headers)
 
 
 def install(app: FastAPI) -> None:

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
-from mediashelf.errors import Forbidden, NotFound
+from mediashelf.errors import BadRequest, Forbidden, NotFound
 from mediashelf.names import inline_disposition
 
 router = APIRouter(include_in_schema=False)
+_EXPIRY = re.compile(r"[0-9]{1,12}")  # Unix seconds; str.isdigit() takes '²', which int() won't
+
+
+class _File(FileResponse):
+    """Starlette's file response, refusing a bad Range in our error shape (its own is text)."""
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader:
+            raise BadRequest("invalid Range header: send bytes=START-END, START < END, or "
+                             "bytes=-SUFFIX") from None
+        except RangeNotSatisfiable:
+            raise HTTPException(416, f"the range starts past the end of the file "
+                                f"({file_size} bytes)",
+                                {"Content-Range": f"bytes */{file_size}"}) from None
 
 
 @router.api_route("/files/{key:path}", methods=["GET", "HEAD"])
@@ -19,8 +39,7 @@ def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = 
              sig: str = "") -> FileResponse:
     storage = request.app.state.storage
     signer = request.app.state.signer
-    # "²".isdigit() is true but int("²") fails: only ASCII digits are a number here
-    if not (exp.isascii() and exp.isdigit()) or \
+    if not _EXPIRY.fullmatch(exp) or \
             not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
         raise Forbidden("invalid signature")
     if int(exp) < time.time():
@@ -37,4 +56,4 @@ def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = 
     headers = {"Cache-Control": f"private, max-age={max_age}", "X-Content-Type-Options": "nosniff"}
     if fn:  # built here, not by FileResponse: it gives no ASCII fallback for older clients
         headers["Content-Disposition"] = inline_disposition(fn)
-    return FileResponse(path, media_type=ct or "application/octet-stream", headers=headers)
+    return _File(path, media_type=ct or "application/octet-stream", headers=headers)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mediashelf.domain import Asset as AssetRecord
 from mediashelf.services.assets import Links
@@ -52,6 +52,10 @@ class Error(BaseModel):
 
 
 class ImportRequest(BaseModel):
+    """The JSON body of a URL import: exactly these three members, at most 64 KiB."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=256)
     type: AssetTypeName
     url: str

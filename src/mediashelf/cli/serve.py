@@ -22,6 +22,7 @@ def serve(
     """Run the API, the web page and (unless --no-worker) an embedded worker."""
     import uvicorn
 
+    from mediashelf.api.protocol import JsonErrorsProtocol
     from mediashelf.app import create_app
 
     settings = settings_from_env(quiet=False, host=host, port=port, web_concurrency=workers)
@@ -36,9 +37,11 @@ def serve(
     # turns that into a normal exit (status 0) instead of death by signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
+    # Our protocol refuses malformed and over-limit requests in JSON (api/protocol.py); with
+    # no WebSocket protocol, an Upgrade request is answered as plain HTTP, by the app.
     options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None,
                                "access_log": False, "timeout_graceful_shutdown": 30,
-                               "server_header": False}
+                               "server_header": False, "http": JsonErrorsProtocol, "ws": "none"}
     if settings.web_concurrency == 1:
         uvicorn.run(create_app(settings, run_worker=not no_worker, services=services), **options)
         return

@@ -1,0 +1,121 @@
+"""The JSON body of a URL import: read under a size cap, parsed strictly, checked member by member.
+
+The body must be one flat object of the members `name`, `type` and `url`, each a string, each
+given once, in UTF-8. orjson does the parsing: it refuses invalid UTF-8, lone surrogates, NaN and
+Infinity, numbers beyond a double and nesting deeper than 1,024 levels, without recursing in
+Python. Anything else that is not such an object is a 400 saying what is wrong; a body over
+the cap is a 413.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+
+from mediashelf.domain import AssetType
+from mediashelf.errors import BadRequest, PayloadTooLarge, shown
+
+MAX_BYTES = 64 * 1024
+MEMBERS = ("name", "type", "url")
+_SHAPE = "a JSON object with the string members name, type and url"
+_TOO_LARGE = f"the JSON body is larger than {MAX_BYTES // 1024} KiB"
+_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
+          list: "an array", dict: "an object"}
+
+
+async def read_import(request: Request) -> tuple[str, AssetType, str]:
+    """The name (as sent), type and url (stripped) of an import request's body."""
+    data = parse(await _read(request))
+    try:
+        type_ = AssetType(data["type"])
+    except ValueError:
+        raise BadRequest(f"invalid value '{shown(data['type'])}' for 'type': allowed values "
+                         "are AUDIO, IMAGE, VIDEO") from None
+    return data["name"], type_, data["url"].strip()
+
+
+def parse(raw: bytes) -> dict[str, str]:
+    """The import object in raw, or BadRequest naming the first thing wrong with it."""
+    if not raw.strip():
+        raise BadRequest(f"the body is empty: send {_SHAPE}")
+    try:
+        data: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(_syntax_problem(raw, exc)) from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"the body must be {_SHAPE}, not {_kind(data)}")
+    unknown = [name for name in data if name not in MEMBERS]
+    if unknown:
+        raise BadRequest(f"unknown member '{shown(unknown[0])}': the body takes only name, "
+                         "type and url")
+    for name in MEMBERS:
+        if name not in data:
+            raise BadRequest(f"'{name}' is required (name, type and url must all be given)")
+        value = data[name]
+        if not isinstance(value, str):
+            raise BadRequest(f"'{name}' must be a string, not {_kind(value)}")
+        if not value.strip():
+            raise BadRequest(f"'{name}' must not be empty")
+    _refuse_repeats(raw)
+    return data
+
+
+def _refuse_repeats(raw: bytes) -> None:
+    """orjson keeps the last of repeated members; the standard parser shows them all."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        names = [name for name, _ in items]
+        for name in names:
+            if names.count(name) > 1:
+                raise BadRequest(f"member '{shown(name)}' is given more than once")
+        return dict(items)
+
+    try:
+        json.loads(raw, object_pairs_hook=pairs)
+    except RecursionError:
+        # orjson left only three strings, so deep nesting was in a member given again later.
+        raise BadRequest("a member is given more than once") from None
+
+
+def _syntax_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """Our own words for why orjson refused the body (its text is not shown to clients)."""
+    where = f"(line {exc.lineno}, column {exc.colno})"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"the body is not UTF-8: invalid byte at offset {bad.start}"
+    reason = exc.msg.lower()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "the body starts with a byte order mark: send UTF-8 without one"
+    if "depth" in reason or "recursion" in reason:
+        return f"the body is nested too deeply {where}"
+    if "surrogate" in reason:
+        return f"the body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff) {where}"
+    if "infinity" in reason:
+        return f"a number in the body is out of range {where}"
+    token = raw[exc.pos:exc.pos + 9].lstrip(b"-")
+    if token.startswith((b"NaN", b"Infinity")):
+        return f"NaN and Infinity are not JSON numbers {where}"
+    return f"the body is not valid JSON {where}"
+
+
+def _kind(value: Any) -> str:
+    return "a string" if isinstance(value, str) else _KINDS.get(type(value), "another value")
+
+
+async def _read(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over the cap."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BYTES:
+        raise PayloadTooLarge(_TOO_LARGE)  # before reading (and before any 100 Continue)
+    raw = bytearray()
+    try:
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BYTES:
+                raise PayloadTooLarge(_TOO_LARGE)
+    except ClientDisconnect:
+        raise BadRequest("the body ended early: the connection was closed") from None
+    return bytes(raw)

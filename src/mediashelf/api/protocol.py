@@ -1,0 +1,130 @@
+"""uvicorn's HTTP/1.1 protocol with our request limits, refusing in JSON like the rest of the API.
+
+uvicorn answers a request its parser gives up on by itself, before the app sees anything, with a
+plain-text 400. This subclass keeps uvicorn's parsing and connection handling (httptools) and only
+enforces the limits below while the request head arrives, and writes every refusal as
+{"code", "message"} followed by closing the connection, as uvicorn does. `serve` hands it to
+uvicorn's Config (`http=`), in one process or several.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import httptools
+import orjson
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+log = logging.getLogger("mediashelf.http")
+
+MAX_URL_BYTES = 8 * 1024  # the request target, path and query: 414 beyond
+MAX_HEADERS = 100  # header fields: 431 beyond
+MAX_HEADER_BYTES = 32 * 1024  # names and values together: 431 beyond
+MAX_QUERY_PARAMS = 256  # '&'-separated parts of the query: 400 beyond
+
+
+class Refused(Exception):
+    """A request refused while its head is read; raised in a parser callback."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class JsonErrorsProtocol(HttpToolsProtocol):
+    """httptools' protocol, refusing over-limit and malformed requests in JSON."""
+
+    # The limits are checked once a head is complete, in a few comparisons; while one is still
+    # arriving, only the reads that bring nothing else are counted. httptools holds a header's
+    # value until it is whole, so that count is what bounds a head that never ends.
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._heads = 0  # request heads begun on this connection
+        self._in_head = False  # the last one begun is not complete
+        self._read = 0  # bytes of the read being parsed
+        self._first = 0  # bytes of the read in which the current head began
+        self._whole = 0  # bytes of the reads since, until the one that completes it
+
+    def data_received(self, data: bytes) -> None:
+        heads, in_head = self._heads, self._in_head
+        self._read = len(data)
+        super().data_received(data)
+        if in_head and self._in_head and heads == self._heads:
+            self._whole += len(data)
+            if len(self.url) > MAX_URL_BYTES:
+                self._write_error(414, _URL_TOO_LONG)
+            elif self._whole > MAX_URL_BYTES + MAX_HEADER_BYTES:
+                self._write_error(431, _HEADERS_TOO_LARGE)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._heads += 1
+        self._in_head, self._first, self._whole = True, self._read, 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        url = self.url
+        if (len(url) > MAX_URL_BYTES or len(self.headers) > MAX_HEADERS
+                or self._first + self._whole + self._read > MAX_HEADER_BYTES  # the most it was
+                or url.count(b"&") >= MAX_QUERY_PARAMS):
+            self._check_head()
+        super().on_headers_complete()
+
+    def _check_head(self) -> None:
+        """Refused if the complete head is over a limit (measured exactly, so only when it
+        may be)."""
+        if len(self.url) > MAX_URL_BYTES:
+            raise Refused(414, _URL_TOO_LONG)
+        if len(self.headers) > MAX_HEADERS:
+            raise Refused(431, f"the request has more than {MAX_HEADERS} header fields")
+        if sum(len(name) + len(value) for name, value in self.headers) > MAX_HEADER_BYTES:
+            raise Refused(431, _HEADERS_TOO_LARGE)
+        if self.url.partition(b"?")[2].count(b"&") >= MAX_QUERY_PARAMS:
+            raise Refused(400, f"the URL has more than {MAX_QUERY_PARAMS} query parameters")
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn calls this while handling the parser's error: answer for that error."""
+        error = sys.exception()
+        status, message = _refusal(error)
+        self._write_error(status, message, str(error.__context__ or error) if error else msg)
+
+    def _write_error(self, status: int, message: str, why: str = "") -> None:
+        if self.transport.is_closing():
+            return
+        log.info("http.refused", extra={"status": status, "why": why or message,
+                                        "client": self.client and self.client[0]})
+        body = orjson.dumps({"code": status, "message": message})
+        head = [STATUS_LINE[status]]
+        head += [b"%s: %s\r\n" % pair for pair in self.server_state.default_headers]
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\n"
+                    b"connection: close\r\n\r\n" % len(body))
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """An Upgrade we do not speak (WebSocket, h2c) is served as plain HTTP/1.1: no log."""
+
+
+_URL_TOO_LONG = f"the URL is longer than {MAX_URL_BYTES // 1024} KiB"
+_HEADERS_TOO_LARGE = f"the request headers are larger than {MAX_HEADER_BYTES // 1024} KiB"
+_BAD_TARGET = "the URL is not valid: characters outside ASCII must be percent-encoded"
+_BAD_LINE = ("the request line is not valid: an unknown method, or bytes left over from a "
+             "body longer than its Content-Length")
+_BAD_REQUEST = ("the request is not valid HTTP/1.1: check the request line, the header fields "
+                "and that the body matches Content-Length or its chunked framing")
+
+
+def _refusal(exc: BaseException | None) -> tuple[int, str]:
+    """The status and our message for a parser error (its own text stays in the log)."""
+    cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else exc
+    if isinstance(cause, Refused):
+        return cause.status, cause.message
+    if isinstance(cause, httptools.HttpParserInvalidURLError | UnicodeDecodeError):
+        return 400, _BAD_TARGET
+    if isinstance(cause, httptools.HttpParserInvalidMethodError):
+        return 400, _BAD_LINE
+    return 400, _BAD_REQUEST
+
