@@ -49,7 +49,7 @@ def test_every_documented_variable_exists() -> None:
 def test_the_configuration_table_names_every_setting_and_only_settings() -> None:
     table = _configuration_table()
     assert sorted(SETTINGS - table) == [], "settings missing from the README's table"
-    assert sorted(table - SETTINGS) == [], "the README's table names variables that are not settings"
+    assert sorted(table - SETTINGS) == [], "the README's table names things that are no settings"
 
 
 def test_variables_are_spelled_in_full() -> None:
