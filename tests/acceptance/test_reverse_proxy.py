@@ -171,3 +171,11 @@ def test_a_large_upload_streams_through_the_proxy(proxy: tuple[str, Server],
     assert whole.status_code == 200 and whole.content == data
     part = httpx.get(asset["fileUrl"], headers={"Range": "bytes=1000-1999"}, timeout=60)
     assert part.status_code == 206 and part.content == data[1000:2000]
+
+
+def test_operations_md_shows_the_shipped_files() -> None:
+    """The configurations printed in docs/operations.md are the ones tested here."""
+    page = (ROOT / "docs" / "operations.md").read_text()
+    for lang, path in (("nginx", "deploy/nginx/mediashelf.conf"),
+                       ("caddy", "deploy/caddy/Caddyfile")):
+        assert f"```{lang}\n{(ROOT / path).read_text()}```\n" in page, path
