@@ -1,6 +1,7 @@
 """The documentation names only variables that exist, and the README's configuration table names
-every setting: a MEDIASHELF_* variable in README.md, docs/*.md or deploy/ is a field of Settings,
-or is read by the SDK (the client's variables) or by the test harness (the tests' own)."""
+every setting: a MEDIASHELF_* variable in README.md, CHANGELOG.md, docs/*.md or deploy/ is a
+field of Settings, or is read by the SDK (the client's variables) or by the test harness (the
+tests' own)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ READERS = {"the SDK": ROOT / "sdk" / "src", "the test harness": ROOT / "tests" /
 
 
 def _documents() -> list[Path]:
-    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+    docs = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md")),
             *sorted(p for p in (ROOT / "deploy").rglob("*") if p.is_file())]
     assert len(docs) > 3
     return docs
@@ -49,7 +50,7 @@ def test_every_documented_variable_exists() -> None:
 def test_the_configuration_table_names_every_setting_and_only_settings() -> None:
     table = _configuration_table()
     assert sorted(SETTINGS - table) == [], "settings missing from the README's table"
-    assert sorted(table - SETTINGS) == [], "the README's table names things that are no settings"
+    assert sorted(table - SETTINGS) == [], "the README's table names what is not a setting"
 
 
 def test_variables_are_spelled_in_full() -> None:
