@@ -1,23 +1,39 @@
 """The built distributions: the full one ships the server and the SDK from their two source
 roots, in its wheel and its sdist; the light one ships the SDK alone. Both carry the version and
-the license."""
+the license. The full wheel and sdist, each installed into a fresh venv, serve: a key from the
+installed command, a real image uploaded until READY and listed over HTTP, a clean stop."""
 
 from __future__ import annotations
 
 import email
+import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from tests.support.backends import Backend
+from tests.support.server import Server, upload, wait_for
 
 from mediashelf_client import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 JUNK = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__", "bench", "docs")
+# Variables that would let the checkout's code or another environment leak into a fresh venv.
+LEAKS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV")
+
+
+@dataclass(frozen=True)
+class Dists:
+    full_wheel: Path
+    full_sdist: Path
+    light_wheel: Path
+    light_sdist: Path
 
 
 def _build(project: Path, out: Path) -> tuple[Path, Path]:
@@ -29,17 +45,71 @@ def _build(project: Path, out: Path) -> tuple[Path, Path]:
     return wheel, sdist
 
 
+@pytest.fixture(scope="session")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
+    """Both distributions, built once for the session from a copy of the checkout."""
+    base = tmp_path_factory.mktemp("dists")
+    tree = base / "tree"  # a copy, so that the builds leave nothing in the checkout
+    shutil.copytree(ROOT, tree, ignore=JUNK)
+    full_wheel, full_sdist = _build(tree, base / "full")
+    light_wheel, light_sdist = _build(tree / "sdk", base / "light")
+    return Dists(full_wheel, full_sdist, light_wheel, light_sdist)
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if k not in LEAKS and not k.startswith("MEDIASHELF_")}
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every dependency of the full wheel with both extras (and the build backend, for the
+    sdist), downloaded once, so that each fresh venv installs without fetching them again."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    pip = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--dest", str(folder),
+                          f"{dists.full_wheel}[postgres,s3]", "setuptools>=77"],
+                         capture_output=True, text=True, env=_env(), cwd=folder, timeout=900)
+    assert pip.returncode == 0, pip.stdout[-2000:] + pip.stderr[-4000:]
+    return folder
+
+
+def _fresh_venv(where: Path, requirement: str, wheelhouse: Path) -> Path:
+    """A new venv holding `requirement` and its dependencies alone (from the wheelhouse only, so
+    an undeclared one is missing): its bin folder. This pip installs into it (`--python`), which
+    spares the venv a pip of its own; no bytecode is compiled ahead (the imports compile theirs)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True,
+                   timeout=120)
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(where / "bin" / "python"),
+                          "install", "-q", "--no-compile", "--no-index", "--find-links",
+                          str(wheelhouse), requirement],
+                         capture_output=True, text=True, env=_env(), cwd=where, timeout=900)
+    assert pip.returncode == 0, pip.stdout[-2000:] + pip.stderr[-4000:]
+    return where / "bin"
+
+
+@pytest.fixture(scope="session")
+def wheel_bin(dists: Dists, wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full wheel with both extras, so that it can serve every backend."""
+    return _fresh_venv(tmp_path_factory.mktemp("wheel") / "venv",
+                       f"{dists.full_wheel}[postgres,s3]", wheelhouse)
+
+
+@pytest.fixture(scope="session")
+def sdist_bin(dists: Dists, wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full sdist, built into a wheel by pip, without extras: the embedded defaults."""
+    return _fresh_venv(tmp_path_factory.mktemp("sdist") / "venv", str(dists.full_sdist),
+                       wheelhouse)
+
+
 def _metadata(wheel: zipfile.ZipFile) -> email.message.Message:
     name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
     return email.message_from_bytes(wheel.read(name))
 
 
 @pytest.mark.slow
-def test_both_distributions_build_with_their_packages(tmp_path: Path) -> None:
-    tree = tmp_path / "tree"  # a copy, so that the builds leave nothing in the checkout
-    shutil.copytree(ROOT, tree, ignore=JUNK)
-    full_wheel, full_sdist = _build(tree, tmp_path / "full")
-    light_wheel, light_sdist = _build(tree / "sdk", tmp_path / "light")
+def test_both_distributions_build_with_their_packages(dists: Dists) -> None:
+    full_wheel, full_sdist = dists.full_wheel, dists.full_sdist
+    light_wheel, light_sdist = dists.light_wheel, dists.light_sdist
 
     with zipfile.ZipFile(full_wheel) as wheel:
         names = set(wheel.namelist())
@@ -66,3 +136,52 @@ def test_both_distributions_build_with_their_packages(tmp_path: Path) -> None:
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert (ROOT / "sdk" / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
     assert light_sdist.name == f"mediashelf_client-{__version__}.tar.gz"
+
+
+def _serves(bin_dir: Path, data_dir: Path, env: dict[str, str], image: Path) -> None:
+    """The installed command: version, serve, a key, an image READY and listed, a clean stop."""
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c",
+         "import mediashelf, mediashelf_client; print(mediashelf.__file__); "
+         "print(mediashelf_client.__file__)"],
+        capture_output=True, text=True, env=_env(), cwd=data_dir.parent, timeout=60, check=True)
+    for path in where.stdout.split():  # the venv's copies, not the checkout's
+        assert Path(path).is_relative_to(bin_dir.parent), path
+    version = subprocess.run([str(bin_dir / "mediashelf"), "--version"], capture_output=True,
+                             text=True, env=_env(), timeout=60, check=True)
+    assert __version__ in version.stdout
+
+    server = Server(data_dir, {**{k: "" for k in LEAKS}, **env},
+                    command=(str(bin_dir / "mediashelf"),))
+    server.start(timeout=120)
+    try:
+        created = server.cli("keys", "create", "--tenant", "packaged")
+        key = created.stdout.strip().splitlines()[-1]
+        with server.client(key) as client:
+            asset = wait_for(client, upload(client, image, name="from the package")["id"])
+            assert asset["status"] == "READY", asset["failureReason"]
+            assert (asset["width"], asset["height"]) == (64, 48)
+            assert httpx.get(asset["fileUrl"], timeout=30).content == image.read_bytes()
+            listed = client.get("/v1/assets", params={"scope": "mine"})
+            assert listed.status_code == 200
+            assert [a["id"] for a in listed.json()] == [asset["id"]]
+            assert listed.headers["X-Total-Count"] == "1"
+            page = client.get("/")  # the web page is package data
+            assert page.status_code == 200 and "<html" in page.text.lower()
+    finally:
+        code = server.stop()
+    assert code == 0, server.log()
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_and_serves(wheel_bin: Path, backend: Backend,
+                                       media: dict[str, Path], tmp_path: Path) -> None:
+    with backend.provision() as env:
+        _serves(wheel_bin, tmp_path / "data", env, media["png"])
+
+
+@pytest.mark.slow
+def test_the_sdist_installs_and_serves(sdist_bin: Path, media: dict[str, Path],
+                                       tmp_path: Path) -> None:
+    _serves(sdist_bin, tmp_path / "data", {}, media["png"])

@@ -4,6 +4,7 @@ the codec-free media vocabulary, and the built-in music is left to processes wit
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +23,7 @@ REPORTING_SERVE = ("-c", "import atexit, sys\n"
 def test_an_api_process_loads_no_decoder(make_server: Callable[..., Server],
                                          media: dict[str, Path]) -> None:
     api = make_server({"MEDIASHELF_SEED_MUSIC": "true"}, args=("--no-worker",), start=False)
-    api.launcher = REPORTING_SERVE
+    api.command = (sys.executable, *REPORTING_SERVE)
     api.start()
     key = api.new_key("light")
     with api.client(key) as c:

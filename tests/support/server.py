@@ -21,11 +21,15 @@ def free_port() -> int:
 
 
 class Server:
-    """`mediashelf serve` on a temporary data dir; `cli()` runs commands against the same dir."""
+    """`mediashelf serve` on a temporary data dir; `cli()` runs commands against the same dir.
+
+    `command` is how mediashelf is run: this checkout's by default, or an installed one."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = (), backend: str = "sqlite-local") -> None:
+                 args: tuple[str, ...] = (), backend: str = "sqlite-local",
+                 command: tuple[str, ...] = (sys.executable, "-m", "mediashelf")) -> None:
         self.data_dir = data_dir
+        self.command = command
         self.backend = backend  # see tests/support/backends.py
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -33,7 +37,6 @@ class Server:
                     "MEDIASHELF_PORT": str(self.port), "MEDIASHELF_SEED_MUSIC": "false",
                     "MEDIASHELF_POLL_INTERVAL": "0.2", **(env or {})}
         self.args = args
-        self.launcher: tuple[str, ...] = ("-m", "mediashelf")  # what the interpreter runs
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._services: Any = None
@@ -42,7 +45,7 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, *self.launcher, "serve", *self.args], env=self.env,
+                [*self.command, "serve", *self.args], env=self.env,
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -80,7 +83,7 @@ class Server:
     def cli(self, *args: str, check: bool = True, timeout: float = 120,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run `mediashelf ARGS` on this server's data dir."""
-        res = subprocess.run([sys.executable, "-m", "mediashelf", *args], capture_output=True,
+        res = subprocess.run([*self.command, *args], capture_output=True,
                              text=True, env={**self.env, **(env or {})}, timeout=timeout)
         if check and res.returncode != 0:
             raise AssertionError(f"mediashelf {' '.join(args)} failed ({res.returncode}):\n"
