@@ -28,16 +28,13 @@ class JobKind(enum.StrEnum):
     IMPORT = "import"  # download from a URL, then process
 
 
-class JobState(enum.StrEnum):
+class JobState(enum.StrEnum):  # a finished job's row is removed
     QUEUED = "queued"
     RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
 
 
-class JobOutcome(enum.StrEnum):
+class JobOutcome(enum.StrEnum):  # a transient error is raised, and the worker retries the job
     DONE = "done"  # the asset reached a final status
-    RETRY = "retry"  # a transient error: run again later
     SKIPPED = "skipped"  # nothing to do (deleted, already final)
 
 
