@@ -27,7 +27,8 @@ class BoundedLRU(Generic[K, V]):
     def get(self, key: K) -> V | None:
         """The value kept under key (now the most recently used), or None."""
         with self._lock:
-            return self._lru.get(key)
+            value: V | None = self._lru.get(key)
+        return value
 
     def get_many(self, keys: Iterable[K]) -> list[V | None]:
         """get() of each key, under one lock."""
