@@ -9,18 +9,20 @@ import mimetypes
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
+from mediashelf.db.listing import Listing
 from mediashelf.domain import (
     SYSTEM_TENANT_ID,
     Asset,
     AssetStatus,
     AssetType,
     JobKind,
+    ListQuery,
     Page,
     asset_prefix,
     now_ms,
@@ -83,11 +85,6 @@ def _guess_ext(mime: str) -> str:
         if known == mime:
             return ext
     return ""
-
-
-def _owners(tenant_id: uuid.UUID, scope: str | None) -> tuple[uuid.UUID, ...]:
-    return {"mine": (tenant_id,), "system": (SYSTEM_TENANT_ID,)}.get(
-        scope or "", (tenant_id, SYSTEM_TENANT_ID))
 
 
 @dataclass(slots=True)
@@ -166,6 +163,7 @@ class AssetService:
                  url_check: Callable[[str], str] | None = None,
                  on_enqueue: Callable[[], None] | None = None) -> None:
         self._db, self._repo, self._jobs = db, repo, jobs
+        self._listing = Listing()
         self.storage = storage
         self._settings = settings
         self.on_enqueue = on_enqueue
@@ -211,13 +209,12 @@ class AssetService:
             raise NotFound("asset not found")
         return asset
 
-    def list(self, tenant_id: uuid.UUID, types: Sequence[AssetType],
-             statuses: Sequence[AssetStatus], page: int, page_size: int,
-             scope: str | None = None) -> Page:
-        owners = _owners(tenant_id, scope)
-        total, items, version, rows = self._db.reading(lambda conn: self._repo.listing(
-            conn, owners, types, statuses, (page - 1) * page_size, page_size), snapshot=True)
-        return Page(items, total, page, page_size, version, rows)
+    def list(self, tenant_id: uuid.UUID, query: ListQuery) -> Page:
+        """The page of the assets the tenant sees that the query asks for, read in one
+        snapshot with its exact total and the libraries' versions."""
+        owners = query.owners(tenant_id)
+        return self._db.reading(lambda conn: self._listing.read(conn, owners, query),
+                                snapshot=True)
 
     def peek(self, asset_id: uuid.UUID) -> Asset:
         """Any asset by id, deleted or not (administration only)."""
