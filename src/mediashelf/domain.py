@@ -140,6 +140,9 @@ class Job:
     lease_owner: str | None = None
 
 
+_TYPES, _STATUSES = tuple(AssetType), tuple(AssetStatus)
+
+
 @dataclass(frozen=True, slots=True)
 class ListQuery:
     """One listing, normalised (types and statuses in their enums' order, no repeats), so equal
@@ -157,13 +160,21 @@ class ListQuery:
     sort: str | None = None
     sha256: str | None = None
 
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        types = tuple(t for t in AssetType if t in self.types) or tuple(AssetType)
-        statuses = tuple(s for s in AssetStatus if s in self.statuses) or (AssetStatus.READY,)
+        types = tuple(t for t in _TYPES if t in self.types) or _TYPES
+        statuses = tuple(s for s in _STATUSES if s in self.statuses) or (AssetStatus.READY,)
         object.__setattr__(self, "types", types)
         object.__setattr__(self, "statuses", statuses)
         if self.page < 1 or self.page_size < 1:
             raise ValueError("page and page_size start at 1")
+        object.__setattr__(self, "_hash", hash((types, statuses, self.scope, self.page,
+                                                self.page_size, self.q, self.tags, self.sort,
+                                                self.sha256)))
+
+    def __hash__(self) -> int:  # kept: a cached reply's lookup hashes its key more than once
+        return self._hash
 
     @property
     def offset(self) -> int:

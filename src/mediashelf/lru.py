@@ -27,13 +27,15 @@ class BoundedLRU(Generic[K, V]):
     def get(self, key: K) -> V | None:
         """The value kept under key (now the most recently used), or None."""
         with self._lock:
-            value: V | None = self._lru.get(key)
+            try:
+                value: V = self._lru[key]  # one lookup; .get() would look twice
+            except KeyError:
+                return None
         return value
 
     def get_many(self, keys: Iterable[K]) -> list[V | None]:
-        """get() of each key, under one lock."""
-        with self._lock:
-            return [self._lru.get(key) for key in keys]
+        """get() of each key."""
+        return [self.get(key) for key in keys]
 
     def put(self, key: K, value: V) -> None:
         """Keep value under key, evicting the least recently used past either cap."""

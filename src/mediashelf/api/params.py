@@ -14,13 +14,15 @@ from mediashelf.errors import BadRequest, NotFound
 
 _DIGITS = re.compile(r"\d{1,12}")
 E = TypeVar("E")
+_TYPES = {t.value: t for t in AssetType}
+_STATUSES = {s.value: s for s in AssetStatus}
 
 
 def list_query(params: QueryParams) -> ListQuery:
     """The listing the query string asks for, or BadRequest naming the parameter and the
     values it allows; unknown parameters are ignored."""
-    types = _enum_values(params, "type", {t.value: t for t in AssetType})
-    statuses = _enum_values(params, "status", {s.value: s for s in AssetStatus})
+    types = _enum_values(params, "type", _TYPES)
+    statuses = _enum_values(params, "status", _STATUSES)
     scope = params.get("scope")
     if scope not in (None, "", "mine", "system"):
         raise BadRequest(f"invalid value '{scope}' for parameter 'scope': allowed values are "

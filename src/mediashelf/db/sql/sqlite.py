@@ -36,9 +36,12 @@ def _live_keys(n: int) -> str:
             f"WHERE k.key_hash IN ({_marks(n)}) AND k.revoked_ms IS NULL")
 
 
+_SYSTEM = SYSTEM_TENANT_ID.hex
+
+
 def live_keys(hashes: Sequence[str]) -> Statement:
     """The live keys with these hashes, as KeyRow."""
-    return _live_keys(len(hashes)), (SYSTEM_TENANT_ID.hex, *hashes)
+    return _live_keys(len(hashes)), (_SYSTEM, *hashes)
 
 
 def key(row: KeyRow) -> ApiKey:
