@@ -48,7 +48,7 @@ class Listing:
         offset = query.offset
         if offset >= total:
             return Page(query, total, versions)
-        shown = min(query.page_size, total - offset)
+        shown = min(query.page_size, total - offset)  # page_size, or fewer on the last page
         newest_first = offset <= total - offset - shown
         skip = offset if newest_first else total - offset - shown
         bound: uuid.UUID | None = None

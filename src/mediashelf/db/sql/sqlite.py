@@ -100,16 +100,16 @@ def _page(groups: int, bounded: bool, desc: bool) -> str:
 
 
 def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None, desc: bool,
-         limit: int, skip: int) -> Statement:
-    """Rows skip..skip+limit, from the chosen end, of the groups' index ranges (each read up
-    to its own limit, past bound if given) merged, newest first, as AssetRow."""
+         shown: int, skip: int) -> Statement:
+    """The `shown` rows after `skip` from the chosen end of the groups' index ranges (each
+    read up to its own most, past bound if given) merged, newest first, as AssetRow."""
     params: list[Hashable] = []
     for owner, type_, status, most in groups:
         params += [owner, type_, status]
         if bound is not None:
             params.append(bound.hex)
         params.append(most)
-    return _page(len(groups), bound is not None, desc), (*params, limit, skip)
+    return _page(len(groups), bound is not None, desc), (*params, shown, skip)
 
 
 def asset(row: AssetRow) -> Asset:
