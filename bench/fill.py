@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from mediashelf.db.assets import AssetRepository
-from mediashelf.domain import SYSTEM_TENANT_ID, Asset, AssetStatus, AssetType, now_ms, uuid7
+from mediashelf.domain import (
+    SYSTEM_TENANT_ID,
+    Asset,
+    AssetStatus,
+    AssetType,
+    ListQuery,
+    Scope,
+    now_ms,
+    uuid7,
+)
 
 TENANTS = ("acme", "globex", "initech")
 SYSTEM_SHARE = 0.01  # the shared music library: 1 % of the rows, all AUDIO and READY
@@ -89,10 +98,9 @@ def fill(services: Any, n: int, seed: int = 6) -> Library:
             k = (str(a.tenant_id), a.type.value, a.status.value)
             lib.counts[k] = lib.counts.get(k, 0) + 1
     lib.fill_seconds = time.perf_counter() - started
-    with services.db.read() as conn:
-        for name, tid in lib.tenant_ids.items():
-            _, items, _, _ = repo.listing(conn, (tid,), list(AssetType), [AssetStatus.READY], 0, 1)
-            lib.some_ids[name] = str(items[0].id)
+    for name, tid in lib.tenant_ids.items():
+        page = services.assets.list(tid, ListQuery(scope=Scope.MINE, page_size=1))
+        lib.some_ids[name] = str(page.items[0].id)
     return lib
 
 

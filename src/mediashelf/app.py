@@ -20,11 +20,9 @@ from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api.assets import PAGINATION_HEADERS
 from mediashelf.api.openapi import customise_openapi
-from mediashelf.api.schemas import WireMemo
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.jobs import JobRepository
-from mediashelf.db.key_local import LocalKeyReader
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
@@ -32,6 +30,7 @@ from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
 from mediashelf.services.keys import KeyService
 from mediashelf.services.processing import Processor
+from mediashelf.services.replies import Replies
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
 from mediashelf.storage.base import Storage
@@ -42,7 +41,6 @@ if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a w
     from mediashelf.media.analysis import Analyser
 
 log = logging.getLogger("mediashelf.app")
-WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB)
 
 
 @dataclass
@@ -82,15 +80,8 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     asset_repo, job_repo = AssetRepository(), JobRepository()
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check,
                           space=space)
-    batcher = None
-    if not db.is_sqlite:  # psycopg comes with the postgres extra: imported only when used
-        from mediashelf.db.key_batch import KeyBatcher
-
-        batcher = KeyBatcher(db.libpq_url())
-    path = db.engine.url.database if db.is_sqlite else None
-    local = LocalKeyReader(path) if path and path != ":memory:" else None
-    services = Services(settings, db, storage, signer,
-                        KeyService(db, KeyRepository(), batcher, local), assets, fetcher, space)
+    services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
+                        fetcher, space)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -143,10 +134,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.signer = services.signer
     app.state.keys = services.keys
     app.state.assets = services.assets
-    app.state.list_cache = assets_api.reply_cache(settings.list_cache)
-    app.state.get_cache = assets_api.reply_cache(settings.list_cache)
-    app.state.wire_memo = WireMemo(WIRE_MEMO_ASSETS if settings.list_cache else 0)
-    app.state.readers = assets_api.readers(services.db.is_sqlite)
+    app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     errors.install(app)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))

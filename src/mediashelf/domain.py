@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 class AssetType(enum.StrEnum):
@@ -28,17 +28,21 @@ class JobKind(enum.StrEnum):
     IMPORT = "import"  # download from a URL, then process
 
 
-class JobState(enum.StrEnum):
+class JobState(enum.StrEnum):  # a finished job's row is removed
     QUEUED = "queued"
     RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
 
 
-class JobOutcome(enum.StrEnum):
+class JobOutcome(enum.StrEnum):  # a transient error is raised, and the worker retries the job
     DONE = "done"  # the asset reached a final status
-    RETRY = "retry"  # a transient error: run again later
     SKIPPED = "skipped"  # nothing to do (deleted, already final)
+
+
+class Scope(enum.StrEnum):
+    """Whose assets a listing shows: the tenant's own, or the system library's (None: both)."""
+
+    MINE = "mine"
+    SYSTEM = "system"
 
 
 SYSTEM_TENANT_ID = uuid.UUID("00000000-0000-7000-8000-000000000000")
@@ -138,15 +142,79 @@ class Job:
     lease_owner: str | None = None
 
 
+_TYPES, _STATUSES = tuple(AssetType), tuple(AssetStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """One listing, normalised (types and statuses in their enums' order, no repeats), so equal
+    queries mean equal replies: with the tenant, the links hour and the library versions it is
+    the reply cache's key. Built once from the request and passed down to the SQL unchanged."""
+
+    types: tuple[AssetType, ...] = tuple(AssetType)  # none given: every type
+    statuses: tuple[AssetStatus, ...] = (AssetStatus.READY,)  # none given: READY
+    scope: Scope | None = None
+    page: int = 1
+    page_size: int = 20
+    # Filters and orders to come; the listing engine refuses them until it implements them.
+    q: str | None = None
+    tags: frozenset[str] = frozenset()
+    sort: str | None = None
+    sha256: str | None = None
+
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        types = tuple(t for t in _TYPES if t in self.types) or _TYPES
+        statuses = tuple(s for s in _STATUSES if s in self.statuses) or (AssetStatus.READY,)
+        object.__setattr__(self, "types", types)
+        object.__setattr__(self, "statuses", statuses)
+        if self.page < 1 or self.page_size < 1:
+            raise ValueError("page and page_size start at 1")
+        object.__setattr__(self, "_hash", hash((types, statuses, self.scope, self.page,
+                                                self.page_size, self.q, self.tags, self.sort,
+                                                self.sha256)))
+
+    def __hash__(self) -> int:  # kept: a cached reply's lookup hashes its key more than once
+        return self._hash
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.page - 1) * self.page_size
+
+    def owners(self, tenant_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
+        """The libraries listed, the tenant's before the system's."""
+        if self.scope is Scope.MINE:
+            return (tenant_id,)
+        if self.scope is Scope.SYSTEM:
+            return (SYSTEM_TENANT_ID,)
+        return (tenant_id, SYSTEM_TENANT_ID)
+
+    def versions(self, key_versions: tuple[int, int]) -> tuple[int, ...]:
+        """Of the versions read with a key (ApiKey.versions), those of owners(), in order."""
+        if self.scope is Scope.MINE:
+            return key_versions[:1]
+        if self.scope is Scope.SYSTEM:
+            return key_versions[1:]
+        return key_versions
+
+
+class StoredRow(Hashable, Protocol):
+    """An asset's row as the database returned it: equal rows, equal assets."""
+
+    @property
+    def id(self) -> Hashable: ...
+
+
 @dataclass(slots=True)
 class Page:
-    items: Sequence[Asset]
+    query: ListQuery
     total: int
-    page: int
-    page_size: int
-    version: tuple[int, ...] = ()  # the owners' library versions the page was read at
-    rows: Sequence[Sequence[Hashable]] = ()  # each item's stored row as read (id first)
+    versions: tuple[int, ...] = ()  # the owners' library versions the page was read at
+    items: Sequence[Asset] = ()
+    rows: Sequence[StoredRow] = ()  # each item's stored row as read
 
     @property
     def total_pages(self) -> int:
-        return -(-self.total // self.page_size)
+        return -(-self.total // self.query.page_size)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
-from mediashelf.domain import Job, JobOutcome, now_ms
+from mediashelf.domain import Job, now_ms
 from mediashelf.metrics import JOB_SECONDS
 from mediashelf.services.assets import AssetService
 from mediashelf.services.processing import Processor
@@ -111,9 +111,8 @@ class Worker:
                 log.exception("job.retry_failed", extra=ctx)
             return
         JOB_SECONDS.labels(kind=job.kind.value).observe(time.monotonic() - started)
-        if outcome is not JobOutcome.RETRY:
-            with self._db.write() as conn:
-                self._jobs.finish(conn, job)
+        with self._db.write() as conn:
+            self._jobs.finish(conn, job)
         log.info("job.finished", extra={**ctx, "outcome": outcome.value,
                                         "seconds": round(time.monotonic() - started, 3)})
 

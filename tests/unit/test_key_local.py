@@ -11,7 +11,7 @@ import pytest
 from mediashelf.app import build_services
 from mediashelf.db import migrate
 from mediashelf.db.key_local import LocalKeyReader
-from mediashelf.domain import AssetType
+from mediashelf.domain import ApiKey, AssetType
 from mediashelf.errors import Unavailable
 from mediashelf.security import hash_api_key
 from mediashelf.settings import Settings
@@ -23,10 +23,14 @@ def test_sees_every_committed_write_and_agrees_with_the_pooled_read(tmp_path: Pa
                                        seed_music=False), with_worker=False)
     migrate.upgrade(services.db)
     reader = LocalKeyReader(str(db))
+
+    def lookup(plain: str) -> ApiKey | None:
+        return asyncio.run(reader.lookup(hash_api_key(plain)))
+
     try:
-        assert reader.lookup(hash_api_key("msk_not_yet")) is None  # opens the connection
+        assert lookup("msk_not_yet") is None  # opens the connection
         plain, made = services.keys.create("acme")
-        found = reader.lookup(hash_api_key(plain))  # a key made after the connection opened
+        found = lookup(plain)  # a key made after the connection opened
         assert found is not None and found.id == made.id and found.tenant_name == "acme"
         assert found == services.keys.resolve(plain)
         assert asyncio.run(services.keys.resolve_async(plain)).versions == found.versions
@@ -34,12 +38,12 @@ def test_sees_every_committed_write_and_agrees_with_the_pooled_read(tmp_path: Pa
         sink = services.assets.start_upload(made.tenant_id, AssetType.IMAGE)
         sink.feed(b"bytes the worker would check")
         sink.finish("photo", "photo.jpg", "image/jpeg")
-        after = reader.lookup(hash_api_key(plain))
+        after = lookup(plain)
         assert after is not None and after.versions[0] > before[0]  # the write is seen
         services.keys.revoke(plain)
-        assert reader.lookup(hash_api_key(plain)) is None
+        assert lookup(plain) is None
     finally:
-        reader.close()
+        asyncio.run(reader.close())
         asyncio.run(services.keys.close())
         services.close()
 
@@ -49,6 +53,6 @@ def test_a_file_that_is_no_database_is_unavailable(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a SQLite database" * 200)
     reader = LocalKeyReader(str(bad))
     with pytest.raises(Unavailable) as err:
-        reader.lookup(hash_api_key("msk_any"))
+        asyncio.run(reader.lookup(hash_api_key("msk_any")))
     assert err.value.message == "the database is unavailable; try again shortly"
-    reader.close()
+    asyncio.run(reader.close())

@@ -1,13 +1,16 @@
-"""The tenant behind a request's API key, and typed access to the app's services."""
+"""The tenant behind a request's API key, and typed access to the app's services.
+
+Plain calls rather than FastAPI dependencies: solving those cost more than the rest of a
+cached listing's Python, and every route resolves its key and service the same way.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, Request
+from fastapi import Request
 
 from mediashelf.domain import ApiKey
 from mediashelf.services.assets import AssetService
+from mediashelf.services.replies import Replies
 
 
 def presented_key(request: Request) -> str | None:
@@ -28,10 +31,13 @@ async def current_key(request: Request) -> ApiKey:
     return key
 
 
-async def asset_service(request: Request) -> AssetService:  # async: no thread-pool trip
+def asset_service(request: Request) -> AssetService:
+    """Uploads, imports and deletes."""
     service: AssetService = request.app.state.assets
     return service
 
 
-CurrentKey = Annotated[ApiKey, Depends(current_key)]
-Assets = Annotated[AssetService, Depends(asset_service)]
+def replies(request: Request) -> Replies:
+    """Listings and single assets, cached."""
+    service: Replies = request.app.state.replies
+    return service

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from mediashelf.domain import Asset as AssetRecord
@@ -95,40 +91,3 @@ def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
         "metadata": asset.extra,
     }
 
-
-class WireMemo:
-    """Listed assets' wire bytes, one entry per asset, each with the stored row and links epoch
-    it was made from: it serves only an equal row in the same epoch, so it is never stale. A
-    listing whose reply cache missed because one asset changed finds the others here."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[Hashable, tuple[Sequence[Hashable], int, bytes]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def body(self, items: Sequence[AssetRecord], rows: Sequence[Sequence[Hashable]], epoch: int,
-             links: Callable[[AssetRecord], Links]) -> bytes:
-        """The JSON array of the items, as orjson.dumps of their to_wire() would write it."""
-        if len(rows) != len(items) or not self._size:
-            return orjson.dumps([to_wire(a, links(a)) for a in items])
-        with self._lock:
-            found = [self._items.get(row[0]) for row in rows]  # by id: a row's first column
-        parts: list[bytes] = []
-        made: list[tuple[Sequence[Hashable], bytes]] = []
-        for i, (row, entry) in enumerate(zip(rows, found, strict=True)):
-            if entry is not None and entry[1] == epoch and entry[0] == row:
-                parts.append(entry[2])
-                continue
-            asset = items[i]  # made from its row only now (items may decode lazily)
-            part = orjson.dumps(to_wire(asset, links(asset)))
-            made.append((row, part))
-            parts.append(part)
-        with self._lock:
-            for row in rows:
-                if row[0] in self._items:
-                    self._items.move_to_end(row[0])
-            for row, part in made:
-                self._items[row[0]] = (row, epoch, part)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return b"[" + b",".join(parts) + b"]"

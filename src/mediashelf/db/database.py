@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
+
+if TYPE_CHECKING:
+    from mediashelf.db.keys import KeyReader
 
 T = TypeVar("T")
 _PING_IDLE_S = 1.0  # a pooled PostgreSQL connection idle for longer is checked before use
@@ -20,6 +23,25 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._snapshots = snapshots or engine  # the listing's reads (see open_database)
+
+    @property
+    def read_threads(self) -> int:
+        """Reads worth running at once on an API process's threads: more threads than that only
+        contend for the GIL, which costs more CPU per request than they overlap waiting. A
+        SQLite read never waits for the network, so one; PostgreSQL reads do, so a few."""
+        return 1 if self.is_sqlite else 4
+
+    def key_reader(self) -> KeyReader:
+        """The event loop's key lookup: on SQLite a read on the loop's own connection, on
+        PostgreSQL a batcher whose concurrent lookups share one round trip (psycopg is the
+        postgres extra, so it is imported only here)."""
+        if self.is_sqlite:
+            from mediashelf.db.key_local import LocalKeyReader
+
+            return LocalKeyReader(str(self.engine.url.database))
+        from mediashelf.db.key_batch import KeyBatcher
+
+        return KeyBatcher(self.libpq_url())
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

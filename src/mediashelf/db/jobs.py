@@ -11,6 +11,14 @@ from mediashelf.db.schema import jobs
 from mediashelf.domain import Job, JobKind, JobState
 
 
+def _due(now: int) -> sa.ColumnElement[bool]:
+    """Queued and due, or running on a lease that ran out (its worker is gone)."""
+    return sa.or_(
+        sa.and_(jobs.c.state == JobState.QUEUED.value, jobs.c.run_after_ms <= now),
+        sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_ms < now),
+    )
+
+
 class JobRepository:
     def enqueue(self, conn: Connection, asset_id: uuid.UUID, kind: JobKind, now: int) -> None:
         conn.execute(jobs.insert().values(asset_id=asset_id, kind=kind.value,
@@ -19,11 +27,7 @@ class JobRepository:
 
     def any_due(self, conn: Connection, now: int) -> bool:
         """A cheap read before claiming, so idle workers do not take the write lock."""
-        due = sa.or_(
-            sa.and_(jobs.c.state == JobState.QUEUED.value, jobs.c.run_after_ms <= now),
-            sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_ms < now),
-        )
-        return conn.execute(sa.select(jobs.c.id).where(due).limit(1)).first() is not None
+        return conn.execute(sa.select(jobs.c.id).where(_due(now)).limit(1)).first() is not None
 
     def claim(self, conn: Connection, owner: str, now: int, lease_ms: int) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out.
@@ -31,11 +35,7 @@ class JobRepository:
         PostgreSQL: FOR UPDATE SKIP LOCKED lets many workers claim at once without waiting.
         SQLite: the caller's BEGIN IMMEDIATE already serialises claims.
         """
-        due = sa.or_(
-            sa.and_(jobs.c.state == JobState.QUEUED.value, jobs.c.run_after_ms <= now),
-            sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_ms < now),
-        )
-        pick = (sa.select(jobs.c.id).where(due).order_by(jobs.c.run_after_ms, jobs.c.id)
+        pick = (sa.select(jobs.c.id).where(_due(now)).order_by(jobs.c.run_after_ms, jobs.c.id)
                 .limit(1).with_for_update(skip_locked=True).scalar_subquery())
         row = conn.execute(
             jobs.update().where(jobs.c.id == pick).values(

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 import psycopg
 
-from mediashelf.db.keys import DB_GONE, key_from_row, live_key_sql
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey
+from mediashelf.db.keys import DB_GONE
+from mediashelf.db.sql import KeyRow, named, postgresql
+from mediashelf.domain import ApiKey
 from mediashelf.errors import Unavailable
 
 log = logging.getLogger("mediashelf.db")
-
-# One statement for any number of keys: the same text each time, so psycopg prepares it.
-_BY_HASHES = live_key_sql("%(system)s", "k.key_hash = ANY(%(hashes)s)")
 
 
 class KeyBatcher:
@@ -72,11 +69,11 @@ class KeyBatcher:
             self._conn = await psycopg.AsyncConnection.connect(
                 self._conninfo, autocommit=True, connect_timeout=10,
                 application_name="mediashelf")
-        cur = await self._conn.execute(_BY_HASHES, {"hashes": hashes, "system": SYSTEM_TENANT_ID})
-        out: dict[str, ApiKey] = {}
-        for row in await cur.fetchall():
-            out[row[9]] = key_from_row(row, _same)
-        return out
+        # one text for any number of keys, so psycopg prepares it once
+        statement = postgresql.live_keys(hashes)
+        cur = await self._conn.execute(*statement)
+        rows = named(cur, statement[0], await cur.fetchall(), KeyRow)
+        return {row.key_hash: postgresql.key(row) for row in rows}
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -99,7 +96,3 @@ def _settle(futures: list[asyncio.Future[ApiKey | None]], key: ApiKey | None = N
             future.set_exception(error)
         else:
             future.set_result(key)
-
-
-def _same(value: uuid.UUID) -> uuid.UUID:  # psycopg already returns uuid columns as UUIDs
-    return value

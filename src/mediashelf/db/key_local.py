@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import uuid
 
-from mediashelf.db.keys import DB_GONE, key_from_row, live_key_sql
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey
+from mediashelf.db.keys import DB_GONE
+from mediashelf.db.sql import KeyRow, named, sqlite
+from mediashelf.domain import ApiKey
 from mediashelf.errors import Unavailable
 
 log = logging.getLogger("mediashelf.db")
-
-_BY_HASH = live_key_sql("?", "k.key_hash = ?")
 
 
 class LocalKeyReader:
@@ -31,15 +29,17 @@ class LocalKeyReader:
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
-    def lookup(self, key_hash: str) -> ApiKey | None:
-        """The live key with that hash (versions included), or None."""
+    async def lookup(self, key_hash: str) -> ApiKey | None:
+        """The live key with that hash (versions included), or None; read on the loop itself,
+        since one B-tree read costs less than a trip through the thread pool."""
         try:
-            row = self._conn().execute(_BY_HASH, (SYSTEM_TENANT_ID.hex, key_hash)).fetchone()
+            statement = sqlite.live_keys([key_hash])
+            cursor = self._conn().execute(*statement)
+            rows = named(cursor, statement[0], cursor.fetchall(), KeyRow)
         except sqlite3.Error as exc:
             log.warning("keys.lookup_failed", extra={"error": type(exc).__name__})
             raise Unavailable(DB_GONE) from None
-        # sa.Uuid keeps ids on SQLite as 32 hex digits
-        return None if row is None else key_from_row(row, lambda v: uuid.UUID(hex=v))
+        return sqlite.key(rows[0]) if rows else None
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -53,7 +53,7 @@ class LocalKeyReader:
                 self._opened.append(conn)
         return conn
 
-    def close(self) -> None:
+    async def close(self) -> None:
         with self._lock:
             opened, self._opened = self._opened, []
         for conn in opened:

@@ -6,19 +6,21 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
+from mediashelf.db.listing import Listing
 from mediashelf.domain import (
     SYSTEM_TENANT_ID,
     Asset,
     AssetStatus,
     AssetType,
     JobKind,
+    ListQuery,
     Page,
     asset_prefix,
     now_ms,
@@ -38,11 +40,6 @@ log = logging.getLogger("mediashelf.assets")
 
 def _download_name(asset: Asset, mime: str) -> str:
     return download_name(asset.name or asset.original_name or "asset", kinds.extension(mime))
-
-
-def _owners(tenant_id: uuid.UUID, scope: str | None) -> tuple[uuid.UUID, ...]:
-    return {"mine": (tenant_id,), "system": (SYSTEM_TENANT_ID,)}.get(
-        scope or "", (tenant_id, SYSTEM_TENANT_ID))
 
 
 @dataclass(slots=True)
@@ -136,6 +133,7 @@ class AssetService:
                  on_enqueue: Callable[[], None] | None = None,
                  space: SpaceGuard | None = None) -> None:
         self._db, self._repo, self._jobs = db, repo, jobs
+        self._listing = Listing()
         self.storage = storage
         self.space = space
         self._settings = settings
@@ -191,13 +189,12 @@ class AssetService:
             raise NotFound("asset not found")
         return asset
 
-    def list(self, tenant_id: uuid.UUID, types: Sequence[AssetType],
-             statuses: Sequence[AssetStatus], page: int, page_size: int,
-             scope: str | None = None) -> Page:
-        owners = _owners(tenant_id, scope)
-        total, items, version, rows = self._db.reading(lambda conn: self._repo.listing(
-            conn, owners, types, statuses, (page - 1) * page_size, page_size), snapshot=True)
-        return Page(items, total, page, page_size, version, rows)
+    def list(self, tenant_id: uuid.UUID, query: ListQuery) -> Page:
+        """The page of the assets the tenant sees that the query asks for, read in one
+        snapshot with its exact total and the libraries' versions."""
+        owners = query.owners(tenant_id)
+        return self._db.reading(lambda conn: self._listing.read(conn, owners, query),
+                                snapshot=True)
 
     def peek(self, asset_id: uuid.UUID) -> Asset:
         """Any asset by id, deleted or not (administration only)."""

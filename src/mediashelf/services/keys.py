@@ -6,12 +6,10 @@ import asyncio
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
 from mediashelf.db.database import Database
-from mediashelf.db.key_local import LocalKeyReader
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import SYSTEM_TENANT_NAME, ApiKey, Tenant, now_ms, uuid7
 from mediashelf.errors import BadRequest, NotFound, Unauthorized
@@ -19,16 +17,13 @@ from mediashelf.security import hash_api_key, key_display_prefix, new_api_key
 
 log = logging.getLogger("mediashelf.keys")
 
-if TYPE_CHECKING:  # psycopg is the postgres extra: a SQLite install has no batcher
-    from mediashelf.db.key_batch import KeyBatcher
-
 _TOUCH_EVERY_MS = 60_000  # last-used time is kept to the minute: no write on every request
 
 
 class KeyService:
-    def __init__(self, db: Database, repo: KeyRepository, batcher: KeyBatcher | None = None,
-                 local: LocalKeyReader | None = None) -> None:
-        self._db, self._repo, self._batcher, self._local = db, repo, batcher, local
+    def __init__(self, db: Database, repo: KeyRepository) -> None:
+        self._db, self._repo = db, repo
+        self._reader = db.key_reader()
         self._touched: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -86,30 +81,19 @@ class KeyService:
         return key
 
     async def resolve_async(self, presented: str | None) -> ApiKey:
-        """As resolve(), on the event loop: on PostgreSQL the lookups of concurrent requests
-        share one round trip; on SQLite the local read is cheaper than a thread-pool trip."""
-        digest = _digest(presented)
-        if self._batcher is not None:
-            found = await self._batcher.lookup(digest)
-        elif self._local is not None:
-            found = self._local.lookup(digest)
-        else:
-            found = self._read(digest)
-        key = _live(found)
+        """As resolve(), on the event loop (see Database.key_reader): no thread-pool trip."""
+        key = _live(await self._reader.lookup(_digest(presented)))
         if self._touch_due(key):  # a write, which may wait for SQLite's lock: not on the loop
             await asyncio.to_thread(self._touch, key)
         return key
 
     async def close(self) -> None:
-        """Release the batcher's connection (on the loop it was used on), or the local ones."""
-        if self._batcher is not None:
-            await self._batcher.close()
-        if self._local is not None:
-            self._local.close()
+        """Release the key reader's connections (on the loop they were used on)."""
+        await self._reader.close()
 
     def _read(self, digest: str) -> ApiKey | None:
-        with self._db.read_one() as conn:  # every request comes here: one round trip
-            return self._repo.by_hash(conn, digest)
+        with self._db.read_one() as conn:
+            return self._repo.live_key(conn, digest)
 
     def _maybe_touch(self, key: ApiKey) -> None:
         if self._touch_due(key):

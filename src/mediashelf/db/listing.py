@@ -1,0 +1,118 @@
+"""Listing: a page of live assets, its exact total and the libraries' versions, in one snapshot.
+
+Totals come from the kept counts (asset_counts). A page near either end is read straight from
+the groups' index ranges, merged; a page deeper than _DIRECT rows from both ends is found by
+descending the bucket counts (asset_buckets) to the ~17-minute bucket where it starts, then
+seeking there by id, so its cost does not grow with the page number. The statements are the
+dialect's driver SQL (db/sql/), run on the driver's own cursor: SQLAlchemy's statement and
+result machinery cost more than these small reads do (the transaction is still SQLAlchemy's).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Hashable, Sequence
+from typing import overload
+
+from sqlalchemy.engine import Connection
+
+from mediashelf.db.schema import BUCKET_SHIFTS
+from mediashelf.db.sql import AssetRow, BucketRow, Dialect, GroupRow, dialect, fetch
+from mediashelf.domain import Asset, ListQuery, Page
+from mediashelf.lru import BoundedLRU
+
+_DIRECT = 1000  # pages within this many rows of either end are read without the buckets
+_SUMS_ENTRIES, _SUMS_BYTES = 4096, 8 << 20
+
+
+class Listing:
+    def __init__(self) -> None:
+        # bucket sums by (filter, parent bucket, library versions): a walk through the pages
+        # reads the same coarse sums again and again, and equal versions mean equal sums
+        self._sums: BoundedLRU[tuple[Hashable, ...], list[tuple[int, int]]] = BoundedLRU(
+            _SUMS_ENTRIES, _SUMS_BYTES, lambda sums: 64 + 128 * len(sums))
+
+    def read(self, conn: Connection, owners: Sequence[uuid.UUID], query: ListQuery) -> Page:
+        """The page `query` asks for of the owners' live assets (newest first), its total, the
+        owners' versions, and each asset's stored row (hashable: equal rows, equal assets)."""
+        if query.q or query.tags or query.sort or query.sha256:
+            raise NotImplementedError("the listing filters by owner, type and status only")
+        sql = dialect(conn.dialect.name)
+        ids = [sql.bind_id(o) for o in owners]
+        types, statuses = [t.value for t in query.types], [s.value for s in query.statuses]
+        heads = fetch(conn, sql.groups(ids, types, statuses), GroupRow)
+        groups = [g for g in heads if g.type is not None]
+        kept = {g.tenant_id: int(g.n) for g in heads if g.type is None}
+        versions = tuple(kept.get(o, 0) for o in ids)
+        total = sum(int(g.n) for g in groups)
+        offset = query.offset
+        if offset >= total:
+            return Page(query, total, versions)
+        shown = min(query.page_size, total - offset)  # page_size, or fewer on the last page
+        newest_first = offset <= total - offset - shown
+        skip = offset if newest_first else total - offset - shown
+        bound: uuid.UUID | None = None
+        if skip > _DIRECT:
+            found = self._locate(conn, sql, (ids, types, statuses), skip, newest_first,
+                                 versions)
+            if found is not None:
+                bound, skip = found
+        rows = fetch(conn, sql.page(
+            [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
+             for g in groups], bound, newest_first, shown, skip), AssetRow)
+        return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
+
+    def _locate(self, conn: Connection, sql: Dialect,
+                keys: tuple[list[Hashable], list[str], list[str]], skip: int,
+                newest_first: bool, versions: tuple[int, ...]) -> tuple[uuid.UUID, int] | None:
+        """The id bound of the finest bucket holding row `skip` (from the chosen end), and how
+        many rows of the way remain to skip past that bound; None if the counts run out."""
+        before, chosen = 0, -1
+        for level in reversed(range(len(BUCKET_SHIFTS))):
+            within = None
+            if chosen >= 0:
+                span = BUCKET_SHIFTS[level + 1] - BUCKET_SHIFTS[level]
+                within = (chosen << span, (chosen + 1) << span)
+            memo = (conn.dialect.name, versions, newest_first, *keys[0], *keys[1], *keys[2],
+                    level, within)
+            sums = self._sums.get(memo)
+            if sums is None:
+                sums = [(int(b.bucket), int(b.n)) for b in fetch(
+                    conn, sql.buckets(*keys, level, within, newest_first), BucketRow)]
+                self._sums.put(memo, sums)
+            for bucket, n in sums:
+                if before + n > skip:
+                    chosen = bucket
+                    break
+                before += n
+            else:
+                return None
+        ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
+        return uuid.UUID(int=ms << 80), skip - before
+
+
+class _Decoded(Sequence[Asset]):
+    """A page's rows, each made an Asset when first read: a listing whose rows' wire bytes
+    are remembered (services.replies.WireMemo) never needs most of them."""
+
+    def __init__(self, rows: list[AssetRow], decode: Callable[[AssetRow], Asset]) -> None:
+        self._rows, self._decode = rows, decode
+        self._made: dict[int, Asset] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Asset: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Asset]: ...
+
+    def __getitem__(self, index: int | slice) -> Asset | Sequence[Asset]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self._rows))[index]]
+        i = range(len(self._rows))[index]
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = self._decode(self._rows[i])
+        return made
+

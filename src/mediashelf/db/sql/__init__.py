@@ -1,0 +1,152 @@
+"""The statements run on the driver itself (the listing, the key lookup), one module per dialect.
+
+sqlite.py and postgresql.py name the same statements, each in its own SQL and placeholders,
+with the parameters in the order its text takes them; both decode rows by the names of the
+columns their statements select, which must be the fields of the row shapes below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Hashable, Sequence
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+from sqlalchemy.engine import Connection
+
+from mediashelf.domain import ApiKey, Asset
+
+Statement = tuple[str, tuple[Any, ...]]  # driver SQL and its parameters
+
+
+class KeyRow(NamedTuple):
+    """A live key, its tenant's name and the versions of its tenant's and the system library."""
+
+    id: Any
+    tenant_id: Any
+    tenant_name: str
+    prefix: str
+    created_ms: int
+    revoked_ms: int | None
+    last_used_ms: int | None
+    own_version: int | None
+    system_version: int | None
+    key_hash: str
+
+
+class GroupRow(NamedTuple):
+    """A non-empty (owner, type, status) group's count, or (type NULL) an owner's version."""
+
+    tenant_id: Hashable
+    type: str | None
+    status: str | None
+    n: int
+
+
+class BucketRow(NamedTuple):
+    bucket: int
+    n: int
+
+
+class AssetRow(NamedTuple):
+    """An asset's stored row (Asset's fields, in the driver's own types): hashable, so a page's
+    rows can be compared with those its wire bytes were made from."""
+
+    id: Any
+    tenant_id: Any
+    name: str | None
+    type: str
+    status: str
+    created_ms: int
+    updated_ms: int
+    mime_type: str | None
+    size_bytes: int | None
+    sha256: str | None
+    width: int | None
+    height: int | None
+    duration_ms: int | None
+    has_audio: Any
+    failure_reason: str | None
+    blurhash: str | None
+    source_url: str | None
+    original_name: str | None
+    file_key: str | None
+    thumb_key: str | None
+    thumb_mime: str | None
+    deleted_ms: int | None
+    extra: str | None  # JSON text
+    declared_type: Any
+
+
+assert AssetRow._fields == tuple(f.name for f in dataclasses.fields(Asset)), "Asset's fields"
+
+
+def as_values(row: AssetRow) -> tuple[Any, ...]:
+    """The row's values in Asset's field order (AssetRow's fields are Asset's, checked above):
+    Asset(*values) then costs less than by keyword."""
+    return row
+
+
+class Dialect(Protocol):
+    """What sqlite.py and postgresql.py each provide."""
+
+    def bind_id(self, value: uuid.UUID) -> Hashable:
+        """A UUID as this driver binds it and returns it."""
+        ...
+
+    def live_keys(self, hashes: Sequence[str]) -> Statement: ...
+    def key(self, row: KeyRow) -> ApiKey: ...
+    def groups(self, owners: Sequence[Hashable], types: Sequence[str],
+               statuses: Sequence[str]) -> Statement: ...
+    def buckets(self, owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                level: int, within: tuple[int, int] | None, desc: bool) -> Statement: ...
+    def page(self, groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None,
+             desc: bool, shown: int, skip: int) -> Statement: ...
+    def asset(self, row: AssetRow) -> Asset: ...
+
+
+def dialect(name: str) -> Dialect:
+    """The statements for a SQLAlchemy dialect name ("sqlite" or "postgresql")."""
+    if name == "sqlite":
+        from mediashelf.db.sql import sqlite
+
+        return sqlite
+    from mediashelf.db.sql import postgresql
+
+    return postgresql
+
+
+R = TypeVar("R", bound=tuple[Any, ...])
+
+
+_CHECKED: set[tuple[str, type]] = set()  # (statement, shape) pairs whose columns matched
+
+
+def named(cursor: Any, statement: str, rows: Sequence[Sequence[Any]],
+          shape: type[R]) -> list[R]:
+    """A statement's rows as `shape` (a NamedTuple), once the statement's columns (the
+    cursor's description) are found to be its fields: a text's columns never change."""
+    if (statement, shape) not in _CHECKED:
+        names = tuple(column[0] for column in cursor.description or ())
+        if names != shape._fields:  # type: ignore[attr-defined]
+            raise RuntimeError(f"the statement's columns {names} are not {shape.__name__}'s")
+        _CHECKED.add((statement, shape))
+    return [shape._make(row) for row in rows]  # type: ignore[attr-defined]
+
+
+def fetch(conn: Connection, statement: Statement, shape: type[R]) -> list[R]:
+    """The statement's rows as `shape`, read through the driver's own cursor in conn's
+    transaction: SQLAlchemy's result machinery costs more than these small reads do."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(*statement)
+        return named(cursor, statement[0], cursor.fetchall(), shape)
+    finally:
+        cursor.close()
+
+
+def column_list(prefix: str, cast: dict[str, str] | None = None) -> str:
+    """AssetRow's columns, qualified by prefix, some wrapped in a cast (`{}` is the column)."""
+    cast = cast or {}
+    return ", ".join(f"{cast[f].format(prefix + f)} AS {f}" if f in cast else prefix + f
+                     for f in AssetRow._fields)

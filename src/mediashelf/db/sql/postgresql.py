@@ -1,0 +1,116 @@
+"""The driver statements for PostgreSQL (psycopg, `%s` placeholders, native UUIDs).
+
+Each statement's text depends only on its shape, never on its values, so psycopg prepares it
+once per connection and the listing's pool keeps its generic plan (see open_database).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Hashable, Sequence
+
+import orjson
+
+from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType
+
+
+def bind_id(value: uuid.UUID) -> Hashable:
+    """psycopg binds and returns uuid columns as UUIDs."""
+    return value
+
+
+def _marks(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+# Any number of keys, one text: the key batcher sends the hashes of concurrent requests at once.
+_LIVE_KEYS = (
+    "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.prefix, k.created_ms, k.revoked_ms, "
+    "k.last_used_ms, "
+    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = k.tenant_id) AS own_version, "
+    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = %s) AS system_version, "
+    "k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+    "WHERE k.key_hash = ANY(%s) AND k.revoked_ms IS NULL")
+
+
+def live_keys(hashes: Sequence[str]) -> Statement:
+    """The live keys with these hashes, as KeyRow."""
+    return _LIVE_KEYS, (SYSTEM_TENANT_ID, list(hashes))
+
+
+def key(row: KeyRow) -> ApiKey:
+    found = ApiKey(id=row.id, tenant_id=row.tenant_id, tenant_name=row.tenant_name,
+                   prefix=row.prefix, created_ms=row.created_ms, revoked_ms=row.revoked_ms,
+                   last_used_ms=row.last_used_ms)
+    found.versions = (int(row.own_version or 0), int(row.system_version or 0))
+    return found
+
+
+def _filters(owners: int, types: int, statuses: int) -> str:
+    return (f"tenant_id IN ({_marks(owners)}) AND type IN ({_marks(types)}) "
+            f"AND status IN ({_marks(statuses)})")
+
+
+@functools.cache
+def _groups(owners: int, types: int, statuses: int) -> str:
+    return ("SELECT tenant_id, type, status, n FROM asset_counts WHERE "
+            f"{_filters(owners, types, statuses)} AND n > 0 UNION ALL "
+            "SELECT tenant_id, NULL, NULL, version FROM library_versions "
+            f"WHERE tenant_id IN ({_marks(owners)})")
+
+
+def groups(owners: Sequence[Hashable], types: Sequence[str],
+           statuses: Sequence[str]) -> Statement:
+    """The non-empty groups' counts, then (type NULL) the owners' versions, as GroupRow."""
+    return (_groups(len(owners), len(types), len(statuses)),
+            (*owners, *types, *statuses, *owners))
+
+
+@functools.cache
+def _buckets(owners: int, types: int, statuses: int, within: bool, desc: bool) -> str:
+    return (f"SELECT bucket, SUM(n) AS n FROM asset_buckets WHERE "
+            f"{_filters(owners, types, statuses)} AND level = %s"
+            f"{' AND bucket >= %s AND bucket < %s' if within else ''} GROUP BY bucket "
+            f"ORDER BY bucket {'DESC' if desc else 'ASC'}")
+
+
+def buckets(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+            level: int, within: tuple[int, int] | None, desc: bool) -> Statement:
+    """The matching rows per bucket of one level (within a parent's range), as BucketRow."""
+    return (_buckets(len(owners), len(types), len(statuses), within is not None, desc),
+            (*owners, *types, *statuses, level, *(within or ())))
+
+
+@functools.cache
+def _page(groups: int, bounded: bool, desc: bool) -> str:
+    way = "DESC" if desc else "ASC"
+    seek = (" AND id < %s" if desc else " AND id >= %s") if bounded else ""
+    parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = %s AND type = %s "
+             f"AND status = %s AND deleted_ms IS NULL{seek} ORDER BY id {way} LIMIT %s) AS g{i}"
+             for i in range(groups)]
+    # the JSON column as text, so that a row is hashable (and decoded only when needed)
+    return (f"SELECT {column_list('a.', {'extra': '{}::text'})} FROM assets a JOIN (SELECT id "
+            f"FROM ({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} LIMIT %s OFFSET %s) "
+            "AS p ON a.id = p.id ORDER BY a.id DESC")
+
+
+def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None, desc: bool,
+         shown: int, skip: int) -> Statement:
+    """The `shown` rows after `skip` from the chosen end of the groups' index ranges (each
+    read up to its own most, past bound if given) merged, newest first, as AssetRow."""
+    params: list[Hashable] = []
+    for owner, type_, status, most in groups:
+        params += [owner, type_, status]
+        if bound is not None:
+            params.append(bound)
+        params.append(most)
+    return _page(len(groups), bound is not None, desc), (*params, shown, skip)
+
+
+def asset(row: AssetRow) -> Asset:
+    made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
+    made.type, made.status = AssetType(row.type), AssetStatus(row.status)
+    made.extra = orjson.loads(row.extra) if row.extra else {}
+    return made

@@ -1,0 +1,124 @@
+"""The driver statements for SQLite (sqlite3, `?` placeholders; UUIDs kept as 32 hex digits)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Hashable, Sequence
+
+import orjson
+
+from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType
+
+
+def bind_id(value: uuid.UUID) -> Hashable:
+    """As sa.Uuid stores it on SQLite: 32 hex digits."""
+    return value.hex
+
+
+def _id(value: str) -> uuid.UUID:
+    return uuid.UUID(int=int(value, 16))
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+@functools.cache
+def _live_keys(n: int) -> str:
+    return ("SELECT k.id, k.tenant_id, t.name AS tenant_name, k.prefix, k.created_ms, "
+            "k.revoked_ms, k.last_used_ms, "
+            "(SELECT v.version FROM library_versions v WHERE v.tenant_id = k.tenant_id) "
+            "AS own_version, "
+            "(SELECT v.version FROM library_versions v WHERE v.tenant_id = ?) AS system_version, "
+            "k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+            f"WHERE k.key_hash IN ({_marks(n)}) AND k.revoked_ms IS NULL")
+
+
+_SYSTEM = SYSTEM_TENANT_ID.hex
+
+
+def live_keys(hashes: Sequence[str]) -> Statement:
+    """The live keys with these hashes, as KeyRow."""
+    return _live_keys(len(hashes)), (_SYSTEM, *hashes)
+
+
+def key(row: KeyRow) -> ApiKey:
+    found = ApiKey(id=_id(row.id), tenant_id=_id(row.tenant_id), tenant_name=row.tenant_name,
+                   prefix=row.prefix, created_ms=row.created_ms, revoked_ms=row.revoked_ms,
+                   last_used_ms=row.last_used_ms)
+    found.versions = (int(row.own_version or 0), int(row.system_version or 0))
+    return found
+
+
+def _filters(owners: int, types: int, statuses: int) -> str:
+    return (f"tenant_id IN ({_marks(owners)}) AND type IN ({_marks(types)}) "
+            f"AND status IN ({_marks(statuses)})")
+
+
+@functools.cache
+def _groups(owners: int, types: int, statuses: int) -> str:
+    return ("SELECT tenant_id, type, status, n FROM asset_counts WHERE "
+            f"{_filters(owners, types, statuses)} AND n > 0 UNION ALL "
+            "SELECT tenant_id, NULL, NULL, version FROM library_versions "
+            f"WHERE tenant_id IN ({_marks(owners)})")
+
+
+def groups(owners: Sequence[Hashable], types: Sequence[str],
+           statuses: Sequence[str]) -> Statement:
+    """The non-empty groups' counts, then (type NULL) the owners' versions, as GroupRow."""
+    return (_groups(len(owners), len(types), len(statuses)),
+            (*owners, *types, *statuses, *owners))
+
+
+@functools.cache
+def _buckets(owners: int, types: int, statuses: int, within: bool, desc: bool) -> str:
+    return (f"SELECT bucket, SUM(n) AS n FROM asset_buckets WHERE "
+            f"{_filters(owners, types, statuses)} AND level = ?"
+            f"{' AND bucket >= ? AND bucket < ?' if within else ''} GROUP BY bucket "
+            f"ORDER BY bucket {'DESC' if desc else 'ASC'}")
+
+
+def buckets(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+            level: int, within: tuple[int, int] | None, desc: bool) -> Statement:
+    """The matching rows per bucket of one level (within a parent's range), as BucketRow."""
+    return (_buckets(len(owners), len(types), len(statuses), within is not None, desc),
+            (*owners, *types, *statuses, level, *(within or ())))
+
+
+@functools.cache
+def _page(groups: int, bounded: bool, desc: bool) -> str:
+    way = "DESC" if desc else "ASC"
+    seek = (" AND id < ?" if desc else " AND id >= ?") if bounded else ""
+    parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = ? AND type = ? "
+             f"AND status = ? AND deleted_ms IS NULL{seek} ORDER BY id {way} LIMIT ?) AS g{i}"
+             for i in range(groups)]
+    return (f"SELECT {column_list('a.')} FROM assets a JOIN (SELECT id FROM "
+            f"({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} LIMIT ? OFFSET ?) "
+            "AS p ON a.id = p.id ORDER BY a.id DESC")
+
+
+def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None, desc: bool,
+         shown: int, skip: int) -> Statement:
+    """The `shown` rows after `skip` from the chosen end of the groups' index ranges (each
+    read up to its own most, past bound if given) merged, newest first, as AssetRow."""
+    params: list[Hashable] = []
+    for owner, type_, status, most in groups:
+        params += [owner, type_, status]
+        if bound is not None:
+            params.append(bound.hex)
+        params.append(most)
+    return _page(len(groups), bound is not None, desc), (*params, shown, skip)
+
+
+def asset(row: AssetRow) -> Asset:
+    made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
+    made.id = uuid.UUID(int=int(row.id, 16))  # inline: a page decodes up to 100 of these
+    made.tenant_id = uuid.UUID(int=int(row.tenant_id, 16))
+    made.type, made.status = AssetType(row.type), AssetStatus(row.status)
+    if row.has_audio is not None:
+        made.has_audio = bool(row.has_audio)  # SQLite keeps booleans as 0 and 1
+    made.extra = orjson.loads(row.extra) if row.extra else {}
+    made.declared_type = bool(row.declared_type)
+    return made

@@ -1,0 +1,140 @@
+"""Replies: GET /v1/assets and /v1/assets/{id}, answered from this process's caches when the
+libraries have not changed, else read on a few threads and kept.
+
+A cached reply is keyed by what it depends on: the tenant, the query, the hour its signed links
+count from, and the versions of the libraries it lists, read with the request's key. Every write
+raises its library's version in its own transaction, so a kept reply is never stale; it is
+answered on the event loop, without a trip through the thread pool.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Hashable, Sequence
+
+import orjson
+from anyio import CapacityLimiter, to_thread
+from starlette.responses import Response
+
+from mediashelf.api.schemas import to_wire
+from mediashelf.domain import ApiKey, ListQuery, Page, StoredRow
+from mediashelf.lru import BoundedLRU
+from mediashelf.services.assets import AssetService
+
+REPLY_BYTES_PER_ENTRY = 64 << 10  # a cache of N replies holds at most N x 64 KiB of them
+WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB) ...
+WIRE_MEMO_BYTES = 24 << 20  # ... and never more than this
+
+Kept = tuple[bytes, list[tuple[bytes, bytes]]]  # a reply's body and its encoded headers
+
+
+class Replay(Response):
+    """A kept reply: its body and its headers as they were encoded the first time."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code, self.body, self.background = 200, body, None
+        self.raw_headers = list(raw_headers)  # middleware (CORS) adds to a reply's own list
+
+
+def _kept_size(kept: Kept) -> int:
+    return len(kept[0]) + sum(len(k) + len(v) for k, v in kept[1])
+
+
+class ReplyCache:
+    """Replies by key, capped by count and by bytes (MEDIASHELF_LIST_CACHE entries)."""
+
+    def __init__(self, entries: int) -> None:
+        self._lru: BoundedLRU[Hashable, Kept] = BoundedLRU(
+            entries, entries * REPLY_BYTES_PER_ENTRY, _kept_size)
+
+    def replay(self, key: Hashable) -> Response | None:
+        hit = self._lru.get(key)
+        return None if hit is None else Replay(*hit)
+
+    def keep(self, key: Hashable, reply: Response) -> None:
+        self._lru.put(key, (bytes(reply.body), list(reply.raw_headers)))
+
+
+class WireMemo:
+    """Listed assets' wire bytes, one entry per asset, each with the stored row and links hour
+    it was made from: it serves only an equal row in the same hour, so it is never stale. A
+    listing whose reply cache missed because one asset changed finds the others here."""
+
+    def __init__(self, entries: int, max_bytes: int) -> None:
+        self._lru: BoundedLRU[Hashable, tuple[StoredRow, int, bytes]] = BoundedLRU(
+            entries, max_bytes, lambda entry: len(entry[2]) + 512)  # + the row, roughly
+
+    def body(self, page: Page, epoch: int, service: AssetService) -> bytes:
+        """The JSON array of the page's items, as orjson.dumps of their to_wire() writes it."""
+        rows: Sequence[StoredRow] = page.rows
+        found = self._lru.get_many(row.id for row in rows)
+        parts: list[bytes] = []
+        made: list[tuple[Hashable, tuple[StoredRow, int, bytes]]] = []
+        for i, (row, entry) in enumerate(zip(rows, found, strict=True)):
+            if entry is not None and entry[1] == epoch and entry[0] == row:
+                parts.append(entry[2])
+                continue
+            asset = page.items[i]  # made from its row only now (items decode lazily)
+            part = orjson.dumps(to_wire(asset, service.links(asset)))
+            made.append((row.id, (row, epoch, part)))
+            parts.append(part)
+        self._lru.put_many(made)
+        return b"[" + b",".join(parts) + b"]"
+
+
+class Replies:
+    """The read side of /v1/assets for one API process (caches off when entries is 0)."""
+
+    def __init__(self, assets: AssetService, entries: int, threads: int) -> None:
+        self._assets = assets
+        self._lists = ReplyCache(entries) if entries else None
+        self._gets = ReplyCache(entries) if entries else None
+        self._memo = WireMemo(WIRE_MEMO_ASSETS, WIRE_MEMO_BYTES) if entries else None
+        self._threads = CapacityLimiter(threads)
+
+    async def listing(self, key: ApiKey, query: ListQuery) -> Response:
+        """A page of the listing, with the pagination headers."""
+        if self._lists is not None:
+            hit = self._lists.replay((key.tenant_id, query, self._assets.links_epoch(),
+                                      query.versions(key.versions)))
+            if hit is not None:
+                return hit
+        return await to_thread.run_sync(self._list, key, query, limiter=self._threads)
+
+    async def asset(self, key: ApiKey, asset_id: uuid.UUID) -> Response:
+        """One asset the tenant sees (its own or the system library's)."""
+        # pipelines poll an asset until it is READY: kept like listings, at the versions of
+        # both libraries it may belong to
+        reply_key = (key.tenant_id, asset_id, self._assets.links_epoch(), key.versions)
+        if self._gets is not None:
+            hit = self._gets.replay(reply_key)
+            if hit is not None:
+                return hit
+        return await to_thread.run_sync(self._get, key, asset_id, reply_key,
+                                        limiter=self._threads)
+
+    def _list(self, key: ApiKey, query: ListQuery) -> Response:
+        page = self._assets.list(key.tenant_id, query)
+        epoch = self._assets.links_epoch()  # once: the body and its cache key share the hour
+        if self._memo is not None:
+            body = self._memo.body(page, epoch, self._assets)
+        else:
+            body = orjson.dumps([to_wire(a, self._assets.links(a)) for a in page.items])
+        headers = {"X-Total-Count": str(page.total), "X-Page": str(query.page),
+                   "X-Page-Size": str(query.page_size), "X-Total-Pages": str(page.total_pages)}
+        reply = Response(body, media_type="application/json", headers=headers)
+        if self._lists is not None:
+            self._lists.keep((key.tenant_id, query, epoch, page.versions), reply)
+        return reply
+
+    def _get(self, key: ApiKey, asset_id: uuid.UUID, reply_key: Hashable) -> Response:
+        # The asset is read after the versions were, so it is at least as new as they say: a
+        # reply kept under them is never older than a fresh read at them would be.
+        asset = self._assets.get(key.tenant_id, asset_id)
+        reply = Response(orjson.dumps(to_wire(asset, self._assets.links(asset))),
+                         media_type="application/json")
+        if self._gets is not None:
+            self._gets.keep(reply_key, reply)
+        return reply
