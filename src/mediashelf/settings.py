@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from mediashelf.errors import ConfigError
 
@@ -24,7 +27,7 @@ def parse_size(value: Any) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
     if not m or m.group(2).lower() not in _UNITS:
         raise ValueError("expected a size such as 50MB, 2GB or a number of bytes")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    return int(Decimal(m.group(1)) * _UNITS[m.group(2).lower()])  # exact, however large
 
 
 def parse_duration(value: Any) -> float:
@@ -34,7 +37,10 @@ def parse_duration(value: Any) -> float:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
     if not m or m.group(2).lower() not in _DURATIONS:
         raise ValueError("expected a duration such as 90s, 30m, 24h or 7d")
-    return float(m.group(1)) * _DURATIONS[m.group(2).lower()]
+    seconds = float(m.group(1)) * _DURATIONS[m.group(2).lower()]
+    if not math.isfinite(seconds):
+        raise ValueError("expected a duration such as 90s, 30m, 24h or 7d")
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +79,20 @@ def parse_reserve(value: Any) -> Reserve:
 
 def _parse_ports(value: Any) -> Any:
     if isinstance(value, str):
-        return [int(p) for p in value.replace(",", " ").split()]
+        words = value.replace(",", " ").split()
+        if not all(w.isascii() and w.isdigit() and 0 < int(w) < 65536 for w in words):
+            raise ValueError("expected port numbers (1 to 65535) separated by commas or spaces")
+        return [int(w) for w in words]
     return value
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _parse_log_level(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().upper() in _LOG_LEVELS:
+        return value.strip().upper()
+    raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}")
 
 
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
@@ -122,7 +140,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     seed_music: bool = True
-    log_level: str = "INFO"
+    log_level: Annotated[str, BeforeValidator(_parse_log_level)] = "INFO"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -162,10 +180,27 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = err.get("loc") or ()
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         if loc:
-            raise ConfigError(f"MEDIASHELF_{str(loc[0]).upper()}: {msg}") from None
-        raise ConfigError(msg) from None
+            raise ConfigError(f"MEDIASHELF_{str(loc[0]).upper()}: {_explain(err)}") from None
+        raise ConfigError(_explain(err)) from None
+    except SettingsError:  # a value pydantic-settings could not even decode
+        raise ConfigError("a MEDIASHELF_* setting could not be read") from None
+
+
+def _explain(err: ErrorDetails) -> str:
+    """Our words for a validation error: pydantic's own text is not for operators."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "value_error":  # our own validators' messages
+        return str(ctx.get("error", "invalid value"))
+    if kind.startswith("bool"):
+        return "expected true or false (or 1/0, yes/no, on/off)"
+    if kind.startswith("int") or kind.startswith("float"):
+        return "expected a whole number" if kind.startswith("int") else "expected a number"
+    for bound, words in (("ge", "at least"), ("gt", "more than"), ("le", "at most"),
+                         ("lt", "less than")):
+        if bound in ctx:
+            return f"must be {words} {ctx[bound]}"
+    return "invalid value"
 
 
 def format_size(n: int) -> str:
