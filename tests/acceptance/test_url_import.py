@@ -58,15 +58,16 @@ def _import(client: httpx.Client, url: str, type_: str = "IMAGE") -> httpx.Respo
 
 ALLOW_PRIVATE = " (a server allows these with MEDIASHELF_ALLOW_PRIVATE_URLS=true)"
 ALLOW_PORT = " (only 443 unless the server lists it in MEDIASHELF_ALLOWED_PORTS)"
+PRIVATE = "url points to a private address" + ALLOW_PRIVATE
 
 
 @pytest.mark.parametrize(("template", "why"), [
     ("http://127.0.0.1:{port}/a.png", "only https:// urls can be imported" + ALLOW_PRIVATE),
-    ("https://127.0.0.1:{port}/a.png", "url points to a private address" + ALLOW_PRIVATE),
-    ("https://2130706433:{port}/a.png", "url points to a private address" + ALLOW_PRIVATE),
-    ("https://0x7f.1:{port}/a.png", "url points to a private address" + ALLOW_PRIVATE),
-    ("https://[::ffff:127.0.0.1]:{port}/a.png", "url points to a private address" + ALLOW_PRIVATE),
-    ("https://169.254.169.254/latest/meta-data/", "url points to a private address" + ALLOW_PRIVATE),
+    ("https://127.0.0.1:{port}/a.png", PRIVATE),
+    ("https://2130706433:{port}/a.png", PRIVATE),
+    ("https://0x7f.1:{port}/a.png", PRIVATE),
+    ("https://[::ffff:127.0.0.1]:{port}/a.png", PRIVATE),
+    ("https://169.254.169.254/latest/meta-data/", PRIVATE),
     ("https://localhost:{port}/a.png", "url points to a local host name" + ALLOW_PRIVATE),
     ("https://good.com@127.0.0.1:{port}/a.png", "url must not contain a user name or password"),
     ("https://example.com:{port}/a.png", "url port {port} is not allowed" + ALLOW_PORT),

@@ -385,11 +385,15 @@ def public_tls(ca: LocalCA, certs_dir: Path) -> Callable[..., Fetcher]:
     return make
 
 
+REFUSED_PRIVATE = "redirect refused: url points to a private address" + ALLOW_PRIVATE
+
+
 @pytest.mark.parametrize(("location", "message"), [
-    ("https://127.0.0.1:{port}/x", "redirect refused: url points to a private address" + ALLOW_PRIVATE),
-    ("https://[::ffff:127.0.0.1]:{port}/x", "redirect refused: url points to a private address" + ALLOW_PRIVATE),
-    ("https://0x7f.1:{port}/x", "redirect refused: url points to a private address" + ALLOW_PRIVATE),
-    ("https://evil.test:{port}/x", "redirect target resolves to a private address" + ALLOW_PRIVATE),
+    ("https://127.0.0.1:{port}/x", REFUSED_PRIVATE),
+    ("https://[::ffff:127.0.0.1]:{port}/x", REFUSED_PRIVATE),
+    ("https://0x7f.1:{port}/x", REFUSED_PRIVATE),
+    ("https://evil.test:{port}/x",
+     "redirect target resolves to a private address" + ALLOW_PRIVATE),
     ("http://media.test:{port}/x", "redirect refused: only https:// urls can be imported"
                                  + ALLOW_PRIVATE),
     ("file:///etc/passwd", "redirect refused: url scheme file: is not allowed; use https://"),
