@@ -204,9 +204,17 @@ def _explain(err: ErrorDetails) -> str:
 
 
 def format_size(n: int) -> str:
-    """50000000 → '50 MB' (decimal units, as the limits are written)."""
-    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if n >= size:
-            value = n / size
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} bytes"
+    """Bytes as people read them: 999 B, 1.5 kB, 50 MB (decimal units, as the limits are written).
+
+    One decimal at most, rounded half up in whole numbers, the same rule as the client's
+    size_text and the web page's formatBytes (tests/unit/test_size_format.py holds them to it).
+    """
+    if n < 1000:
+        return f"{n} B"
+    for power, unit in enumerate(("kB", "MB", "GB", "TB"), start=1):
+        size = 1000**power
+        tenths = (n * 10 + size // 2) // size
+        if tenths < 10_000 or unit == "TB":  # 999.96 kB rounds to 1000.0: say 1 MB instead
+            break
+    whole, tenth = divmod(tenths, 10)
+    return f"{whole} {unit}" if tenth == 0 else f"{whole}.{tenth} {unit}"

@@ -111,7 +111,7 @@ def test_honest_import_ends_ready_with_the_same_bytes(
 
 @pytest.mark.parametrize(("path", "reason"), [
     ("/missing.png", "server answered 404"),
-    ("/huge.png", "download larger than 100 KB"),
+    ("/huge.png", "download larger than 100 kB"),
 ])
 def test_failed_download_ends_failed_with_a_reason(
         private_server: Server, origin: ScriptedServer, path: str, reason: str) -> None:

@@ -172,7 +172,7 @@ def test_uploads_over_the_limit_are_refused_and_leave_nothing(
         with open(noisy, "rb") as fh:
             res = client.post("/v1/assets", files={"file": ("n.png", fh)}, data=fields)
         assert res.status_code == 413, res.text
-        assert res.json() == {"code": 413, "message": "file larger than 2 KB"}
+        assert res.json() == {"code": 413, "message": "file larger than 2 kB"}
     assert big.stat().st_size < 2000
     assert wait_for(client, upload(client, big)["id"])["status"] == "READY"
     stored = list(srv.services.storage.list_keys(""))

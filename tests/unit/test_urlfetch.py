@@ -475,7 +475,7 @@ def test_endless_body_stops_at_the_limit(route: Callable[..., None]) -> None:
 
 def test_custom_size_label() -> None:
     with scripted_server({"/inf": endless()}) as server, \
-            pytest.raises(FetchFailed, match=r"^download larger than 1 KB$"):
+            pytest.raises(FetchFailed, match=r"^download larger than 1 kB$"):
         Fetcher(allow_private=True).fetch(server.url("/inf"), Sink(), 1000)
     with scripted_server({"/inf": endless()}) as server, \
             pytest.raises(FetchFailed, match=r"^download larger than the image limit$"):
@@ -544,7 +544,7 @@ def test_failure_is_logged_without_the_address(caplog: pytest.LogCaptureFixture)
 
 def test_size_limits_read_as_written() -> None:
     assert [format_size(n) for n in (50 * 10**6, 2 * 10**9, 200 * 10**6, 1500)] == \
-        ["50 MB", "2 GB", "200 MB", "1.5 KB"]
+        ["50 MB", "2 GB", "200 MB", "1.5 kB"]
 
 
 def test_honest_import_from_an_ipv6_literal_in_private_mode() -> None:
