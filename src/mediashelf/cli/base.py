@@ -60,9 +60,10 @@ def library_line(settings: Settings) -> str:
     db = make_url(settings.database_url)
     if db.get_backend_name() == "sqlite":
         where = f"sqlite:///{db.database}" if db.database else "sqlite (in memory)"
-    else:  # no password, and no query: its options may carry one too
-        where = db.set(password=None, query={}).render_as_string(hide_password=False)
-        where = where.replace("postgresql+psycopg://", "postgresql://", 1)
+    else:  # user, host and database only: the password, and options that may carry one, stay out
+        user = f"{db.username}@" if db.username else ""
+        port = f":{db.port}" if db.port else ""
+        where = f"postgresql://{user}{db.host or ''}{port}/{db.database or ''}"
     files = urlsplit(settings.storage_url)
     if files.scheme == "file":
         stored = unquote(files.path)
