@@ -24,7 +24,7 @@ def parse_size(value: Any) -> int:
     """'50 MB', '2GB', '200MiB' or a plain byte count."""
     if isinstance(value, int):
         return value
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
     if not m or m.group(2).lower() not in _UNITS:
         raise ValueError("expected a size such as 50MB, 2GB or a number of bytes")
     return int(Decimal(m.group(1)) * _UNITS[m.group(2).lower()])  # exact, however large
@@ -34,7 +34,7 @@ def parse_duration(value: Any) -> float:
     """'24h', '30m', '90s', '7d' or a plain number of seconds."""
     if isinstance(value, int | float):
         return float(value)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
     if not m or m.group(2).lower() not in _DURATIONS:
         raise ValueError("expected a duration such as 90s, 30m, 24h or 7d")
     seconds = float(m.group(1)) * _DURATIONS[m.group(2).lower()]
@@ -66,7 +66,7 @@ def parse_reserve(value: Any) -> Reserve:
         return value
     text = str(value).strip()
     if text.endswith("%"):
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*", text[:-1])
+        m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s*", text[:-1])
         if not m or float(m.group(1)) >= 100:
             raise ValueError("expected a size such as 1GB, or a share of the volume below 100%")
         return Reserve(fraction=float(m.group(1)) / 100)
