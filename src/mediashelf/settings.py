@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from mediashelf.errors import ConfigError
 
@@ -21,20 +24,23 @@ def parse_size(value: Any) -> int:
     """'50 MB', '2GB', '200MiB' or a plain byte count."""
     if isinstance(value, int):
         return value
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
     if not m or m.group(2).lower() not in _UNITS:
         raise ValueError("expected a size such as 50MB, 2GB or a number of bytes")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    return int(Decimal(m.group(1)) * _UNITS[m.group(2).lower()])  # exact, however large
 
 
 def parse_duration(value: Any) -> float:
     """'24h', '30m', '90s', '7d' or a plain number of seconds."""
     if isinstance(value, int | float):
         return float(value)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
     if not m or m.group(2).lower() not in _DURATIONS:
         raise ValueError("expected a duration such as 90s, 30m, 24h or 7d")
-    return float(m.group(1)) * _DURATIONS[m.group(2).lower()]
+    seconds = float(m.group(1)) * _DURATIONS[m.group(2).lower()]
+    if not math.isfinite(seconds):
+        raise ValueError("expected a duration such as 90s, 30m, 24h or 7d")
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +66,7 @@ def parse_reserve(value: Any) -> Reserve:
         return value
     text = str(value).strip()
     if text.endswith("%"):
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*", text[:-1])
+        m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s*", text[:-1])
         if not m or float(m.group(1)) >= 100:
             raise ValueError("expected a size such as 1GB, or a share of the volume below 100%")
         return Reserve(fraction=float(m.group(1)) / 100)
@@ -73,8 +79,20 @@ def parse_reserve(value: Any) -> Reserve:
 
 def _parse_ports(value: Any) -> Any:
     if isinstance(value, str):
-        return [int(p) for p in value.replace(",", " ").split()]
+        words = value.replace(",", " ").split()
+        if not all(w.isascii() and w.isdigit() and 0 < int(w) < 65536 for w in words):
+            raise ValueError("expected port numbers (1 to 65535) separated by commas or spaces")
+        return [int(w) for w in words]
     return value
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _parse_log_level(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().upper() in _LOG_LEVELS:
+        return value.strip().upper()
+    raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}")
 
 
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
@@ -122,7 +140,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     seed_music: bool = True
-    log_level: str = "INFO"
+    log_level: Annotated[str, BeforeValidator(_parse_log_level)] = "INFO"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -162,16 +180,41 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = err.get("loc") or ()
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         if loc:
-            raise ConfigError(f"MEDIASHELF_{str(loc[0]).upper()}: {msg}") from None
-        raise ConfigError(msg) from None
+            raise ConfigError(f"MEDIASHELF_{str(loc[0]).upper()}: {_explain(err)}") from None
+        raise ConfigError(_explain(err)) from None
+    except SettingsError:  # a value pydantic-settings could not even decode
+        raise ConfigError("a MEDIASHELF_* setting could not be read") from None
+
+
+def _explain(err: ErrorDetails) -> str:
+    """Our words for a validation error: pydantic's own text is not for operators."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "value_error":  # our own validators' messages
+        return str(ctx.get("error", "invalid value"))
+    if kind.startswith("bool"):
+        return "expected true or false (or 1/0, yes/no, on/off)"
+    if kind.startswith("int") or kind.startswith("float"):
+        return "expected a whole number" if kind.startswith("int") else "expected a number"
+    for bound, words in (("ge", "at least"), ("gt", "more than"), ("le", "at most"),
+                         ("lt", "less than")):
+        if bound in ctx:
+            return f"must be {words} {ctx[bound]}"
+    return "invalid value"
 
 
 def format_size(n: int) -> str:
-    """50000000 → '50 MB' (decimal units, as the limits are written)."""
-    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if n >= size:
-            value = n / size
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} bytes"
+    """Bytes as people read them: 999 B, 1.5 kB, 50 MB (decimal units, as the limits are written).
+
+    One decimal at most, rounded half up in whole numbers, the same rule as the client's
+    size_text and the web page's formatBytes (tests/unit/test_size_format.py holds them to it).
+    """
+    if n < 1000:
+        return f"{n} B"
+    for power, unit in enumerate(("kB", "MB", "GB", "TB"), start=1):
+        size = 1000**power
+        tenths = (n * 10 + size // 2) // size
+        if tenths < 10_000 or unit == "TB":  # 999.96 kB rounds to 1000.0: say 1 MB instead
+            break
+    whole, tenth = divmod(tenths, 10)
+    return f"{whole} {unit}" if tenth == 0 else f"{whole}.{tenth} {unit}"

@@ -56,16 +56,21 @@ def _import(client: httpx.Client, url: str, type_: str = "IMAGE") -> httpx.Respo
     return client.post("/v1/assets", json={"name": "imported", "type": type_, "url": url})
 
 
+ALLOW_PRIVATE = " (a server allows these with MEDIASHELF_ALLOW_PRIVATE_URLS=true)"
+ALLOW_PORT = " (only 443 unless the server lists it in MEDIASHELF_ALLOWED_PORTS)"
+PRIVATE = "url points to a private address" + ALLOW_PRIVATE
+
+
 @pytest.mark.parametrize(("template", "why"), [
-    ("http://127.0.0.1:{port}/a.png", "only https:// urls can be imported"),
-    ("https://127.0.0.1:{port}/a.png", "url points to a private address"),
-    ("https://2130706433:{port}/a.png", "url points to a private address"),
-    ("https://0x7f.1:{port}/a.png", "url points to a private address"),
-    ("https://[::ffff:127.0.0.1]:{port}/a.png", "url points to a private address"),
-    ("https://169.254.169.254/latest/meta-data/", "url points to a private address"),
-    ("https://localhost:{port}/a.png", "url points to a local host name"),
+    ("http://127.0.0.1:{port}/a.png", "only https:// urls can be imported" + ALLOW_PRIVATE),
+    ("https://127.0.0.1:{port}/a.png", PRIVATE),
+    ("https://2130706433:{port}/a.png", PRIVATE),
+    ("https://0x7f.1:{port}/a.png", PRIVATE),
+    ("https://[::ffff:127.0.0.1]:{port}/a.png", PRIVATE),
+    ("https://169.254.169.254/latest/meta-data/", PRIVATE),
+    ("https://localhost:{port}/a.png", "url points to a local host name" + ALLOW_PRIVATE),
     ("https://good.com@127.0.0.1:{port}/a.png", "url must not contain a user name or password"),
-    ("https://example.com:{port}/a.png", "url port {port} is not allowed"),
+    ("https://example.com:{port}/a.png", "url port {port} is not allowed" + ALLOW_PORT),
     ("file:///etc/passwd", "url scheme file: is not allowed; use https://"),
     ("gopher://127.0.0.1:{port}/_x", "url scheme gopher: is not allowed; use https://"),
     ("not a url", "url must not contain spaces, control characters or backslashes"),
@@ -106,7 +111,7 @@ def test_honest_import_ends_ready_with_the_same_bytes(
 
 @pytest.mark.parametrize(("path", "reason"), [
     ("/missing.png", "server answered 404"),
-    ("/huge.png", "download larger than 100 KB"),
+    ("/huge.png", "download larger than 100 kB"),
 ])
 def test_failed_download_ends_failed_with_a_reason(
         private_server: Server, origin: ScriptedServer, path: str, reason: str) -> None:

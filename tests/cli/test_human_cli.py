@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.support.blocked import blocked_env
-from tests.support.server import Server, free_port
+from tests.support.server import Server, free_port, upload, wait_for
 
 COLOUR_VARS = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", "TTY_COMPATIBLE", "NO_COLOR",
                "MEDIASHELF_URL", "MEDIASHELF_API_KEY")
@@ -167,3 +167,53 @@ def test_exit_statuses_for_keys_and_reachability(run: Run, server: Server,
 def test_bad_arguments_exit_2(run: Run, server: Server) -> None:
     res = run("ls", "--type", "movie", url=server.url, key="k")
     assert res.returncode == 2 and "movie" in res.stderr
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], columns: int) -> str:
+    """Run a command on a real pseudo-terminal of that width and return what it showed."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    shown = bytearray()
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the command has exited and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, shown.decode(errors="replace")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode()).replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("command", ["mediashelf", "mediashelf_client"])
+def test_get_prints_urls_whole_on_a_narrow_terminal(command: str, server: Server, api_key: str,
+                                                    media: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    with server.client(api_key) as client:
+        asset = wait_for(client, upload(client, media["png"])["id"])
+    assert asset["status"] == "READY"
+    links = [asset["fileUrl"], asset["thumbnailUrl"]]
+    assert all(len(link) > 80 for link in links)  # longer than the terminal is wide
+    env = (dict(os.environ) if command == "mediashelf"
+           else blocked_env(tmp_path / "absent", ("mediashelf",)))
+    env = {k: v for k, v in env.items() if k not in COLOUR_VARS}
+    env.update(MEDIASHELF_URL=server.url, MEDIASHELF_API_KEY=api_key)
+    shown = _on_a_terminal([sys.executable, "-m", command, "get", asset["id"]], env, 80)
+    lines = shown.splitlines()
+    for label, link in zip(("file URL", "thumbnail"), links, strict=True):
+        assert any(line.split() == [*label.split(), link] for line in lines), shown
+    assert asset["id"] in shown and "READY" in shown

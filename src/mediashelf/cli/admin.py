@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from mediashelf.cli.base import Failure, admin_services, prepare, settings_from_env
+from mediashelf.cli.base import (
+    Failure,
+    admin_services,
+    ensure_library,
+    library_line,
+    prepare,
+    settings_from_env,
+)
+
+Init = Annotated[bool, typer.Option(
+    "--init", help="Create a new library if there is none (by default: refuse)")]
 
 keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
 system_app = typer.Typer(no_args_is_help=True, help="The shared system library.")
@@ -33,7 +43,9 @@ def migrate() -> None:
     from mediashelf.app import build_services
     from mediashelf.db import migrate as migrations
 
-    services = build_services(settings_from_env(), with_worker=False)
+    settings = settings_from_env()
+    print(library_line(settings), file=sys.stderr, flush=True)
+    services = build_services(settings, with_worker=False)
     try:
         migrations.upgrade(services.db)
         print(f"database schema at revision {migrations.current(services.db)}")
@@ -42,9 +54,10 @@ def migrate() -> None:
 
 
 @keys_app.command("create")
-def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created if new)")]) -> None:
+def keys_create(tenant: Annotated[str, typer.Option(help="Tenant name (created if new)")],
+                init: Init = False) -> None:
     """Create an API key for a tenant; the key is printed once, as the last line."""
-    with admin_services() as services:
+    with admin_services(init=init) as services:
         plain, key = services.keys.create(tenant)
     print(f"created key {key.prefix}… for tenant '{key.tenant_name}'; it is shown only now:",
           file=sys.stderr)
@@ -87,6 +100,7 @@ def system_import(
     type_: Annotated[str | None, typer.Option("--type", help="AUDIO, IMAGE or VIDEO")] = None,
     name: Annotated[str | None, typer.Option(help="Name (default: the file name)")] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for processing")] = 600,
+    init: Init = False,
 ) -> None:
     """Add files to the system library, visible to every tenant, and process them."""
     from mediashelf.api.upload import parse_type
@@ -94,7 +108,9 @@ def system_import(
     from mediashelf.services.system_library import SystemLibrary
 
     declared = parse_type(type_.upper() if type_ else None)
-    services = prepare(settings_from_env(), with_worker=True, seed=False)
+    settings = settings_from_env()
+    ensure_library(settings, init=init)
+    services = prepare(settings, with_worker=True, seed=False)
     try:
         library = SystemLibrary(services.db, services.assets)
         added = [library.import_file(p, declared, name) for p in paths]
@@ -146,10 +162,10 @@ def library_export(folder: Annotated[Path, typer.Argument(help="A new or empty f
 def library_import(folder: Annotated[Path, typer.Argument(help="A folder from `library export`",
                                                           exists=True, file_okay=False)]
                    ) -> None:
-    """Load an export into this library, which must be new (no assets, no keys)."""
+    """Load an export into a new library (no assets, no keys), creating it if there is none."""
     from mediashelf.services.transfer import import_library
 
-    with admin_services() as services:
+    with admin_services(init=True) as services:
         done = import_library(services.db, services.storage, folder)
     print(f"imported {done.assets} assets ({done.objects} files, {done.bytes} bytes), "
           f"{done.tenants} tenants and {done.keys} keys from {folder}")

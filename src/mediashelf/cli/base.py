@@ -7,7 +7,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from mediashelf.errors import ConfigError
 from mediashelf.settings import Settings, load_settings
 
 
@@ -51,10 +53,49 @@ def _seed_music(library: Any) -> None:
         logging.getLogger("mediashelf.system").exception("music.seed_failed")
 
 
+def library_line(settings: Settings) -> str:
+    """Where the library is: its database and its files, with no password or secret."""
+    from sqlalchemy.engine import make_url
+
+    db = make_url(settings.database_url)
+    if db.get_backend_name() == "sqlite":
+        where = f"sqlite:///{db.database}" if db.database else "sqlite (in memory)"
+    else:  # user, host and database only: the password, and options that may carry one, stay out
+        user = f"{db.username}@" if db.username else ""
+        port = f":{db.port}" if db.port else ""
+        where = f"postgresql://{user}{db.host or ''}{port}/{db.database or ''}"
+    files = urlsplit(settings.storage_url)
+    if files.scheme == "file":
+        stored = unquote(files.path)
+    else:  # s3://bucket/prefix, without any credentials or options
+        stored = f"{files.scheme}://{files.hostname or ''}{files.path}"
+    return f"library: {where}, files in {stored}"
+
+
+def ensure_library(settings: Settings, *, init: bool) -> None:
+    """Say which library a command acts on; refuse to create a new one unless init is set."""
+    import sys
+
+    from mediashelf.db.migrate import schema_exists
+
+    print(library_line(settings), file=sys.stderr, flush=True)
+    if init or schema_exists(settings.database_url):
+        return
+    what = ("has no library database yet" if settings.database_url.startswith("sqlite")
+            else "goes with a database that has no library tables yet")
+    raise ConfigError(
+        f"no library here: the data directory {settings.data_dir} {what}. Set "
+        "MEDIASHELF_DATA_DIR (or MEDIASHELF_DATABASE_URL) to the server's, or pass --init to "
+        "create a new library")
+
+
 @contextmanager
-def admin_services() -> Iterator[Any]:
-    """Services for a one-shot admin command (no worker), closed when it is done."""
-    services = prepare(settings_from_env(), with_worker=False, seed=False)
+def admin_services(*, init: bool = False) -> Iterator[Any]:
+    """Services for a one-shot admin command (no worker) on an existing library (or a new one
+    with init), closed when it is done."""
+    settings = settings_from_env()
+    ensure_library(settings, init=init)
+    services = prepare(settings, with_worker=False, seed=False)
     try:
         yield services
     finally:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.resources import files
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from mediashelf.db.database import Database
+from mediashelf.db.database import Database, engine_url
 
 _PG_LOCK = 727_001  # advisory lock id: one migrator at a time when many processes start together
 
@@ -39,3 +40,18 @@ def current(db: Database) -> str | None:
         if not sa.inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def schema_exists(url: str) -> bool:
+    """Whether a library's database is there, checked without creating anything."""
+    if url.startswith("sqlite"):
+        # Connecting would create the file: look for it instead.
+        path = sa.engine.make_url(url).database
+        return not path or path == ":memory:" or Path(path).is_file()
+    engine = sa.create_engine(engine_url(url), poolclass=sa.pool.NullPool,
+                              connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as conn:
+            return sa.inspect(conn).has_table("alembic_version")
+    finally:
+        engine.dispose()

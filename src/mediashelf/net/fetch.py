@@ -24,7 +24,14 @@ import httpx
 
 from mediashelf.metrics import IMPORTS_REFUSED
 from mediashelf.net.pinned import PinnedBackend, PinnedTransport, resolve_within, system_resolver
-from mediashelf.net.policy import IPAddress, Target, UrlRefused, is_public_address, parse_url
+from mediashelf.net.policy import (
+    PRIVATE_HINT,
+    IPAddress,
+    Target,
+    UrlRefused,
+    is_public_address,
+    parse_url,
+)
 from mediashelf.settings import format_size
 
 __all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer"]
@@ -222,7 +229,8 @@ class Fetcher:
                 raise FetchFailed(f"could not resolve {target.host}")
         if not self.allow_private and not all(self._is_public(a) for a in addresses):
             what = "redirect target" if redirected else "url"
-            raise FetchFailed(f"{what} resolves to a private address", "private_address")
+            raise FetchFailed(f"{what} resolves to a private address" + PRIVATE_HINT,
+                              "private_address")
         usable = []
         for a in addresses:
             plain = a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a

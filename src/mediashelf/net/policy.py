@@ -162,6 +162,16 @@ def _split_netloc(netloc: str) -> tuple[str, str | None]:
     return host, port
 
 
+# Refusals name the server setting that lifts them: the operator reading a client's report can.
+PRIVATE_HINT = " (a server allows these with MEDIASHELF_ALLOW_PRIVATE_URLS=true)"
+
+
+def port_hint(scheme: str) -> str:
+    """How a refused port can be allowed."""
+    return (f" (only {DEFAULT_PORTS[scheme]} unless the server lists it in "
+            "MEDIASHELF_ALLOWED_PORTS)")
+
+
 def parse_url(
     url: str,
     *,
@@ -184,7 +194,7 @@ def parse_url(
     if scheme not in DEFAULT_PORTS:
         raise UrlRefused(f"url scheme {scheme}: is not allowed; use https://", "scheme")
     if scheme == "http" and not allow_private:
-        raise UrlRefused("only https:// urls can be imported", "scheme")
+        raise UrlRefused("only https:// urls can be imported" + PRIVATE_HINT, "scheme")
     if not rest.startswith("//"):
         raise UrlRefused("url is not valid; it must start with https://")
     try:
@@ -223,11 +233,11 @@ def parse_url(
 
     if not allow_private:
         if ip is not None and not is_public(ip):
-            raise UrlRefused("url points to a private address", "private_address")
+            raise UrlRefused("url points to a private address" + PRIVATE_HINT, "private_address")
         if ip is None and _is_local_name(host):
-            raise UrlRefused("url points to a local host name", "private_address")
+            raise UrlRefused("url points to a local host name" + PRIVATE_HINT, "private_address")
         if port != DEFAULT_PORTS[scheme] and port not in allowed_ports:
-            raise UrlRefused(f"url port {port} is not allowed", "port")
+            raise UrlRefused(f"url port {port} is not allowed" + port_hint(scheme), "port")
 
     path = parts.path or "/"
     if parts.query:

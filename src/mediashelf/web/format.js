@@ -13,16 +13,23 @@ export function displayName(a) {
   return a.name || "Untitled";
 }
 
+/* Decimal units, one decimal at most, half up: the same rule as the CLI and the server's
+   messages ("file larger than 50 MB"). BigInt keeps the rounding exact at any size. */
 export function formatBytes(n) {
-  if (n === null || n === undefined) return "";
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  if (n === null || n === undefined || !Number.isFinite(Number(n))) return "";
+  const bytes = BigInt(Math.trunc(Number(n)));
+  if (bytes < 1000n) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let tenths = 0n;
   let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i += 1;
+  for (; i < units.length; i += 1) {
+    const size = 1000n ** BigInt(i + 1);
+    tenths = (bytes * 10n + size / 2n) / size;
+    if (tenths < 10000n || i === units.length - 1) break;
   }
-  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+  const whole = tenths / 10n;
+  const tenth = tenths % 10n;
+  return tenth === 0n ? `${whole} ${units[i]}` : `${whole}.${tenth} ${units[i]}`;
 }
 
 export function formatDuration(ms) {

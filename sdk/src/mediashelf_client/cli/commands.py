@@ -97,21 +97,27 @@ def get(asset_id: Annotated[str, typer.Argument(help="The asset's id")],
     if as_json:
         emit_json(dict(asset.raw))
         return
-    table = Table(box=None, show_header=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")  # URLs whole, for copying
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True, min_width=_KEY_WIDTH)
+    table.add_column(overflow="fold")
     rows = [("id", asset.id), ("name", name_text(asset)), ("type", asset.type),
             ("status", status_text(asset)), ("failure", escape(asset.failure_reason or "")),
             ("mime type", asset.mime_type or ""), ("size", size_text(asset.size_bytes)),
-            ("shape", shape_text(asset)), ("created", when_text(asset.created_at)),
-            ("file URL", escape(asset.file_url or "")),
-            ("thumbnail", escape(asset.thumbnail_url or ""))]
+            ("shape", shape_text(asset)), ("created", when_text(asset.created_at))]
     rows += [(k, escape(json.dumps(v) if not isinstance(v, str) else v))
              for k, v in sorted(asset.metadata.items())]
     for key, value in rows:
         if value:
             table.add_row(key, value)
     out().print(table)
+    # URLs last and outside rich, which would wrap them at the terminal's width: one line
+    # each, whole, so that a double-click selects all of it.
+    for key, link in (("file URL", asset.file_url), ("thumbnail", asset.thumbnail_url)):
+        if link:
+            print(f"{key:<{_KEY_WIDTH}} {link}", flush=True)
+
+
+_KEY_WIDTH = 10
 
 
 def rm(asset_ids: Annotated[list[str], typer.Argument(help="One or more asset ids")],

@@ -113,15 +113,18 @@ def _code(exc: MediashelfAPIError) -> int:
 # --- formatting -------------------------------------------------------------------------------
 
 def size_text(n: int | None) -> str:
-    """Bytes in decimal units: 12 B, 3.4 MB."""
+    """Bytes in decimal units: 999 B, 1.5 kB, 50 MB (the server's and the web page's rule)."""
     if n is None:
         return ""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return ""
+    if n < 1000:
+        return f"{n} B"
+    for power, unit in enumerate(("kB", "MB", "GB", "TB"), start=1):
+        size = 1000**power
+        tenths = (n * 10 + size // 2) // size  # whole numbers: no float rounding surprises
+        if tenths < 10_000 or unit == "TB":
+            break
+    whole, tenth = divmod(tenths, 10)
+    return f"{whole} {unit}" if tenth == 0 else f"{whole}.{tenth} {unit}"
 
 
 def _duration(ms: int | None) -> str:
