@@ -109,9 +109,14 @@ def test_killed_decoder_fails_the_asset_and_pool_recovers(
 def test_workers_are_replaced_after_n_jobs(corpus_dir: Path) -> None:
     analyser = Analyser(processes=1, timeout=30, memory_mb=1536, tasks_per_process=1)
     try:
-        seen = set()
+        seen: set[int] = set()
         for _ in range(3):
             analyser.run(corpus_dir / "icon.bmp", None)
+            # the pool replaces a spent worker in the background: on a busy machine the new
+            # one may not be up yet when the job's result is back
+            deadline = time.monotonic() + 15
+            while not set(analyser.worker_pids()) - seen and time.monotonic() < deadline:
+                time.sleep(0.05)
             seen.update(analyser.worker_pids())
         assert len(seen) >= 2
     finally:
