@@ -114,7 +114,7 @@ def test_both_distributions_build_with_their_packages(dists: Dists) -> None:
     with zipfile.ZipFile(full_wheel) as wheel:
         names = set(wheel.namelist())
         meta = _metadata(wheel)
-    assert {"mediashelf/cli.py", "mediashelf/web/index.html", "mediashelf/py.typed",
+    assert {"mediashelf/cli/__init__.py", "mediashelf/web/index.html", "mediashelf/py.typed",
             "mediashelf_client/__init__.py", "mediashelf_client/cli/commands.py",
             "mediashelf_client/py.typed"} <= names
     assert (meta["Name"], meta["Version"], meta["License-Expression"]) == (

@@ -97,7 +97,8 @@ def test_an_export_from_before_declared_type_still_imports(
         assert mismatch["status"] == "FAILED"
         assert mismatch["failureReason"] == "declared VIDEO but the file is a PNG image"
         detected = wait_for(c, ids["ts named mp3"])
-        assert (detected["status"], detected["type"]) == ("READY", "VIDEO"), detected
+        assert (detected["status"], detected["type"]) == ("READY", "VIDEO"), \
+            detected["failureReason"]
 
     again = tmp_path / "again"
     target.cli("library", "export", str(again))

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from mediashelf.db import migrate
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
-from mediashelf.domain import AssetStatus, AssetType, now_ms, uuid7
+from mediashelf.db.listing import Listing
+from mediashelf.domain import AssetStatus, AssetType, ListQuery, now_ms, uuid7
 
 # The tables as revision 0002 left them (only the columns a row needs).
 OLD_TENANTS = sa.table("tenants", sa.column("id", sa.Uuid), sa.column("name", sa.String),
@@ -85,8 +86,9 @@ def test_the_flag_becomes_a_column_and_back(database: Database,
     repo = AssetRepository()
     with database.read() as conn:
         one_by_one = {i: repo.get(conn, i) for i in ids}
-        # the listing decodes its rows by position: the new column must land there too
-        listed = repo.listing(conn, [tenant], [AssetType.IMAGE], [AssetStatus.READY], 0, 100)[1]
+        # the listing decodes its rows by named columns: the new column must be among them
+        query = ListQuery(types=(AssetType.IMAGE,), statuses=(AssetStatus.READY,), page_size=100)
+        listed = Listing().read(conn, [tenant], query).items
     by_listing = {a.id: a for a in listed}
     for asset_id, (extra, flag) in zip(ids, rows, strict=True):
         rest = [(k, v) for k, v in extra.items() if k != "declaredType"]

@@ -134,3 +134,14 @@ def test_clock_reads_back_as_the_whole_seconds(seconds: float) -> None:
     total = parts[0] * 3600 + parts[1] * 60 + parts[2] if len(parts) == 3 else \
         parts[0] * 60 + parts[1]
     assert total == int(seconds)
+
+
+@pytest.mark.parametrize(("seconds", "fps"), [(0.5, 10), (3.0, 25)])
+def test_a_short_ts_with_one_keyframe_is_ready(seconds: float, fps: int, tmp_path: Path) -> None:
+    # No keyframe after the first: a seek to the middle or the end lands past it, so those
+    # points are read from the start instead (a TS has no index to land on).
+    path = tmp_path / "short.ts"
+    damage.clip("mpegts", seconds, gop=1000, fps=fps, audio=None)(path)
+    info = analyse(path, None).info
+    assert info.duration_ms is not None and abs(info.duration_ms - seconds * 1000) <= 120
+

@@ -143,6 +143,11 @@ class _Reader:
             if span.frames or span.broken is not None or target - back <= floor:
                 break
             span = self.read(target - back, want=want, to_end=to_end)
+        if not span.frames and span.broken is None and not self.indexed:
+            # No index, and no keyframe a seek can land on before the target (a short stream
+            # whose only keyframe is its first, as small MPEG-TS clips are): decode from the
+            # file's start through the target instead.
+            span = self.read(target, want=want, at_target=True, to_end=to_end, rewind=True)
         return span
 
     def locate(self, good: float, bad: float) -> float:
@@ -161,7 +166,7 @@ class _Reader:
         return span.until if span.until is not None else good
 
     def read(self, target: float, *, want: int, at_target: bool = False, to_end: bool = False,
-             stop: float = math.inf, seek: bool = True) -> Span:
+             stop: float = math.inf, seek: bool = True, rewind: bool = False) -> Span:
         """From the keyframe before `target`: decode `want` good frames, then demux on if `to_end`.
 
         Decoding starts at a keyframe: with an index (MP4, Matroska…) the seek lands on one;
@@ -171,10 +176,14 @@ class _Reader:
         budget.
         """
         span = Span()
-        if seek:
+        seek = seek and not rewind  # a rewind reads from the start: no landing to judge
+        if seek or rewind:
             try:
-                self.container.seek(int((self.origin + target) / self.tick), stream=self.stream,
-                                    backward=True, any_frame=False)
+                if rewind:
+                    self.container.seek(0)
+                else:
+                    self.container.seek(int((self.origin + target) / self.tick),
+                                        stream=self.stream, backward=True, any_frame=False)
             except av.FFmpegError:
                 span.broken = target
                 return span
