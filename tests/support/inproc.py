@@ -74,12 +74,12 @@ class InProcess:
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
                  backend: str = "sqlite-local", run_worker: bool = True) -> None:
-        from mediashelf.settings import Settings
+        from mediashelf.settings import load_settings
 
         given = {k[len("MEDIASHELF_"):].lower(): v for k, v in (env or {}).items()
                  if k.startswith("MEDIASHELF_")}
-        self.settings = Settings(**{"data_dir": data_dir, "seed_music": False,
-                                    "poll_interval": 0.2, "public_url": BASE_URL, **given})
+        self.settings = load_settings(**{"data_dir": data_dir, "seed_music": False,
+                                         "poll_interval": 0.2, "public_url": BASE_URL, **given})
         self.backend = backend
         self.run_worker = run_worker
         self.app: Any = None
@@ -107,9 +107,11 @@ class InProcess:
         """Run the lifespan's shutdown (worker, decoder pool, database), then the loop's end."""
         self._stack.close()
         self._portal = None
+        if self.app is not None:  # a server process lets its exit close S3's pooled sockets
+            _close_storage(self.app.state.services)
         if self._services is not None:
             self._services.close()
-            getattr(self._services.storage, "close", lambda: None)()
+            _close_storage(self._services)
             self._services = None
 
     @property
@@ -142,3 +144,6 @@ class InProcess:
         plain, _ = self.services.keys.create(tenant)
         return str(plain)
 
+
+def _close_storage(services: Any) -> None:
+    getattr(services.storage, "close", lambda: None)()
