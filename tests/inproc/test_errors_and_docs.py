@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.support.server import Server
+
+from tests.support.inproc import Api, both_ways
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [
@@ -13,9 +14,10 @@ from tests.support.server import Server
     ("PUT", "/v1/assets", 405), ("PATCH", "/v1/assets/x", 405),
     ("GET", "/files/assets/x/original", 403),
 ])
-def test_errors_have_code_and_message(server: Server, api_key: str, method: str, path: str,
+@both_ways
+def test_errors_have_code_and_message(client: httpx.Client, method: str, path: str,
                                       status: int) -> None:
-    res = httpx.request(method, server.url + path, headers={"x-api-key": api_key})
+    res = client.request(method, path)
     assert res.status_code == status
     body = res.json()
     assert body == {"code": status, "message": body["message"]} and body["message"]
@@ -45,8 +47,10 @@ def test_bad_create_requests(client: httpx.Client, kwargs: dict[str, object], st
     assert res.json()["code"] == status and words in res.json()["message"]
 
 
-def test_openapi_describes_the_list_route_as_the_seed(server: Server) -> None:
-    doc = httpx.get(server.url + "/openapi.json").json()
+def test_openapi_describes_the_list_route_as_the_seed(api: Api) -> None:
+    with api.client() as anonymous:
+        doc = anonymous.get("/openapi.json").json()
+        assert anonymous.get("/docs").status_code == 200
     op = doc["paths"]["/v1/assets"]["get"]
     params = {p["name"]: p for p in op["parameters"]}
     assert params["type"]["schema"] == {"type": "array", "items": {
@@ -66,14 +70,15 @@ def test_openapi_describes_the_list_route_as_the_seed(server: Server) -> None:
         "type": "apiKey", "in": "header", "name": "x-api-key",
         "description": "API key to be included in the x-api-key header"}
     assert {"/v1/assets/{asset_id}"} <= set(doc["paths"])
-    assert httpx.get(server.url + "/docs").status_code == 200
 
 
-def test_health_ready_metrics_and_page(server: Server) -> None:
-    assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
-    ready = httpx.get(server.url + "/readyz")
-    assert ready.status_code == 200 and ready.json()["database"] == "ok"
-    metrics = httpx.get(server.url + "/metrics").text
-    assert "mediashelf_assets_created_total" in metrics
-    page = httpx.get(server.url + "/")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+@both_ways
+def test_health_ready_metrics_and_page(api: Api) -> None:
+    with api.client() as anonymous:
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+        ready = anonymous.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["database"] == "ok"
+        metrics = anonymous.get("/metrics").text
+        assert "mediashelf_assets_created_total" in metrics
+        page = anonymous.get("/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]

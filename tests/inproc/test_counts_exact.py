@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.support.library import insert, make_asset, tenant_id_of
-from tests.support.server import Server, upload, wait_for
 
 from mediashelf.db.assets import AssetRepository
 from mediashelf.domain import AssetStatus, AssetType, now_ms
+from tests.support.inproc import Api
+from tests.support.library import insert, make_asset, tenant_id_of
+from tests.support.server import upload, wait_for
 
 
-def _check_counts(server: Server) -> None:
+def _check_counts(api: Api) -> None:
     repo = AssetRepository()
-    with server.services.db.read() as conn:
+    with api.services.db.read() as conn:
         assert repo.kept_counts(conn) == repo.recount(conn)
         assert repo.kept_buckets(conn) == repo.rebucket(conn)
 
@@ -33,12 +34,12 @@ def _totals(client: httpx.Client) -> dict[tuple[str, str], int]:
     return out
 
 
-def test_counts_stay_exact_through_a_random_run(server: Server, media: dict[str, Path]) -> None:
-    with server.client(server.new_key(f"counts-{uuid.uuid4().hex[:8]}")) as client:
-        _random_run(server, client, media)
+def test_counts_stay_exact_through_a_random_run(api: Api, media: dict[str, Path]) -> None:
+    with api.client(api.new_key(f"counts-{uuid.uuid4().hex[:8]}")) as client:
+        _random_run(api, client, media)
 
 
-def _random_run(server: Server, client: httpx.Client, media: dict[str, Path]) -> None:
+def _random_run(api: Api, client: httpx.Client, media: dict[str, Path]) -> None:
     rnd = random.Random(6)
     live: dict[str, tuple[str, str]] = {}  # id -> (type, status), the model
     deleted: dict[str, tuple[str, str]] = {}
@@ -56,14 +57,14 @@ def _random_run(server: Server, client: httpx.Client, media: dict[str, Path]) ->
             deleted[victim] = live.pop(victim)
         elif deleted and restores < 3:
             back = rnd.choice(sorted(deleted))
-            server.cli("assets", "restore", back)
+            api.services.assets.restore(uuid.UUID(back))  # what `mediashelf assets restore` does
             live[back] = deleted.pop(back)
             restores += 1
         if step % 6 == 5:  # let processing finish, then compare everything
             for asset_id in list(live):
                 done = wait_for(client, asset_id)
                 live[asset_id] = (done["type"], done["status"])
-            _check_counts(server)
+            _check_counts(api)
             expected: dict[tuple[str, str], int] = {}
             for key in live.values():
                 expected[key] = expected.get(key, 0) + 1
@@ -78,10 +79,10 @@ def _expect(made: list[Any], types: list[str], statuses: list[str]) -> list[str]
     return [str(a.id) for a in chosen]
 
 
-def test_deep_pages_match_a_model(server: Server) -> None:
+def test_deep_pages_match_a_model(api: Api) -> None:
     """Enough rows that middle pages go through the bucket counts, with ties and bursts."""
-    key = server.new_key(f"deep-{uuid.uuid4().hex[:8]}")
-    tid = tenant_id_of(server.services, key)
+    key = api.new_key(f"deep-{uuid.uuid4().hex[:8]}")
+    tid = tenant_id_of(api.services, key)
     rnd = random.Random(7)
     now = now_ms()
     made = []
@@ -92,8 +93,8 @@ def test_deep_pages_match_a_model(server: Server) -> None:
             ms = now - int(rnd.random() ** 3 * 200 * 86_400_000)
         made.append(make_asset(tid, rnd.choice(list(AssetType)),
                                rnd.choices(list(AssetStatus), [1, 8, 1])[0], ms))
-    insert(server.services, made)
-    with server.client(key) as client:
+    insert(api.services, made)
+    with api.client(key) as client:
         for types, statuses, size in ((["AUDIO", "IMAGE", "VIDEO"], ["READY"], 100),
                                       (["VIDEO", "IMAGE"], ["READY", "FAILED"], 37),
                                       (["IMAGE"], ["READY"], 20)):
@@ -108,4 +109,4 @@ def test_deep_pages_match_a_model(server: Server) -> None:
                 assert res.headers["X-Total-Count"] == str(len(expected))
                 got = [a["id"] for a in res.json()]
                 assert got == expected[(page - 1) * size:page * size], (types, size, page)
-    _check_counts(server)
+    _check_counts(api)
