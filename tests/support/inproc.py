@@ -89,9 +89,9 @@ class InProcess:
 
     def start(self) -> InProcess:
         from mediashelf.app import create_app
-        from mediashelf.cli import _prepare  # what `serve` runs before it builds the app
+        from mediashelf.cli.base import prepare  # what `serve` runs before it builds the app
 
-        services = _prepare(self.settings, with_worker=self.run_worker, seed=False)
+        services = prepare(self.settings, with_worker=self.run_worker, seed=False)
         try:
             self.app = create_app(self.settings, run_worker=self.run_worker, services=services)
             self._portal = self._stack.enter_context(start_blocking_portal())
