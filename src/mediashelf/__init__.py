@@ -4,38 +4,7 @@ The SDK lives in `mediashelf_client` (its own light distribution too); its publi
 re-exported here, so `from mediashelf import Client` keeps working and loads only httpx.
 """
 
-from mediashelf_client import (
-    APIConnectionError,
-    Asset,
-    AssetPage,
-    AsyncClient,
-    AuthenticationError,
-    BadRequestError,
-    Client,
-    MediashelfAPIError,
-    NotFoundError,
-    PayloadTooLargeError,
-    ProcessingFailedError,
-    RateLimitError,
-    ServerError,
-    WaitTimeoutError,
-    __version__,
-)
+from mediashelf_client import *  # noqa: F403 - the SDK's public names, as its __all__ lists them
+from mediashelf_client import __all__ as _sdk_names
 
-__all__ = [
-    "APIConnectionError",
-    "Asset",
-    "AssetPage",
-    "AsyncClient",
-    "AuthenticationError",
-    "BadRequestError",
-    "Client",
-    "MediashelfAPIError",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "ProcessingFailedError",
-    "RateLimitError",
-    "ServerError",
-    "WaitTimeoutError",
-    "__version__",
-]
+__all__ = list(_sdk_names)

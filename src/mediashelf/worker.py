@@ -10,6 +10,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy import Connection
+
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.domain import Job, now_ms
@@ -103,12 +105,7 @@ class Worker:
                 return
             delay = min(2 ** job.attempts, _MAX_BACKOFF_S)
             log.warning("job.retry", exc_info=True, extra={**ctx, "delay_s": delay})
-            try:
-                with self._db.write() as conn:
-                    self._jobs.retry(conn, job, now_ms() + delay * 1000,
-                                     f"{type(exc).__name__}: {exc}")
-            except Exception:
-                log.exception("job.retry_failed", extra=ctx)
+            self._requeue(self._jobs.retry, job, ctx, delay, exc, "job.retry_failed")
             return
         JOB_SECONDS.labels(kind=job.kind.value).observe(time.monotonic() - started)
         with self._db.write() as conn:
@@ -118,12 +115,16 @@ class Worker:
 
     def _postpone(self, job: Job, ctx: dict[str, object], exc: Exception) -> None:
         log.warning("job.postponed", extra={**ctx, "reason": "no room", "delay_s": _ROOM_WAIT_S})
+        self._requeue(self._jobs.postpone, job, ctx, _ROOM_WAIT_S, exc, "job.postpone_failed")
+
+    def _requeue(self, put_back: Callable[[Connection, Job, int, str], None], job: Job,
+                 ctx: dict[str, object], delay_s: float, exc: Exception, failed: str) -> None:
+        """Queue the job again in delay_s (a retry, or a wait for room) with the error as why."""
         try:
             with self._db.write() as conn:
-                self._jobs.postpone(conn, job, now_ms() + _ROOM_WAIT_S * 1000,
-                                    f"{type(exc).__name__}: {exc}")
+                put_back(conn, job, now_ms() + int(delay_s * 1000), f"{type(exc).__name__}: {exc}")
         except Exception:
-            log.exception("job.postpone_failed", extra=ctx)
+            log.exception(failed, extra=ctx)
 
     def _housekeeping(self) -> None:
         """The purge (first: it frees space), heartbeats that keep our leases alive, and the

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
-from typer._click import exceptions as click_exc  # Typer ships its own Click
 
 from mediashelf.cli import admin, serve
 from mediashelf.cli.base import Failure
 from mediashelf.errors import ConfigError, MediashelfError
 from mediashelf_client.cli import register as register_human_commands
+from mediashelf_client.cli import run
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="mediashelf: a self-hosted media asset library for AI video pipelines.")
@@ -21,28 +19,16 @@ register_human_commands(app)  # ls, upload, import, get, rm, open: the SDK from 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command; errors become one line on stderr and a non-zero exit."""
-    try:
-        code = app(args=argv, standalone_mode=False)  # returns, not raises, a typer.Exit code
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except click_exc.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except (MediashelfError, Failure) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        print(f"error: {_describe(exc)}", file=sys.stderr)
-        sys.exit(1)
+    run(app, argv, _explain)
+
+
+def _explain(exc: Exception) -> tuple[str, int]:
+    """The one line an error prints, and the exit status: 2 for a bad setting."""
+    if isinstance(exc, ConfigError):
+        return str(exc), 2
+    if isinstance(exc, MediashelfError | Failure):
+        return str(exc), 1
+    return _describe(exc), 1
 
 
 def _describe(exc: Exception) -> str:

@@ -7,6 +7,7 @@ adds them to its own commands with `register`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -41,10 +42,16 @@ def register(target: typer.Typer) -> None:
 register(app)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the client alone: errors become one line on stderr and a non-zero exit."""
+def _plain(exc: Exception) -> tuple[str, int]:
+    return f"{type(exc).__name__}: {exc}", 1
+
+
+def run(target: typer.Typer, argv: list[str] | None = None,
+        explain: Callable[[Exception], tuple[str, int]] = _plain) -> None:
+    """Run a typer app as a command: its own exits kept; any other error becomes one line on
+    stderr (what `explain` says of it) and a non-zero exit status, never a traceback."""
     try:
-        code = app(args=argv, standalone_mode=False)  # returns, not raises, a typer.Exit code
+        code = target(args=argv, standalone_mode=False)  # returns, not raises, a typer.Exit code
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.Exit as exc:
@@ -54,6 +61,12 @@ def main(argv: list[str] | None = None) -> None:
     except click_exc.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except Exception as exc:  # the last resort, as in the server's command: one line, no trace
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
+    except Exception as exc:
+        message, status = explain(exc)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the client alone."""
+    run(app, argv)
