@@ -28,7 +28,10 @@ def downgrade(db: Database, revision: str) -> None:
 def _run(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(files("mediashelf.db") / "migrations"))
-    with db.engine.begin() as conn:
+    # A write transaction from the start (BEGIN IMMEDIATE on SQLite): two processes starting on
+    # one new library at once then take turns, where two deferred transactions that both read
+    # the schema and then write would fail one of them at once with "database is locked".
+    with db.write() as conn:
         if not db.is_sqlite:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
         cfg.attributes["connection"] = conn
