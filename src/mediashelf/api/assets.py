@@ -15,6 +15,7 @@ from mediashelf.api.params import asset_id as parse_id
 from mediashelf.api.params import list_query
 from mediashelf.api.upload import receive_upload
 from mediashelf.errors import UnsupportedMedia
+from mediashelf.services.wire import to_wire
 
 router = APIRouter(prefix="/v1")
 
@@ -103,7 +104,7 @@ async def create_asset(request: Request) -> Response:
     else:
         raise UnsupportedMedia("send multipart/form-data with a 'file' field, or JSON with "
                                "name, type and url")
-    body = schemas.to_wire(asset, service.links(asset))
+    body = to_wire(asset, service.links(asset))
     return Response(json.dumps(body), status_code=201, media_type="application/json")
 
 

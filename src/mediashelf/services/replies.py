@@ -16,10 +16,10 @@ import orjson
 from anyio import CapacityLimiter, to_thread
 from starlette.responses import Response
 
-from mediashelf.api.schemas import to_wire
 from mediashelf.domain import ApiKey, ListQuery, Page, StoredRow
 from mediashelf.lru import BoundedLRU
 from mediashelf.services.assets import AssetService
+from mediashelf.services.wire import to_wire
 
 REPLY_BYTES_PER_ENTRY = 64 << 10  # a cache of N replies holds at most N x 64 KiB of them
 WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB) ...

@@ -1,0 +1,41 @@
+"""An asset's wire form (the seed's camelCase fields plus ours), built once per reply."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mediashelf.domain import Asset as AssetRecord
+from mediashelf.services.assets import Links
+
+
+def iso(ms: int) -> str:
+    """UTC to the millisecond, e.g. 2025-01-31T12:00:00.250Z (gmtime: cheaper than datetime)."""
+    t = time.gmtime(ms // 1000)
+    return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:"
+            f"{t.tm_sec:02d}.{ms % 1000:03d}Z")
+
+
+def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
+    return {
+        "id": str(asset.id),
+        "name": asset.name,
+        "type": asset.type.value,
+        "status": asset.status.value,
+        "fileUrl": links.file_url,
+        "thumbnailUrl": links.thumbnail_url,
+        "createdAt": iso(asset.created_ms),
+        "updatedAt": iso(asset.updated_ms),
+        "mimeType": asset.mime_type,
+        "sizeBytes": asset.size_bytes,
+        "sha256": asset.sha256,
+        "width": asset.width,
+        "height": asset.height,
+        "durationMs": asset.duration_ms,
+        "hasAudio": asset.has_audio,
+        "failureReason": asset.failure_reason,
+        "blurhash": asset.blurhash,
+        "isSystem": asset.is_system,
+        "metadata": asset.extra,
+    }
+
