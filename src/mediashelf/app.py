@@ -18,16 +18,18 @@ from mediashelf import __version__
 from mediashelf.api import assets as assets_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
-from mediashelf.api.assets import PAGINATION_HEADERS
+from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
+from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
+from mediashelf.services.idempotency import IdempotencyService
 from mediashelf.services.keys import KeyService
 from mediashelf.services.processing import Processor
 from mediashelf.services.replies import Replies
@@ -53,6 +55,7 @@ class Services:
     assets: AssetService
     fetcher: Fetcher
     space: SpaceGuard
+    idempotency: IdempotencyService
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -80,8 +83,10 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     asset_repo, job_repo = AssetRepository(), JobRepository()
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check,
                           space=space)
+    idempotency = IdempotencyService(db, IdempotencyRepository(), settings.idempotency_ttl,
+                                     settings.upload_lease)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher, space)
+                        fetcher, space, idempotency)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -103,6 +108,7 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
+                    chores={"idempotency": services.idempotency.purge_expired},
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
                     purge_every_s=max(1.0, min(60.0, s.purge_after / 4)),
@@ -134,10 +140,12 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.signer = services.signer
     app.state.keys = services.keys
     app.state.assets = services.assets
+    app.state.idempotency = services.idempotency
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     errors.install(app)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
-                       allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))
+                       allow_headers=["*"],
+                       expose_headers=[*PAGINATION_HEADERS, *CREATE_HEADERS])
     app.include_router(assets_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)

@@ -160,7 +160,7 @@ class ListQuery:
     q: str | None = None
     tags: frozenset[str] = frozenset()
     sort: str | None = None
-    sha256: str | None = None
+    sha256: tuple[str, ...] = ()  # lowercase hex digests, sorted: any of them matches
 
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 

@@ -5,8 +5,10 @@ MediashelfError
  ├── Unauthorized      401  no key, or an unknown or revoked key
  ├── Forbidden         403  a bad or expired file signature
  ├── NotFound          404  no such asset for this tenant
+ ├── Conflict          409  a request with the same Idempotency-Key is still running
  ├── PayloadTooLarge   413  an upload over its type's limit, a JSON body over 64 KiB
  ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
+ ├── Unprocessable     422  an Idempotency-Key reused for a different request
  ├── Unavailable       503  the database or storage cannot be reached
  └── InsufficientStorage 507  free space is below the reserve: uploads and imports wait
 """
@@ -43,6 +45,11 @@ class NotFound(MediashelfError):
     default_message = "not found"
 
 
+class Conflict(MediashelfError):
+    status = 409
+    default_message = "conflict"
+
+
 class PayloadTooLarge(MediashelfError):
     status = 413
     default_message = "file too large"
@@ -51,6 +58,11 @@ class PayloadTooLarge(MediashelfError):
 class UnsupportedMedia(MediashelfError):
     status = 415
     default_message = "unsupported content type"
+
+
+class Unprocessable(MediashelfError):
+    status = 422
+    default_message = "unprocessable request"
 
 
 class Unavailable(MediashelfError):

@@ -29,11 +29,14 @@ _ROOM_WAIT_S = 30  # a job that found no room is tried again this much later
 
 class Worker:
     def __init__(self, db: Database, jobs: JobRepository, processor: Processor,
-                 assets: AssetService, storage: Storage, *, concurrency: int, lease_s: float,
+                 assets: AssetService, storage: Storage, *,
+                 chores: dict[str, Callable[[], object]] | None = None, concurrency: int,
+                 lease_s: float,
                  poll_s: float, purge_every_s: float = 60.0,
                  sweep_every_s: float = 300.0) -> None:
         self._db, self._jobs, self._processor, self._assets = db, jobs, processor, assets
         self._storage = storage
+        self._chores = dict(chores or {})  # more sweeps, run with the storage's
         self._concurrency = concurrency
         self._lease_ms = int(lease_s * 1000)
         self._poll_s = poll_s
@@ -141,6 +144,8 @@ class Worker:
             if now >= next_sweep:
                 next_sweep = now + self._sweep_every_s
                 self._chore("sweep", self._storage.sweep)
+                for name, chore in self._chores.items():
+                    self._chore(name, chore)
             if self._stopping.wait(tick):
                 return
 

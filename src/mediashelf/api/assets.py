@@ -10,16 +10,20 @@ from starlette.concurrency import run_in_threadpool
 
 from mediashelf.api import schemas
 from mediashelf.api.deps import asset_service, current_key, replies
+from mediashelf.api.idempotency import Gate, fingerprint, idempotent
 from mediashelf.api.jsonbody import read_import
 from mediashelf.api.params import asset_id as parse_id
 from mediashelf.api.params import list_query
 from mediashelf.api.upload import receive_upload
 from mediashelf.errors import UnsupportedMedia
+from mediashelf.services.assets import AssetService, Created
 from mediashelf.services.wire import to_wire
 
 router = APIRouter(prefix="/v1")
 
 PAGINATION_HEADERS = ("X-Total-Count", "X-Page", "X-Page-Size", "X-Total-Pages")
+DUPLICATE_HEADER = "X-Duplicate-Of"  # names the existing asset a create answered with
+CREATE_HEADERS = ("Location", DUPLICATE_HEADER, "Idempotent-Replayed")
 
 # The seed's parameters, to the letter, for the OpenAPI document.
 _LIST_PARAMETERS: list[dict[str, Any]] = [
@@ -97,15 +101,30 @@ async def create_asset(request: Request) -> Response:
     service = asset_service(request)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        asset = await receive_upload(request, service, key.tenant_id)
+        async def handle(gate: Gate) -> Response:
+            return _created(service, await receive_upload(request, service, key.tenant_id,
+                                                          gate))
     elif ctype == "application/json" or ctype.endswith("+json"):
-        name, type_, url = await read_import(request)
-        asset = await run_in_threadpool(service.create_import, key.tenant_id, name, type_, url)
+        async def handle(gate: Gate) -> Response:
+            name, type_, url, dedupe = await read_import(request)
+            gate.check(fingerprint("POST /v1/assets", "import", name, type_, url, dedupe))
+            return _created(service, await run_in_threadpool(
+                lambda: service.create_import(key.tenant_id, name, type_, url, dedupe=dedupe)))
     else:
         raise UnsupportedMedia("send multipart/form-data with a 'file' field, or JSON with "
                                "name, type and url")
-    body = to_wire(asset, service.links(asset))
-    return Response(json.dumps(body), status_code=201, media_type="application/json")
+    return await idempotent(request, key.tenant_id, handle)
+
+
+def _created(service: AssetService, created: Created) -> Response:
+    """201 with the new asset, or 200 with the tenant's copy it already held."""
+    asset = created.asset
+    headers = {"Location": f"/v1/assets/{asset.id}"}
+    if created.duplicate:
+        headers[DUPLICATE_HEADER] = str(asset.id)
+    return Response(json.dumps(to_wire(asset, service.links(asset))),
+                    status_code=200 if created.duplicate else 201,
+                    media_type="application/json", headers=headers)
 
 
 @router.get("/assets/{asset_id}", summary="Get an asset", operation_id="getAsset",

@@ -1,10 +1,10 @@
 """The JSON body of a URL import: read under a size cap, parsed strictly, checked member by member.
 
-The body must be one flat object of the members `name`, `type` and `url`, each a string, each
-given once, in UTF-8. orjson does the parsing: it refuses invalid UTF-8, lone surrogates, NaN and
-Infinity, numbers beyond a double and nesting deeper than 1,024 levels, without recursing in
-Python. Anything else that is not such an object is a 400 saying what is wrong; a body over
-the cap is a 413.
+The body must be one flat object of the members `name`, `type` and `url`, each a string, and
+optionally `dedupe`, a boolean, each given once, in UTF-8. orjson does the parsing: it refuses
+invalid UTF-8, lone surrogates, NaN and Infinity, numbers beyond a double and nesting deeper
+than 1,024 levels, without recursing in Python. Anything else that is not such an object is a
+400 saying what is wrong; a body over the cap is a 413.
 """
 
 from __future__ import annotations
@@ -20,24 +20,25 @@ from mediashelf.errors import BadRequest, PayloadTooLarge, shown
 
 MAX_BYTES = 64 * 1024
 MEMBERS = ("name", "type", "url")
+OPTIONAL = ("dedupe",)  # booleans
 _SHAPE = "a JSON object with the string members name, type and url"
 _TOO_LARGE = f"the JSON body is larger than {MAX_BYTES // 1024} KiB"
 _KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
           list: "an array", dict: "an object"}
 
 
-async def read_import(request: Request) -> tuple[str, AssetType, str]:
-    """The name (as sent), type and url (stripped) of an import request's body."""
+async def read_import(request: Request) -> tuple[str, AssetType, str, bool]:
+    """The name (as sent), type, url (stripped) and dedupe flag of an import request's body."""
     data = parse(await _read(request))
     try:
         type_ = AssetType(data["type"])
     except ValueError:
         raise BadRequest(f"invalid value '{shown(data['type'])}' for 'type': allowed values "
                          "are AUDIO, IMAGE, VIDEO") from None
-    return data["name"], type_, data["url"].strip()
+    return data["name"], type_, data["url"].strip(), data.get("dedupe", True)
 
 
-def parse(raw: bytes) -> dict[str, str]:
+def parse(raw: bytes) -> dict[str, Any]:
     """The import object in raw, or BadRequest naming the first thing wrong with it."""
     if not raw.strip():
         raise BadRequest(f"the body is empty: send {_SHAPE}")
@@ -47,10 +48,13 @@ def parse(raw: bytes) -> dict[str, str]:
         raise BadRequest(_syntax_problem(raw, exc)) from None
     if not isinstance(data, dict):
         raise BadRequest(f"the body must be {_SHAPE}, not {_kind(data)}")
-    unknown = [name for name in data if name not in MEMBERS]
+    unknown = [name for name in data if name not in MEMBERS and name not in OPTIONAL]
     if unknown:
         raise BadRequest(f"unknown member '{shown(unknown[0])}': the body takes only name, "
-                         "type and url")
+                         "type and url (and dedupe)")
+    for name in OPTIONAL:
+        if name in data and not isinstance(data[name], bool):
+            raise BadRequest(f"'{name}' must be true or false, not {_kind(data[name])}")
     for name in MEMBERS:
         if name not in data:
             raise BadRequest(f"'{name}' is required (name, type and url must all be given)")

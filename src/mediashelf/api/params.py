@@ -13,6 +13,8 @@ from mediashelf.domain import AssetStatus, AssetType, ListQuery, Scope
 from mediashelf.errors import BadRequest, NotFound, shown
 
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: \d matches the digits of every script
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+MAX_DIGESTS = 100  # sha256 values in one listing
 E = TypeVar("E")
 _TYPES = {t.value: t for t in AssetType}
 _STATUSES = {s.value: s for s in AssetStatus}
@@ -28,6 +30,7 @@ def list_query(params: QueryParams) -> ListQuery:
         raise BadRequest(f"invalid value '{shown(scope)}' for parameter 'scope': allowed "
                          "values are mine, system")
     return ListQuery(types=types, statuses=statuses, scope=Scope(scope) if scope else None,
+                     sha256=_digests(params),
                      page=_int_param(params, "page", 1, 1, None),
                      page_size=_int_param(params, "pageSize", 20, 1, 100))
 
@@ -38,6 +41,21 @@ def asset_id(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise NotFound("asset not found") from None
+
+
+def _digests(params: QueryParams) -> tuple[str, ...]:
+    """`sha256` values (repeated or comma-separated, up to MAX_DIGESTS), lowercased, sorted."""
+    found: set[str] = set()
+    for raw in params.getlist("sha256"):
+        for item in raw.split(","):
+            value = item.strip()
+            if not _SHA256.fullmatch(value):
+                raise BadRequest(f"invalid value '{shown(item)}' for parameter 'sha256': "
+                                 "allowed values are SHA-256 digests, 64 hexadecimal digits")
+            found.add(value.lower())
+    if len(found) > MAX_DIGESTS:
+        raise BadRequest(f"parameter 'sha256' takes at most {MAX_DIGESTS} digests at once")
+    return tuple(sorted(found))
 
 
 def _enum_values(params: QueryParams, name: str, allowed: Mapping[str, E]) -> tuple[E, ...]:

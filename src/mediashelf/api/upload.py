@@ -12,17 +12,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from mediashelf.api import disposition
-from mediashelf.domain import Asset, AssetType
+from mediashelf.api.idempotency import Gate, fingerprint
+from mediashelf.domain import AssetType
 from mediashelf.errors import BadRequest, PayloadTooLarge
 from mediashelf.names import check_file_name, check_name
-from mediashelf.services.assets import AssetService, UploadSink
+from mediashelf.services.assets import AssetService, Created, UploadSink
 from mediashelf.settings import format_size
 
 log = logging.getLogger("mediashelf.api")
 
 _FLUSH_BYTES = 1 << 20  # hand storage 1 MiB at a time: few thread hops, bounded memory
 _FIELD_MAX = 4096
-_FIELDS = ("name", "type")  # the text fields we read; others are skipped
+_FIELDS = ("name", "type", "dedupe")  # the text fields we read; others are skipped
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _BOUNDARY_MAX = 70  # RFC 2046, section 5.1.1
 _FORM_SLACK = 1 << 20  # room for the other fields and boundaries around the file
 
@@ -35,6 +37,16 @@ def parse_type(value: str | None) -> AssetType | None:
     except ValueError:
         raise BadRequest(f"invalid value '{value}' for 'type': allowed values are "
                          "AUDIO, IMAGE, VIDEO") from None
+
+
+def parse_flag(value: str | None, name: str, default: bool) -> bool:
+    """A true/false form field (true, false, 1, 0, yes, no, on, off), or the default if absent."""
+    if value is None or value.strip() == "":
+        return default
+    word = value.strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise BadRequest(f"invalid value '{value[:64]}' for '{name}': allowed values are true, false")
 
 
 class _Form:
@@ -115,8 +127,10 @@ class _Form:
             self.fields[self._name] = value
 
 
-async def receive_upload(request: Request, service: AssetService, tenant_id: Any) -> Asset:
-    """Stream the request body into a new asset's storage; the file never sits whole in memory."""
+async def receive_upload(request: Request, service: AssetService, tenant_id: Any,
+                         gate: Gate) -> Created:
+    """Stream the request body into a new asset's storage; the file never sits whole in memory.
+    Once it is read whole, the gate learns what it was (its idempotency fingerprint)."""
     boundary = _boundary(request)
     declared_len = _declared_length(request)
     ceiling = service.limit_for(None)
@@ -128,6 +142,7 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
         parser = MultipartParser(boundary, form.callbacks())
         async for chunk in request.stream():
             parser.write(chunk)
+            await gate.keep_alive()
             if form.file_started and sink is None:
                 declared = parse_type(form.fields.get("type"))
                 sink = await run_in_threadpool(service.start_upload, tenant_id, declared)
@@ -148,9 +163,13 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
             await run_in_threadpool(sink.feed, bytes(form.buffer))
             form.buffer = bytearray()
         name = form.fields.get("name")
+        declared = parse_type(form.fields.get("type"))
+        dedupe = parse_flag(form.fields.get("dedupe"), "dedupe", True)
+        gate.check(fingerprint("POST /v1/assets", "upload", sink.sha256, sink.size,
+                               form.filename, name or None, declared, dedupe))
         return await run_in_threadpool(
-            sink.finish, name if name else None, form.filename, form.file_type,
-            parse_type(form.fields.get("type")))
+            sink.complete, name if name else None, form.filename, form.file_type, declared,
+            None, dedupe=dedupe)
     except FormParserError:  # the parser's own errors, MultipartParseError among them
         await _abort(sink)
         raise BadRequest("malformed multipart body") from None

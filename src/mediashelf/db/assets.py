@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -58,6 +59,35 @@ class AssetRepository:
         row = conn.execute(_GET_VISIBLE, {"id": asset_id, "owners": list(owners)}
                            ).mappings().first()
         return _to_asset(row) if row else None
+
+    def live_copy(self, conn: Connection, tenant_id: uuid.UUID, asset_type: AssetType, *,
+                  sha256: str | None = None, source_url: str | None = None) -> Asset | None:
+        """The owner's oldest live, not FAILED, asset of that type with these bytes (or,
+        without a digest, imported from that URL), or None."""
+        if sha256:
+            match = sa.and_(assets.c.tenant_id == tenant_id, assets.c.sha256 == sha256,
+                            assets.c.sha256.is_not(None))
+        elif source_url:
+            match = sa.and_(assets.c.source_url == source_url,
+                            assets.c.source_url.is_not(None), assets.c.tenant_id == tenant_id)
+        else:
+            return None
+        row = conn.execute(sa.select(assets).where(
+            match, assets.c.type == asset_type.value, assets.c.deleted_ms.is_(None),
+            assets.c.status != AssetStatus.FAILED.value).order_by(assets.c.id).limit(1)
+        ).mappings().first()
+        return _to_asset(row) if row else None
+
+    def lock_content(self, conn: Connection, tenant_id: uuid.UUID, asset_type: AssetType,
+                     *parts: str) -> None:
+        """Serialise, until the transaction ends, the writers of one tenant's copies of the
+        same content. PostgreSQL: a transaction advisory lock; SQLite's write transactions
+        already run one at a time (BEGIN IMMEDIATE)."""
+        if conn.dialect.name != "postgresql":
+            return
+        text = "\0".join((str(tenant_id), asset_type.value, *parts)).encode()
+        number = int.from_bytes(hashlib.sha256(text).digest()[:8], "big", signed=True)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
 
     def count(self, conn: Connection, owners: Sequence[uuid.UUID], types: Sequence[AssetType],
               statuses: Sequence[AssetStatus]) -> int:

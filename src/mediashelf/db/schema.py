@@ -57,6 +57,13 @@ assets = sa.Table(
     sa.Index("ix_assets_deleted", "deleted_ms",
              sqlite_where=sa.text("deleted_ms IS NOT NULL"),
              postgresql_where=sa.text("deleted_ms IS NOT NULL")),
+    # A tenant's live asset by its bytes (duplicates, ?sha256=) or by its import URL.
+    sa.Index("ix_assets_sha256", "tenant_id", "sha256",
+             sqlite_where=sa.text("deleted_ms IS NULL AND sha256 IS NOT NULL"),
+             postgresql_where=sa.text("deleted_ms IS NULL AND sha256 IS NOT NULL")),
+    sa.Index("ix_assets_source", "source_url", postgresql_using="hash",
+             sqlite_where=sa.text("deleted_ms IS NULL AND source_url IS NOT NULL"),
+             postgresql_where=sa.text("deleted_ms IS NULL AND source_url IS NOT NULL")),
 )
 
 # Exact totals per (owner, type, status), changed in the same transaction as the asset rows,
@@ -106,6 +113,22 @@ jobs = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Index("ix_jobs_ready", "state", "run_after_ms"),
+)
+
+# The first answer to a POST sent with an Idempotency-Key, per tenant and key: `running` while
+# the first request works (expires_ms is then its lease), `done` with the answer to replay.
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("fingerprint", sa.String(64)),
+    sa.Column("status", sa.Integer),
+    sa.Column("body", sa.Text),
+    sa.Column("headers", sa.JSON),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("expires_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_idempotency_expires", "expires_ms"),
 )
 
 meta = sa.Table(

@@ -43,6 +43,14 @@ def _download_name(asset: Asset, mime: str) -> str:
 
 
 @dataclass(slots=True)
+class Created:
+    """What a create answered: a new asset, or (duplicate) the tenant's live copy of it."""
+
+    asset: Asset
+    duplicate: bool = False
+
+
+@dataclass(slots=True)
 class Links:
     file_url: str | None
     thumbnail_url: str | None
@@ -64,6 +72,11 @@ class UploadSink:
         self.size = 0
         self.limit = service.limit_for(declared)
 
+    @property
+    def sha256(self) -> str:
+        """The digest of the bytes fed so far."""
+        return self._sha.hexdigest()
+
     def feed(self, data: bytes) -> None:
         if len(self._head) < kinds.HEAD:
             self._head += data[: kinds.HEAD - len(self._head)]
@@ -82,6 +95,13 @@ class UploadSink:
                declared: AssetType | None = None,
                extra: dict[str, object] | None = None) -> Asset:
         """Commit the bytes and record the asset; the type may be declared after the file part."""
+        return self.complete(name, filename, content_type, declared, extra, dedupe=False).asset
+
+    def complete(self, name: str | None, filename: str | None, content_type: str | None,
+                 declared: AssetType | None = None, extra: dict[str, object] | None = None,
+                 *, dedupe: bool = True) -> Created:
+        """As finish; with dedupe, bytes the tenant already holds (a live asset of the same
+        type and SHA-256) answer that asset, and the new copy is removed."""
         self.declared = declared or self.declared
         if self.size == 0:
             raise BadRequest("the file is empty")
@@ -94,22 +114,31 @@ class UploadSink:
             raise PayloadTooLarge(f"file larger than {format_size(limit)}")
         original = check_file_name(filename)  # before commit: a refusal leaves no bytes
         label = check_name(name) if name is not None else original
+        digest = self._sha.hexdigest()
+        if dedupe:
+            found = self._service.live_copy(self.tenant_id, asset_type, digest)
+            if found is not None:  # the usual case: found before the copy is committed
+                self._writer.abort()
+                return Created(found, duplicate=True)
         with _full_is_507():
             self._writer.commit()
         now = uuid7_ms(self.asset_id)
         asset = Asset(
             id=self.asset_id, tenant_id=self.tenant_id, name=label, type=asset_type,
             status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
-            size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
+            size_bytes=self.size, sha256=digest, original_name=original,
             file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
         try:
             with _full_is_507():
-                self._service.add(asset, JobKind.PROCESS)
+                kept = self._service.add(asset, JobKind.PROCESS, dedupe=dedupe)
         except BaseException:
             self._service.storage.delete_prefix(asset_prefix(self.asset_id))
             raise
+        if kept is not asset:  # an identical upload won the race: ours goes
+            self._service.storage.delete_prefix(asset_prefix(self.asset_id))
+            return Created(kept, duplicate=True)
         ASSETS_CREATED.labels(type=asset_type.value, source="upload").inc()
-        return asset
+        return Created(asset)
 
     def abort(self) -> None:
         self._writer.abort()
@@ -155,19 +184,37 @@ class AssetService:
         if self.space is not None and not self.space.has_room():
             raise InsufficientStorage()
 
-    def add(self, asset: Asset, kind: JobKind) -> None:
-        """Record a new PROCESSING asset and queue its job, in one transaction."""
+    def add(self, asset: Asset, kind: JobKind, *, dedupe: bool = False) -> Asset:
+        """Record a new PROCESSING asset and queue its job, in one transaction; with dedupe,
+        the tenant's live copy of it (same bytes, or same import URL) instead, if it has one."""
         with self._db.write() as conn:
+            if dedupe:
+                # under a lock on what makes a copy: two identical requests at once end as one
+                self._repo.lock_content(conn, asset.tenant_id, asset.type,
+                                        asset.sha256 or "", asset.source_url or "")
+                found = self._repo.live_copy(conn, asset.tenant_id, asset.type,
+                                             sha256=asset.sha256, source_url=asset.source_url)
+                if found is not None:
+                    return found
             self._repo.insert(conn, asset)
             self._jobs.enqueue(conn, asset.id, kind, now_ms())
         log.info("asset.created", extra={"asset_id": str(asset.id),
                                          "tenant_id": str(asset.tenant_id), "type": asset.type})
         if self.on_enqueue:
             self.on_enqueue()
+        return asset
+
+    def live_copy(self, tenant_id: uuid.UUID, asset_type: AssetType,
+                  sha256: str) -> Asset | None:
+        """The tenant's own live (PROCESSING or READY) asset of that type and digest."""
+        return self._db.reading(lambda conn: self._repo.live_copy(
+            conn, tenant_id, asset_type, sha256=sha256))
 
     def create_import(self, tenant_id: uuid.UUID, name: str, asset_type: AssetType,
-                      url: str) -> Asset:
-        """A PROCESSING asset whose bytes the worker will download; bad URLs are refused now."""
+                      url: str, *, dedupe: bool = False) -> Created:
+        """A PROCESSING asset whose bytes the worker will download; bad URLs are refused now.
+        With dedupe, a URL (normalised) the tenant imported before and still holds answers
+        that asset."""
         name = check_name(name)
         if self._url_check is not None:
             url = self._url_check(url)
@@ -178,9 +225,11 @@ class AssetService:
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
                       source_url=url, declared_type=True)
         with _full_is_507():
-            self.add(asset, JobKind.IMPORT)
+            kept = self.add(asset, JobKind.IMPORT, dedupe=dedupe)
+        if kept is not asset:
+            return Created(kept, duplicate=True)
         ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
-        return asset
+        return Created(asset)
 
     def get(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
         asset = self._db.reading(lambda conn: self._repo.get_visible(

@@ -43,6 +43,10 @@ class GroupRow(NamedTuple):
     n: int
 
 
+class CountRow(NamedTuple):
+    n: int
+
+
 class BucketRow(NamedTuple):
     bucket: int
     n: int
@@ -102,6 +106,11 @@ class Dialect(Protocol):
                 level: int, within: tuple[int, int] | None, desc: bool) -> Statement: ...
     def page(self, groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None,
              desc: bool, shown: int, skip: int) -> Statement: ...
+    def digest_page(self, owners: Sequence[Hashable], types: Sequence[str],
+                    statuses: Sequence[str], digests: Sequence[str], limit: int,
+                    offset: int) -> Statement: ...
+    def digest_count(self, owners: Sequence[Hashable], types: Sequence[str],
+                     statuses: Sequence[str], digests: Sequence[str]) -> Statement: ...
     def asset(self, row: AssetRow) -> Asset: ...
 
 

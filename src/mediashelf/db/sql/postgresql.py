@@ -109,6 +109,32 @@ def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | No
     return _page(len(groups), bound is not None, desc), (*params, shown, skip)
 
 
+_COLUMNS = column_list("", {"extra": "{}::text"})  # JSON as text: a row stays hashable
+
+
+@functools.cache
+def _digest_filter(owners: int, types: int, statuses: int, digests: int) -> str:
+    return (f"{_filters(owners, types, statuses)} AND sha256 IN ({_marks(digests)}) "
+            "AND deleted_ms IS NULL")
+
+
+def digest_page(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                digests: Sequence[str], limit: int, offset: int) -> Statement:
+    """The live assets with one of these SHA-256 digests, newest first, as AssetRow (the
+    ?sha256= listing: a handful of rows, found through ix_assets_sha256)."""
+    where = _digest_filter(len(owners), len(types), len(statuses), len(digests))
+    return (f"SELECT {_COLUMNS} FROM assets WHERE {where} ORDER BY id DESC LIMIT %s OFFSET %s",
+            (*owners, *types, *statuses, *digests, limit, offset))
+
+
+def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                 digests: Sequence[str]) -> Statement:
+    """How many rows digest_page has in all, as CountRow."""
+    where = _digest_filter(len(owners), len(types), len(statuses), len(digests))
+    return f"SELECT COUNT(*) AS n FROM assets WHERE {where}", \
+        (*owners, *types, *statuses, *digests)
+
+
 def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
     made.type, made.status = AssetType(row.type), AssetStatus(row.status)

@@ -112,6 +112,29 @@ def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | No
     return _page(len(groups), bound is not None, desc), (*params, shown, skip)
 
 
+@functools.cache
+def _digest_filter(owners: int, types: int, statuses: int, digests: int) -> str:
+    return (f"{_filters(owners, types, statuses)} AND sha256 IN ({_marks(digests)}) "
+            "AND deleted_ms IS NULL")
+
+
+def digest_page(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                digests: Sequence[str], limit: int, offset: int) -> Statement:
+    """The live assets with one of these SHA-256 digests, newest first, as AssetRow (the
+    ?sha256= listing: a handful of rows, found through ix_assets_sha256)."""
+    where = _digest_filter(len(owners), len(types), len(statuses), len(digests))
+    return (f"SELECT {column_list('')} FROM assets WHERE {where} ORDER BY id DESC "
+            "LIMIT ? OFFSET ?", (*owners, *types, *statuses, *digests, limit, offset))
+
+
+def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                 digests: Sequence[str]) -> Statement:
+    """How many rows digest_page has in all, as CountRow."""
+    where = _digest_filter(len(owners), len(types), len(statuses), len(digests))
+    return f"SELECT COUNT(*) AS n FROM assets WHERE {where}", \
+        (*owners, *types, *statuses, *digests)
+
+
 def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
     made.id = uuid.UUID(int=int(row.id, 16))  # inline: a page decodes up to 100 of these
