@@ -87,8 +87,10 @@ def test_bad_json_bodies(client: httpx.Client, raw: bytes, status: int, words: s
 def test_a_good_body_still_imports(client: httpx.Client) -> None:
     res = _import(client, _body(), {"content-type": "application/json; charset=utf-8"})
     assert res.status_code == 201 and res.json()["name"] == "Logo", res.text
-    utf8 = json.dumps({**GOOD, "name": "Fête ☀ 🎬"}, ensure_ascii=False).encode()
-    for raw in (utf8, _body(name="Fête ☀ 🎬")):  # as UTF-8, and as \u escapes
+    # the same URL again: kept as another asset (dedupe false), to show the name it was sent
+    utf8 = json.dumps({**GOOD, "name": "Fête ☀ 🎬", "dedupe": False}, ensure_ascii=False
+                      ).encode()
+    for raw in (utf8, _body(name="Fête ☀ 🎬", dedupe=False)):  # as UTF-8, and as \u escapes
         res = _import(client, raw, {"content-type": "text/x+json"})
         assert res.status_code == 201 and res.json()["name"] == "Fête ☀ 🎬", res.text
 

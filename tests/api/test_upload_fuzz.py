@@ -66,14 +66,19 @@ def latin1(name: str) -> bytes | None:
     return None
 
 
+# Every example uploads the same bytes: keep each one (else the first asset, and its name,
+# would answer them all).
+KEEP = field("dedupe", "false")
+
+
 def send_file_name(client: httpx.Client, name: str, how: str) -> httpx.Response | None:
     if how == "httpx":  # raw UTF-8, with the HTML form encoding's escapes
-        return client.post("/v1/assets", files={"file": (name, PNG)})
+        return client.post("/v1/assets", files={"file": (name, PNG)}, data={"dedupe": "false"})
     if how == "filename*":
         star = f"; filename*=UTF-8''{quote(name, safe='')}".encode()
-        return post(client, body([file_part(b"ignored.png", PNG, star)]))
+        return post(client, body([KEEP, file_part(b"ignored.png", PNG, star)]))
     raw = latin1(name)
-    return None if raw is None else post(client, body([file_part(raw, PNG)]))
+    return None if raw is None else post(client, body([KEEP, file_part(raw, PNG)]))
 
 
 def check_reply(client: httpx.Client, res: httpx.Response, expected: str | int | None,
@@ -109,7 +114,7 @@ def test_any_name_field_is_stored_trimmed_or_refused(server: Server,
     @FUZZ
     @given(value=NAME_TEXT, first=st.booleans())
     def one(value: str, first: bool) -> None:
-        parts = [field("name", value), file_part(b"a.png", PNG)]
+        parts = [KEEP, field("name", value), file_part(b"a.png", PNG)]
         res = post(client, body(parts if first else parts[::-1]))
         check_reply(client, res, stored_name(value), accepted)
 
@@ -154,7 +159,7 @@ def test_any_framing_answers_without_a_5xx(server: Server, client: httpx.Client)
         res = client.post("/v1/assets", content=raw, headers={
             "content-type": declared.format(boundary.decode("latin-1"))})
         assert res.status_code < 500, res.text
-        if res.status_code == 201:
+        if res.status_code in (200, 201):  # 200: the bytes of an asset already accepted
             accepted.append(res.json()["id"])
         else:
             assert_error(res, res.status_code)
@@ -169,6 +174,6 @@ def test_well_formed_forms_with_a_boundary_up_to_70_are_accepted(client: httpx.C
     @given(boundary=st.text(BCHARS.replace(" ", ""), min_size=1, max_size=70))
     def one(boundary: str) -> None:
         raw = body([field("type", "IMAGE"), file_part(b"a.png", PNG)], boundary.encode())
-        assert post(client, raw, boundary.encode()).status_code == 201
+        assert post(client, raw, boundary.encode()).status_code in (200, 201)  # 200: a copy
 
     one()

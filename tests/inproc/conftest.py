@@ -33,10 +33,10 @@ def make_app(backend: Backend, tmp_path: Path) -> Iterator[Callable[..., InProce
     """Start a dedicated app on a fresh library of the backend."""
     with ExitStack() as stack:
 
-        def make(run_worker: bool = True) -> InProcess:
-            env = stack.enter_context(backend.provision())
-            made = InProcess(tmp_path / f"data{uuid.uuid4().hex[:6]}", env, backend=backend.name,
-                             run_worker=run_worker).start()
+        def make(run_worker: bool = True, env: dict[str, str] | None = None) -> InProcess:
+            given = stack.enter_context(backend.provision())
+            made = InProcess(tmp_path / f"data{uuid.uuid4().hex[:6]}", {**given, **(env or {})},
+                             backend=backend.name, run_worker=run_worker).start()
             stack.callback(made.stop)
             return made
 

@@ -69,7 +69,7 @@ def test_iter_assets_walks_every_page_once_and_lazily(server: Server, api_key: s
                                                       media: dict[str, Path]) -> None:
     transport = CountingTransport()
     with Client(server.url, api_key, transport=transport) as c:
-        made = {c.upload(io.BytesIO(media["png"].read_bytes()), name=f"n{i}").id
+        made = {c.upload(io.BytesIO(media["png"].read_bytes()), name=f"n{i}", dedupe=False).id
                 for i in range(5)}
         transport.seen.clear()
         walk = c.iter_assets(status=ALL, scope="mine", page_size=2)

@@ -127,6 +127,9 @@ def wait_for(client: httpx.Client, asset_id: str, timeout: float = 60) -> dict[s
 
 
 def upload(client: httpx.Client, path: Path, **fields: str) -> dict[str, Any]:
+    """A new asset from the file: the shared sample files are uploaded again and again, so
+    duplicates are kept (dedupe=false) unless a test asks otherwise."""
+    fields.setdefault("dedupe", "false")
     with open(path, "rb") as fh:
         res = client.post("/v1/assets", files={"file": (path.name, fh)}, data=fields)
     assert res.status_code == 201, res.text

@@ -16,7 +16,7 @@ from mediashelf_client._errors import (
     ServerError,
     WaitTimeoutError,
 )
-from mediashelf_client._models import Asset, AssetPage
+from mediashelf_client._models import Asset, AssetPage, FolderUpload
 from mediashelf_client._version import __version__
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "FolderUpload",
     "MediashelfAPIError",
     "NotFoundError",
     "PayloadTooLargeError",

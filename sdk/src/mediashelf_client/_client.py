@@ -14,8 +14,10 @@ Both clients run the same I/O-free operations from `_core`; only sending and sle
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -23,10 +25,17 @@ import httpx
 
 from mediashelf_client import _core as core
 from mediashelf_client._core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
-from mediashelf_client._models import Asset, AssetPage
+from mediashelf_client._errors import AuthenticationError, MediashelfAPIError
+from mediashelf_client._files import media_files, sha256_of
+from mediashelf_client._models import Asset, AssetPage, FolderUpload
 
 T = TypeVar("T")
 Filter = str | Sequence[str] | None
+PathLike = str | os.PathLike[str]
+
+
+def _digests(files: Sequence[Path]) -> dict[Path, str]:
+    return {f: sha256_of(f) for f in files}
 
 
 def _http_args(config: core.Config) -> dict[str, Any]:
@@ -36,7 +45,7 @@ def _http_args(config: core.Config) -> dict[str, Any]:
 
 def _request_args(call: core.Call) -> dict[str, Any]:
     return {"params": list(call.params) or None, "json": call.json, "data": call.data,
-            "files": call.files}
+            "files": call.files, "headers": dict(call.headers) if call.headers else None}
 
 
 class Client:
@@ -99,13 +108,42 @@ class Client:
         self._run(core.delete(self._config, asset))
 
     def upload(self, file: FileSource, *, name: str | None = None, type: str | None = None,
-               progress: ProgressCallback | None = None) -> Asset:
-        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
-        return self._run(core.upload(self._config, file, name, type, progress))
+               progress: ProgressCallback | None = None, dedupe: bool = True) -> Asset:
+        """Upload a path, a binary file object or bytes, streamed; `progress(sent, total)` per
+        chunk. Bytes the library already holds answer that asset (unless dedupe=False)."""
+        return self._run(core.upload(self._config, file, name, type, progress, dedupe))
 
-    def import_url(self, url: str, name: str, type: str) -> Asset:
-        """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
-        return self._run(core.import_url(self._config, url, name, type))
+    def find_existing(self, digests: Sequence[str]) -> dict[str, Asset]:
+        """This key's own PROCESSING or READY assets with these SHA-256 digests, by digest."""
+        return self._run(core.find_existing(self._config, digests))
+
+    def upload_dir(self, *paths: PathLike, type: str | None = None,
+                   skip_existing: bool = True) -> FolderUpload:
+        """Upload folders' media files (hidden ones skipped) and files; with skip_existing,
+        files whose bytes the library already holds are not sent at all."""
+        files = media_files([Path(p) for p in paths])
+        result = FolderUpload()
+        held = {}
+        if skip_existing and files:
+            digests = _digests(files)
+            found = self.find_existing(list(digests.values()))
+            held = {f: found[d] for f, d in digests.items() if d in found}
+        for f in files:
+            if f in held:
+                result.skipped.append((f, held[f]))
+                continue
+            try:
+                result.uploaded.append((f, self.upload(f, type=type)))
+            except AuthenticationError:
+                raise
+            except (MediashelfAPIError, OSError) as exc:
+                result.failed.append((f, exc))
+        return result
+
+    def import_url(self, url: str, name: str, type: str, *, dedupe: bool = True) -> Asset:
+        """Ask the server to fetch a file from a URL; the asset starts PROCESSING. A URL this
+        library imported before and still holds answers that asset (unless dedupe=False)."""
+        return self._run(core.import_url(self._config, url, name, type, dedupe))
 
     def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
                          poll_interval: float = 0.25) -> Asset:
@@ -187,13 +225,43 @@ class AsyncClient:
         await self._run(core.delete(self._config, asset))
 
     async def upload(self, file: FileSource, *, name: str | None = None,
-                     type: str | None = None, progress: ProgressCallback | None = None) -> Asset:
-        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
-        return await self._run(core.upload(self._config, file, name, type, progress))
+                     type: str | None = None, progress: ProgressCallback | None = None,
+                     dedupe: bool = True) -> Asset:
+        """Upload a path, a binary file object or bytes, streamed; `progress(sent, total)` per
+        chunk. Bytes the library already holds answer that asset (unless dedupe=False)."""
+        return await self._run(core.upload(self._config, file, name, type, progress, dedupe))
 
-    async def import_url(self, url: str, name: str, type: str) -> Asset:
-        """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
-        return await self._run(core.import_url(self._config, url, name, type))
+    async def find_existing(self, digests: Sequence[str]) -> dict[str, Asset]:
+        """This key's own PROCESSING or READY assets with these SHA-256 digests, by digest."""
+        return await self._run(core.find_existing(self._config, digests))
+
+    async def upload_dir(self, *paths: PathLike, type: str | None = None,
+                         skip_existing: bool = True) -> FolderUpload:
+        """Upload folders' media files (hidden ones skipped) and files; with skip_existing,
+        files whose bytes the library already holds are not sent at all."""
+        files = media_files([Path(p) for p in paths])
+        result = FolderUpload()
+        held = {}
+        if skip_existing and files:
+            digests = await asyncio.to_thread(_digests, files)
+            found = await self.find_existing(list(digests.values()))
+            held = {f: found[d] for f, d in digests.items() if d in found}
+        for f in files:
+            if f in held:
+                result.skipped.append((f, held[f]))
+                continue
+            try:
+                result.uploaded.append((f, await self.upload(f, type=type)))
+            except AuthenticationError:
+                raise
+            except (MediashelfAPIError, OSError) as exc:
+                result.failed.append((f, exc))
+        return result
+
+    async def import_url(self, url: str, name: str, type: str, *, dedupe: bool = True) -> Asset:
+        """Ask the server to fetch a file from a URL; the asset starts PROCESSING. A URL this
+        library imported before and still holds answers that asset (unless dedupe=False)."""
+        return await self._run(core.import_url(self._config, url, name, type, dedupe))
 
     async def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
                                poll_interval: float = 0.25) -> Asset:

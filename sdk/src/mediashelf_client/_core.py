@@ -5,9 +5,11 @@ retries, backoff, parsing, errors) and differ only in how they send a call and h
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +31,14 @@ from mediashelf_client._version import __version__
 
 T = TypeVar("T")
 ProgressCallback = Callable[[int, "int | None"], None]
-FileSource = str | os.PathLike[str] | IO[bytes]
+FileSource = str | os.PathLike[str] | IO[bytes] | bytes | bytearray | memoryview
 AssetRef = str | Asset
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 USER_AGENT = f"mediashelf-python/{__version__}"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
+DIGESTS_PER_QUERY = 50  # sha256 values per listing request: a URL well under 8 KiB
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,12 @@ class Call:
     data: Mapping[str, str] | None = None
     files: Mapping[str, Any] | None = None
     replayable: bool = True
+    headers: Mapping[str, str] | None = None
+
+    @property
+    def keyed(self) -> bool:
+        """Sent with an Idempotency-Key: the server answers a repeat with the first answer."""
+        return bool(self.headers and "Idempotency-Key" in self.headers)
 
 
 @dataclass(frozen=True)
@@ -92,13 +101,21 @@ def make_config(base_url: str | None, api_key: str | None, timeout: float, max_r
 def _retryable(call: Call, outcome: Outcome) -> bool:
     if not call.replayable:
         return False
+    safe = call.method in _IDEMPOTENT or call.keyed  # a keyed POST is never done twice
     if isinstance(outcome, httpx.Response):
         if outcome.status_code == 429:  # refused before doing anything: safe for any method
             return True
-        return outcome.status_code in _RETRY_STATUSES and call.method in _IDEMPOTENT
+        if outcome.status_code == 409 and call.keyed:  # the first try is still running
+            return True
+        return outcome.status_code in _RETRY_STATUSES and safe
     if isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout):
         return True  # nothing was sent
-    return call.method in _IDEMPOTENT
+    return safe
+
+
+def _new_key() -> dict[str, str]:
+    """One Idempotency-Key per logical call, the same on each of its retries."""
+    return {"Idempotency-Key": str(uuid.uuid4())}
 
 
 def _delay(config: Config, attempt: int, outcome: Outcome) -> float:
@@ -192,9 +209,38 @@ def delete(config: Config, ref: AssetRef) -> Op[None]:
     yield from send(config, Call("DELETE", _id_path(ref)))
 
 
-def import_url(config: Config, url: str, name: str, type_: str) -> Op[Asset]:
-    body = {"url": url, "name": name, "type": type_.upper()}
-    return _asset((yield from send(config, Call("POST", "/v1/assets", json=body))))
+def import_url(config: Config, url: str, name: str, type_: str,
+               dedupe: bool = True) -> Op[Asset]:
+    body: dict[str, Any] = {"url": url, "name": name, "type": type_.upper()}
+    if not dedupe:
+        body["dedupe"] = False
+    call = Call("POST", "/v1/assets", json=body, headers=_new_key())
+    return _asset((yield from send(config, call)))
+
+
+def find_existing(config: Config, digests: Sequence[str]) -> Op[dict[str, Asset]]:
+    """The key's own live (PROCESSING or READY) assets with these SHA-256 digests, by digest,
+    asked DIGESTS_PER_QUERY at a time."""
+    wanted = sorted({d.lower() for d in digests})
+    found: dict[str, Asset] = {}
+    for start in range(0, len(wanted), DIGESTS_PER_QUERY):
+        batch = ",".join(wanted[start:start + DIGESTS_PER_QUERY])
+        number = 1
+        while True:
+            params = [("sha256", batch), ("status", "PROCESSING,READY"), ("scope", "mine"),
+                      ("page", str(number)), ("pageSize", "100")]
+            response = yield from send(config, Call("GET", "/v1/assets", params=params))
+            data = _json(response)
+            items = [Asset.from_wire(a) for a in data if isinstance(a, dict) and "id" in a] \
+                if isinstance(data, list) else []
+            for asset in items:
+                if asset.sha256:
+                    found.setdefault(asset.sha256, asset)
+            pages = _header_int(response, "X-Total-Pages") or 1
+            if not items or number >= pages:
+                break
+            number += 1
+    return found
 
 
 def _length(raw: IO[bytes]) -> int | None:
@@ -243,24 +289,35 @@ class _ProgressReader:
 
 
 def upload(config: Config, source: FileSource, name: str | None, type_: str | None,
-           progress: ProgressCallback | None) -> Op[Asset]:
-    """POST a multipart upload that streams the file in 64 KiB chunks."""
+           progress: ProgressCallback | None, dedupe: bool = True) -> Op[Asset]:
+    """POST a multipart upload of a path, a binary file or bytes, streamed in 64 KiB chunks."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = io.BytesIO(bytes(source))
+        return (yield from _upload(config, data, name or "upload", name, type_, progress,
+                                   dedupe))
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         with path.open("rb") as fh:
-            return (yield from _upload(config, fh, path.name, name, type_, progress))
+            return (yield from _upload(config, fh, path.name, name, type_, progress, dedupe))
+    if isinstance(source, io.TextIOBase):
+        raise TypeError("upload() needs a file opened in binary mode (open(path, 'rb'))")
+    if not callable(getattr(source, "read", None)):
+        raise TypeError("upload() takes a path, a binary file object or bytes, not "
+                        f"{type(source).__name__}")
     filename = Path(str(getattr(source, "name", "") or "upload")).name
-    return (yield from _upload(config, source, filename, name, type_, progress))
+    return (yield from _upload(config, source, filename, name, type_, progress, dedupe))
 
 
 def _upload(config: Config, fh: IO[bytes], filename: str, name: str | None,
-            type_: str | None, progress: ProgressCallback | None) -> Op[Asset]:
+            type_: str | None, progress: ProgressCallback | None, dedupe: bool) -> Op[Asset]:
     reader = _ProgressReader(fh, progress)
     fields = {"name": name} if name else {}
     if type_:
         fields["type"] = type_.upper()
+    if not dedupe:
+        fields["dedupe"] = "false"
     call = Call("POST", "/v1/assets", data=fields, files={"file": (filename, reader)},
-                replayable=reader.seekable())
+                replayable=reader.seekable(), headers=_new_key())
     return _asset((yield from send(config, call)))
 
 

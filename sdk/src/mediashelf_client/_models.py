@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 AssetType = Literal["AUDIO", "IMAGE", "VIDEO"]
@@ -48,6 +49,7 @@ class Asset:
     has_audio: bool | None = None
     failure_reason: str | None = None
     blurhash: str | None = None
+    sha256: str | None = None
     is_system: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
@@ -74,6 +76,7 @@ class Asset:
             has_audio=has_audio if isinstance(has_audio, bool) else None,
             failure_reason=_opt_str(data.get("failureReason")),
             blurhash=_opt_str(data.get("blurhash")),
+            sha256=_opt_str(data.get("sha256")),
             is_system=data.get("isSystem") is True,
             metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
             raw=dict(data),
@@ -114,3 +117,22 @@ class AssetPage:
         if self.total_pages is not None:
             return self.page < self.total_pages
         return len(self.items) >= self.page_size > 0
+
+
+@dataclass
+class FolderUpload:
+    """What a folder upload did with each file: uploaded, skipped (the library already held its
+    bytes: that asset), or failed (the error, the other files went on)."""
+
+    uploaded: list[tuple[Path, Asset]] = field(default_factory=list)
+    skipped: list[tuple[Path, Asset]] = field(default_factory=list)
+    failed: list[tuple[Path, Exception]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """`3 uploaded, skipped 2 already in the library, 1 failed`."""
+        text = f"{len(self.uploaded)} uploaded"
+        if self.skipped:
+            text += f", skipped {len(self.skipped)} already in the library"
+        if self.failed:
+            text += f", {len(self.failed)} failed"
+        return text

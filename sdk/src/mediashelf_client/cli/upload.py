@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from mediashelf_client import (
     Client,
     MediashelfAPIError,
 )
+from mediashelf_client._files import media_files, sha256_of
 from mediashelf_client.cli.common import (
     API_ERROR,
     BAD_ARGS,
@@ -48,12 +50,6 @@ from mediashelf_client.cli.common import (
     wait_all,
 )
 
-MEDIA_SUFFIXES = frozenset({
-    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif",
-    ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".flv",
-    ".ogv", ".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".oga", ".opus",
-})
-
 
 @dataclass
 class _Row:
@@ -61,19 +57,7 @@ class _Row:
     asset: Asset | None = None
     problem: str | None = None
     not_sent: bool = False
-
-
-def _collect(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders give their media files, hidden files and folders skipped."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(f for f in path.rglob("*") if f.is_file()
-                            and f.suffix.lower() in MEDIA_SUFFIXES
-                            and not any(p.startswith(".") for p in f.relative_to(path).parts))
-        else:
-            found.append(path)
-    return list(dict.fromkeys(found))
+    skipped: bool = False  # the library already held its bytes: nothing was sent
 
 
 def _progress(console: Console) -> Progress:
@@ -93,19 +77,26 @@ def upload(
         help="AUDIO, IMAGE or VIDEO (default: detected from the content)")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until each is READY or FAILED")
                     ] = False,
+    dedupe: Annotated[bool, typer.Option(
+        "--dedupe/--no-dedupe",
+        help="Skip files the library already holds (checked by SHA-256 before sending); "
+             "--no-dedupe sends and keeps every file")] = True,
     timeout: Timeout = 600, url: Url = DEFAULT_URL, api_key: ApiKey = None,
     as_json: AsJson = False,
 ) -> None:
     """Upload files with a progress bar each, then print a summary."""
-    files = _collect(paths)
+    files = media_files(paths)
     if not files:
         fail(f"no media files in {', '.join(map(str, paths))}", BAD_ARGS)
     if name and len(files) > 1:
         fail("--name is for a single file", BAD_ARGS)
     rows = [_Row(f) for f in files]
     with connect(url, api_key) as client:
+        if dedupe:
+            _skip_held(client, rows)
         with _progress(err()) as progress:
-            _send_all(client, rows, name, type_.value if type_ else None, progress)
+            _send_all(client, [r for r in rows if not r.skipped], name,
+                      type_.value if type_ else None, progress, dedupe)
         sent = [r for r in rows if r.asset is not None]
         if wait and sent:
             for row, (asset, problem) in zip(
@@ -119,8 +110,20 @@ def upload(
         exit_with(NOT_READY)
 
 
+def _skip_held(client: Client, rows: Sequence[_Row]) -> None:
+    """Mark the files whose bytes the library already holds: hashed here, asked in batches."""
+    digests: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        with contextlib.suppress(OSError):  # unreadable: the upload says what is wrong
+            digests[i] = sha256_of(row.path)
+    held = client.find_existing(list(digests.values()))
+    for i, digest in digests.items():
+        if digest in held:
+            rows[i].asset, rows[i].skipped = held[digest], True
+
+
 def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str | None,
-              progress: Progress) -> None:
+              progress: Progress, dedupe: bool) -> None:
     sizes = [r.path.stat().st_size for r in rows]
     overall = progress.add_task(f"[bold]{len(rows)} files", total=sum(sizes),
                                 visible=len(rows) > 1)
@@ -130,7 +133,7 @@ def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str
     for row, task, size in zip(rows, tasks, sizes, strict=True):
         progress.start_task(task)
         try:
-            row.asset = client.upload(row.path, name=name, type=type_,
+            row.asset = client.upload(row.path, name=name, type=type_, dedupe=dedupe,
                                       progress=_reporter(progress, task, overall, done))
         except (AuthenticationError, APIConnectionError):
             raise  # nothing else will get through either
@@ -154,7 +157,7 @@ def _reporter(progress: Progress, task: Any, overall: Any, before: int
 def _summary(rows: Sequence[_Row], as_json: bool) -> None:
     if as_json:
         emit_json([{"file": str(r.path), "asset": dict(r.asset.raw) if r.asset else None,
-                    "error": r.problem} for r in rows])
+                    "error": r.problem, "skipped": r.skipped} for r in rows])
         return
     table = Table(Column("file", no_wrap=True), Column("id", no_wrap=True), "type", "status",
                   Column("size", no_wrap=True), Column("note", overflow="fold"), box=None)
@@ -163,9 +166,12 @@ def _summary(rows: Sequence[_Row], as_json: bool) -> None:
         status = status_text(a) if a else "[red]NOT SENT[/]"
         table.add_row(escape(str(r.path)), a.id if a else "", a.type if a else "", status,
                       size_text(a.size_bytes if a and a.size_bytes else r.path.stat().st_size),
-                      escape(r.problem or ""))
+                      escape(r.problem or ("already in the library" if r.skipped else "")))
     out().print(table)
-    sent = sum(1 for r in rows if r.asset)
+    sent = sum(1 for r in rows if r.asset and not r.skipped)
+    skipped = sum(1 for r in rows if r.skipped)
     bad = sum(1 for r in rows if r.problem)
-    err().print(f"{sent} of {len(rows)} uploaded" + (f", {bad} with problems" if bad else ""))
+    err().print(f"{sent} of {len(rows)} uploaded"
+                + (f", skipped {skipped} already in the library" if skipped else "")
+                + (f", {bad} with problems" if bad else ""))
 
