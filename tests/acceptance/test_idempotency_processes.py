@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-
-from mediashelf.db.schema import idempotency_keys
 from tests.inproc.test_dedupe import fresh_png
 from tests.support.backends import Backend
 from tests.support.multipart import BOUNDARY, assert_error, body, file_part
 from tests.support.server import Server, wait_for
+
+from mediashelf.db.schema import idempotency_keys
 
 CTYPE = "multipart/form-data; boundary=" + BOUNDARY.decode()
 
@@ -41,9 +41,10 @@ def test_one_key_across_two_api_processes(backend: Backend, tmp_path: Path) -> N
         yield whole[len(whole) // 2:]
 
     with backend.provision() as env:
-        a = Server(tmp_path / "data", env, backend=backend.name).start()
-        b = Server(tmp_path / "data", env, backend=backend.name).start()  # the same library
+        a, b = (Server(tmp_path / "data", env, backend=backend.name) for _ in "ab")
         try:
+            with ThreadPoolExecutor(2) as starting:  # the same library; started side by side
+                list(starting.map(Server.start, (a, b)))
             api_key = a.new_key("two-processes")
             headers = {"x-api-key": api_key, "content-type": CTYPE, "Idempotency-Key": "k-1"}
             with ThreadPoolExecutor(1) as pool, b.client(api_key) as bc:

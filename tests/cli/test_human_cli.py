@@ -217,3 +217,21 @@ def test_get_prints_urls_whole_on_a_narrow_terminal(command: str, server: Server
     for label, link in zip(("file URL", "thumbnail"), links, strict=True):
         assert any(line.split() == [*label.split(), link] for line in lines), shown
     assert asset["id"] in shown and "READY" in shown
+
+
+def test_upload_again_skips_what_the_library_holds(run: Run, server: Server, api_key: str,
+                                                   tmp_path: Path) -> None:
+    from tests.inproc.test_dedupe import fresh_png
+
+    folder = tmp_path / "again"
+    folder.mkdir()
+    for _ in range(3):
+        fresh_png(folder)
+    first = run("upload", str(folder), url=server.url, key=api_key)
+    assert first.returncode == 0 and "3 of 3 uploaded" in first.stderr, first.stderr
+    fresh_png(folder)
+    again = run("upload", str(folder), url=server.url, key=api_key)
+    assert again.returncode == 0, again.stderr
+    assert "1 of 4 uploaded, skipped 3 already in the library" in again.stderr
+    rows = json.loads(run("upload", str(folder), "--json", url=server.url, key=api_key).stdout)
+    assert [r["skipped"] for r in rows] == [True] * 4 and all(r["asset"] for r in rows)

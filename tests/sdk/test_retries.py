@@ -44,16 +44,21 @@ def test_retries_run_out_with_the_servers_message(scripted: Scripted) -> None:
     assert len(scripted.requests) == 3
 
 
-def test_posts_are_not_retried_on_5xx_but_are_on_429(scripted: Scripted) -> None:
-    scripted.replies = [UNAVAILABLE]
+def test_posts_are_retried_under_one_idempotency_key(scripted: Scripted) -> None:
+    scripted.replies = [UNAVAILABLE, (409, {}, {"code": 409, "message": "still running"}),
+                        (201, {}, {**ARGIL_ASSET, "status": "PROCESSING"})]
     with Client(scripted.url, "k", retry_backoff=0.01) as c:
-        with pytest.raises(ServerError):
-            c.import_url("https://example.com/v.mp4", "v", "VIDEO")
-        assert len(scripted.requests) == 1
+        assert c.import_url("https://example.com/v.mp4", "v", "VIDEO").is_processing
+        keys = [headers.get("Idempotency-Key") for _, _, headers in scripted.requests]
+        assert len(keys) == 3 and keys[0] and len(set(keys)) == 1  # one key, every retry
         scripted.replies = [(429, {"retry-after": "0"}, {"code": 429, "message": "slow down"}),
                             (201, {}, {**ARGIL_ASSET, "status": "PROCESSING"})]
         assert c.import_url("https://example.com/v.mp4", "v", "VIDEO").is_processing
-        assert len(scripted.requests) == 3
+        assert len(scripted.requests) == 5
+        assert scripted.requests[3][2]["Idempotency-Key"] not in keys  # a new call, a new key
+        scripted.replies = [UNAVAILABLE] * 4
+        with pytest.raises(ServerError):
+            c.import_url("https://example.com/v.mp4", "v", "VIDEO")
         scripted.replies = [(429, {}, {"code": 429, "message": "slow down"})] * 4
         with pytest.raises(RateLimitError) as err:
             c.list()
