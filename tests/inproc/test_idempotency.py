@@ -127,3 +127,23 @@ def test_keys_expire_and_are_cleaned_up(make_app: Callable[..., InProcess],
         time.sleep(1.2)
     assert app.services.idempotency.purge_expired() == 1
     assert app.services.idempotency.purge_expired() == 0
+
+
+def test_openapi_documents_keys_duplicates_and_the_digest_filter(api: Api) -> None:
+    with api.client() as anonymous:
+        doc = anonymous.get("/openapi.json").json()
+    create = doc["paths"]["/v1/assets"]["post"]
+    header = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
+    assert header["in"] == "header" and header["schema"]["maxLength"] == 255
+    responses = create["responses"]
+    assert {"200", "201", "409", "422"} <= set(responses)
+    assert "X-Duplicate-Of" in responses["200"]["headers"]
+    for status in ("409", "422"):
+        assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith(
+            "/Error")
+    form = create["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert form["dedupe"]["type"] == "boolean"
+    assert doc["components"]["schemas"]["ImportRequest"]["properties"]["dedupe"]["type"] == \
+        "boolean"
+    listing = {p["name"]: p for p in doc["paths"]["/v1/assets"]["get"]["parameters"]}
+    assert listing["sha256"]["schema"]["items"]["pattern"] == "^[0-9a-fA-F]{64}$"

@@ -41,6 +41,12 @@ _LIST_PARAMETERS: list[dict[str, Any]] = [
     {"name": "pageSize", "in": "query", "required": False,
      "description": "Number of items per page",
      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    {"name": "sha256", "in": "query", "required": False,
+     "description": "mediashelf extension: only assets whose bytes have one of these SHA-256 "
+                    "digests (64 hex digits, any case; repeated or comma-separated, up to 100), "
+                    "to check before uploading. Combines with type, status and scope.",
+     "schema": {"type": "array", "maxItems": 100,
+                "items": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}},
     {"name": "scope", "in": "query", "required": False,
      "description": "mediashelf extension: `mine` (the tenant's own assets) or `system` (the "
                     "shared system library). Omit for both, as the Argil API does.",
@@ -83,18 +89,50 @@ _CREATE_BODY = {
             "type": "object", "required": ["file"],
             "properties": {"file": {"type": "string", "format": "binary"},
                            "name": {"type": "string", "maxLength": 256},
-                           "type": {"type": "string", "enum": ["AUDIO", "IMAGE", "VIDEO"]}}}},
+                           "type": {"type": "string", "enum": ["AUDIO", "IMAGE", "VIDEO"]},
+                           "dedupe": {"type": "boolean", "default": True,
+                                      "description": "false keeps this upload even if the "
+                                                     "library already holds its bytes"}}}},
     },
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Makes a retried POST safe (draft-ietf-httpapi-idempotency-key-header): "
+                   "the same key with the same request, from this tenant within 24 h, answers "
+                   "the first answer again (status and body, with `Idempotent-Replayed: true`). "
+                   "Up to 255 printable ASCII characters, bare or as a quoted string.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+_CREATED_HEADERS = {
+    "Location": {"schema": {"type": "string"}, "description": "The asset's path"},
+    "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
+                            "description": "Present when this is a kept answer replayed"},
 }
 
 
 @router.post(
     "/assets", status_code=201, summary="Create an asset", operation_id="createAsset",
     description="Upload a file (multipart/form-data, field `file`) or import one from a URL "
-                "(JSON with name, type and url). The asset starts in PROCESSING.",
-    openapi_extra={"requestBody": _CREATE_BODY},
-    responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING"},
-               400: _ERROR, 401: _ERROR, 413: _ERROR, 415: _ERROR, 507: _ERROR},
+                "(JSON with name, type and url). The asset starts in PROCESSING. Bytes the "
+                "tenant already holds (a live asset of the same type and SHA-256), or a URL it "
+                "already imported, answer that asset with 200 instead (`dedupe=false` opts "
+                "out); a FAILED or deleted asset is no such copy.",
+    openapi_extra={"requestBody": _CREATE_BODY, "parameters": [_IDEMPOTENCY_KEY]},
+    responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING",
+                     "headers": _CREATED_HEADERS},
+               200: {"model": schemas.Asset,
+                     "description": "The tenant already holds these bytes (or this URL's "
+                                    "import): that asset, as it is now; nothing new is kept",
+                     "headers": {**_CREATED_HEADERS, DUPLICATE_HEADER: {
+                         "schema": {"type": "string", "format": "uuid"},
+                         "description": "The id of the existing asset answered"}}},
+               400: _ERROR, 401: _ERROR,
+               409: {"model": schemas.Error, "description": "A request with the same "
+                     "Idempotency-Key is still being processed; retry later"},
+               413: _ERROR, 415: _ERROR,
+               422: {"model": schemas.Error, "description": "The Idempotency-Key was used "
+                     "for a different request"},
+               507: _ERROR},
 )
 async def create_asset(request: Request) -> Response:
     key = await current_key(request)

@@ -44,13 +44,16 @@ class Error(BaseModel):
 
 
 class ImportRequest(BaseModel):
-    """The JSON body of a URL import: exactly these three members, at most 64 KiB."""
+    """The JSON body of a URL import: these members and no others, at most 64 KiB."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=256)
     type: AssetTypeName
     url: str
+    dedupe: bool = Field(default=True, description=(
+        "mediashelf extension: false imports the URL again even if this library already "
+        "holds a live asset imported from it"))
 
 
 class Deleted(BaseModel):
