@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -13,6 +14,12 @@ import pytest
 from tests.support import backends, samples
 from tests.support.backends import Backend
 from tests.support.server import Server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _client_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The client's file-digest cache (folder uploads) in a temporary folder, not the home's."""
+    os.environ["MEDIASHELF_CACHE_DIR"] = str(tmp_path_factory.mktemp("client-cache"))
 
 
 @pytest.fixture(scope="session", params=backends.selected())

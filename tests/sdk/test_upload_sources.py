@@ -93,3 +93,19 @@ def test_upload_dir_skips_what_the_library_holds(server: Server, api_key: str,
             return one.name or "", len(result.skipped)
 
     assert asyncio.run(go()) == ("async", 3)
+
+
+def test_the_digest_cache_reads_a_file_again_only_once_it_changed(tmp_path: Path) -> None:
+    from mediashelf_client._files import HashCache, sha256_of
+
+    files = [fresh_png(tmp_path) for _ in range(2)]
+    first = HashCache(tmp_path / "cache")
+    assert first.digests(files) == {f: sha256_of(f) for f in files}
+    first.close()
+    files[0].write_bytes(files[0].read_bytes()[::-1])  # same size, other bytes
+    again = HashCache(tmp_path / "cache")
+    got = again.digests([*files, tmp_path / "missing.png"])  # a missing file is left out
+    assert got == {files[0]: sha256_of(files[0]), files[1]: sha256_of(files[1])}
+    again.close()
+    nowhere = HashCache(Path("/proc/no-such-place"))  # cannot be written: hashes each time
+    assert nowhere.digests(files[:1]) == {files[0]: sha256_of(files[0])}

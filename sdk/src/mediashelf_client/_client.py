@@ -26,7 +26,7 @@ import httpx
 from mediashelf_client import _core as core
 from mediashelf_client._core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
 from mediashelf_client._errors import AuthenticationError, MediashelfAPIError
-from mediashelf_client._files import media_files, sha256_of
+from mediashelf_client._files import HashCache, media_files
 from mediashelf_client._models import Asset, AssetPage, FolderUpload
 
 T = TypeVar("T")
@@ -35,7 +35,11 @@ PathLike = str | os.PathLike[str]
 
 
 def _digests(files: Sequence[Path]) -> dict[Path, str]:
-    return {f: sha256_of(f) for f in files}
+    cache = HashCache()
+    try:
+        return cache.digests(files)
+    finally:
+        cache.close()
 
 
 def _http_args(config: core.Config) -> dict[str, Any]:
@@ -120,7 +124,8 @@ class Client:
     def upload_dir(self, *paths: PathLike, type: str | None = None,
                    skip_existing: bool = True) -> FolderUpload:
         """Upload folders' media files (hidden ones skipped) and files; with skip_existing,
-        files whose bytes the library already holds are not sent at all."""
+        files whose bytes the library already holds are not sent at all (their digests are
+        remembered between runs, see HashCache, so a folder sent again is not even read)."""
         files = media_files([Path(p) for p in paths])
         result = FolderUpload()
         held = {}
@@ -238,7 +243,8 @@ class AsyncClient:
     async def upload_dir(self, *paths: PathLike, type: str | None = None,
                          skip_existing: bool = True) -> FolderUpload:
         """Upload folders' media files (hidden ones skipped) and files; with skip_existing,
-        files whose bytes the library already holds are not sent at all."""
+        files whose bytes the library already holds are not sent at all (their digests are
+        remembered between runs, see HashCache, so a folder sent again is not even read)."""
         files = media_files([Path(p) for p in paths])
         result = FolderUpload()
         held = {}

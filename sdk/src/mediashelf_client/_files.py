@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,3 +37,72 @@ def sha256_of(path: Path) -> str:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class HashCache:
+    """Digests of files already hashed, by path, valid while the file's size, mtime, ctime and
+    inode are unchanged (any write changes ctime): uploading a folder again reads no file.
+
+    Kept in SQLite under MEDIASHELF_CACHE_DIR (default `$XDG_CACHE_HOME/mediashelf`, else
+    `~/.cache/mediashelf`); where that cannot be written, files are simply hashed each time.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._db: sqlite3.Connection | None = None
+        where = folder or _cache_dir()
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(where / "sha256.db", timeout=10)
+            self._db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
+                             "stamp TEXT NOT NULL, sha256 TEXT NOT NULL)")
+        except (OSError, sqlite3.Error):
+            self._db = None
+
+    def digests(self, files: Sequence[Path]) -> dict[Path, str]:
+        """Each readable file's SHA-256 (unreadable ones are left out)."""
+        out: dict[Path, str] = {}
+        fresh: list[tuple[str, str, str]] = []
+        for f in files:
+            try:
+                st = f.stat()
+                path = str(f.resolve())
+            except OSError:
+                continue
+            stamp = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+            known = self._lookup(path, stamp)
+            if known is None:
+                with contextlib.suppress(OSError):
+                    known = sha256_of(f)
+                    fresh.append((path, stamp, known))
+            if known is not None:
+                out[f] = known
+        self._store(fresh)
+        return out
+
+    def _lookup(self, path: str, stamp: str) -> str | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT stamp, sha256 FROM files WHERE path = ?",
+                                   (path,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[1]) if row is not None and row[0] == stamp else None
+
+    def _store(self, rows: list[tuple[str, str, str]]) -> None:
+        if self._db is None or not rows:
+            return
+        with contextlib.suppress(sqlite3.Error), self._db:
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("MEDIASHELF_CACHE_DIR"):
+        return Path(os.environ["MEDIASHELF_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "mediashelf"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from mediashelf_client import (
     Client,
     MediashelfAPIError,
 )
-from mediashelf_client._files import media_files, sha256_of
+from mediashelf_client._files import HashCache, media_files
 from mediashelf_client.cli.common import (
     API_ERROR,
     BAD_ARGS,
@@ -111,15 +110,18 @@ def upload(
 
 
 def _skip_held(client: Client, rows: Sequence[_Row]) -> None:
-    """Mark the files whose bytes the library already holds: hashed here, asked in batches."""
-    digests: dict[int, str] = {}
-    for i, row in enumerate(rows):
-        with contextlib.suppress(OSError):  # unreadable: the upload says what is wrong
-            digests[i] = sha256_of(row.path)
+    """Mark the files whose bytes the library already holds: hashed here (or remembered from
+    an earlier run), asked in batches. An unreadable file is left for the upload to report."""
+    cache = HashCache()
+    try:
+        digests = cache.digests([r.path for r in rows])
+    finally:
+        cache.close()
     held = client.find_existing(list(digests.values()))
-    for i, digest in digests.items():
+    for row in rows:
+        digest = digests.get(row.path)
         if digest in held:
-            rows[i].asset, rows[i].skipped = held[digest], True
+            row.asset, row.skipped = held[digest], True
 
 
 def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str | None,
