@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
@@ -56,6 +58,26 @@ class Links:
     thumbnail_url: str | None
 
 
+@dataclass(slots=True)
+class Received:
+    """A file received whole (multipart or tus), its bytes at the asset's 'original' key."""
+
+    tenant_id: uuid.UUID
+    asset_id: uuid.UUID
+    size: int
+    sha256: str
+    head: bytes  # the first bytes, for the type
+    declared: AssetType | None
+    name: str | None
+    filename: str | None
+    content_type: str | None
+    extra: dict[str, object]
+
+    @property
+    def key(self) -> str:
+        return asset_prefix(self.asset_id) + "original"
+
+
 class UploadSink:
     """One upload on its way to storage: counted, hashed, capped, and removed if it fails."""
 
@@ -100,45 +122,13 @@ class UploadSink:
     def complete(self, name: str | None, filename: str | None, content_type: str | None,
                  declared: AssetType | None = None, extra: dict[str, object] | None = None,
                  *, dedupe: bool = True) -> Created:
-        """As finish; with dedupe, bytes the tenant already holds (a live asset of the same
-        type and SHA-256) answer that asset, and the new copy is removed."""
-        self.declared = declared or self.declared
-        if self.size == 0:
-            raise BadRequest("the file is empty")
-        asset_type = self.declared or kinds.sniff(self._head) \
-            or kinds.guess_type(filename, content_type)
-        if asset_type is None:
-            raise BadRequest("cannot tell the file's type: send 'type' (AUDIO, IMAGE or VIDEO)")
-        limit = self._service.limit_for(asset_type)
-        if self.size > limit:
-            raise PayloadTooLarge(f"file larger than {format_size(limit)}")
-        original = check_file_name(filename)  # before commit: a refusal leaves no bytes
-        label = check_name(name) if name is not None else original
-        digest = self._sha.hexdigest()
-        if dedupe:
-            found = self._service.live_copy(self.tenant_id, asset_type, digest)
-            if found is not None:  # the usual case: found before the copy is committed
-                self._writer.abort()
-                return Created(found, duplicate=True)
-        with _full_is_507():
-            self._writer.commit()
-        now = uuid7_ms(self.asset_id)
-        asset = Asset(
-            id=self.asset_id, tenant_id=self.tenant_id, name=label, type=asset_type,
-            status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
-            size_bytes=self.size, sha256=digest, original_name=original,
-            file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
-        try:
-            with _full_is_507():
-                kept = self._service.add(asset, JobKind.PROCESS, dedupe=dedupe)
-        except BaseException:
-            self._service.storage.delete_prefix(asset_prefix(self.asset_id))
-            raise
-        if kept is not asset:  # an identical upload won the race: ours goes
-            self._service.storage.delete_prefix(asset_prefix(self.asset_id))
-            return Created(kept, duplicate=True)
-        ASSETS_CREATED.labels(type=asset_type.value, source="upload").inc()
-        return Created(asset)
+        """As finish; with dedupe, bytes the tenant already holds answer that asset."""
+        received = Received(self.tenant_id, self.asset_id, self.size, self._sha.hexdigest(),
+                            self._head, declared or self.declared, name, filename, content_type,
+                            dict(extra or {}))
+        asset = self._service.create_uploaded(received, commit=self._writer.commit,
+                                              abort=self._writer.abort, dedupe=dedupe)
+        return Created(asset, duplicate=asset.id != self.asset_id)
 
     def abort(self) -> None:
         self._writer.abort()
@@ -184,9 +174,62 @@ class AssetService:
         if self.space is not None and not self.space.has_room():
             raise InsufficientStorage()
 
-    def add(self, asset: Asset, kind: JobKind, *, dedupe: bool = False) -> Asset:
+    def create_uploaded(self, got: Received, commit: Callable[[], None] | None = None,
+                        also: Callable[[Connection], None] | None = None, *,
+                        abort: Callable[[], None] | None = None,
+                        dedupe: bool = False) -> Asset:
+        """Check a received file, commit its bytes and record it as a PROCESSING asset: the one
+        way a multipart or a tus upload becomes an asset. `also` runs in the same transaction.
+
+        With dedupe, a live asset of the tenant's with the same type and SHA-256 is answered
+        instead (the caller sees an id other than got.asset_id); the received bytes are then
+        aborted (`abort`, before a commit) or deleted, and `also` does not run."""
+        if got.size == 0:
+            raise BadRequest("the file is empty")
+        asset_type = got.declared or kinds.sniff(got.head) \
+            or kinds.guess_type(got.filename, got.content_type)
+        if asset_type is None:
+            raise BadRequest("cannot tell the file's type: send 'type' (AUDIO, IMAGE or VIDEO)")
+        limit = self.limit_for(asset_type)
+        if got.size > limit:
+            raise PayloadTooLarge(f"file larger than {format_size(limit)}")
+        original = check_file_name(got.filename)  # before commit: a refusal leaves no bytes
+        label = check_name(got.name) if got.name is not None else original
+        if dedupe:
+            found = self.live_copy(got.tenant_id, asset_type, got.sha256)
+            if found is not None:  # the usual case: found before the copy is committed
+                if abort is not None:
+                    abort()
+                else:
+                    self.storage.delete_prefix(asset_prefix(got.asset_id))
+                return found
+        if commit is not None:
+            with _full_is_507():
+                commit()
+        now = uuid7_ms(got.asset_id)
+        asset = Asset(
+            id=got.asset_id, tenant_id=got.tenant_id, name=label, type=asset_type,
+            status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
+            size_bytes=got.size, sha256=got.sha256, original_name=original,
+            file_key=got.key, extra=got.extra, declared_type=got.declared is not None)
+        try:
+            with _full_is_507():
+                kept = self.add(asset, JobKind.PROCESS, also, dedupe=dedupe)
+        except BaseException:
+            self.storage.delete_prefix(asset_prefix(got.asset_id))
+            raise
+        if kept is not asset:  # an identical upload won the race: ours goes
+            self.storage.delete_prefix(asset_prefix(got.asset_id))
+            return kept
+        ASSETS_CREATED.labels(type=asset_type.value, source="upload").inc()
+        return asset
+
+    def add(self, asset: Asset, kind: JobKind,
+            also: Callable[[Connection], None] | None = None, *,
+            dedupe: bool = False) -> Asset:
         """Record a new PROCESSING asset and queue its job, in one transaction; with dedupe,
-        the tenant's live copy of it (same bytes, or same import URL) instead, if it has one."""
+        the tenant's live copy of it (same bytes, or same import URL) instead, if it has one
+        (`also`, run in the transaction with a new asset, then does not run)."""
         with self._db.write() as conn:
             if dedupe:
                 # under a lock on what makes a copy: two identical requests at once end as one
@@ -198,6 +241,8 @@ class AssetService:
                     return found
             self._repo.insert(conn, asset)
             self._jobs.enqueue(conn, asset.id, kind, now_ms())
+            if also is not None:
+                also(conn)
         log.info("asset.created", extra={"asset_id": str(asset.id),
                                          "tenant_id": str(asset.tenant_id), "type": asset.type})
         if self.on_enqueue:
