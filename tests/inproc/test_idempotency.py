@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mediashelf.services.idempotency import Answer, Replayed
 from tests.inproc.test_dedupe import fresh_png, originals, send
 from tests.support.inproc import Api, InProcess
 from tests.support.multipart import assert_error
@@ -147,3 +149,28 @@ def test_openapi_documents_keys_duplicates_and_the_digest_filter(api: Api) -> No
         "boolean"
     listing = {p["name"]: p for p in doc["paths"]["/v1/assets"]["get"]["parameters"]}
     assert listing["sha256"]["schema"]["items"]["pattern"] == "^[0-9a-fA-F]{64}$"
+
+
+def test_a_running_key_is_held_while_renewed_and_freed_when_its_process_is_gone(
+        api: Api) -> None:
+    from mediashelf.db.idempotency import IdempotencyRepository
+    from mediashelf.errors import Conflict
+    from mediashelf.services.idempotency import IdempotencyService
+
+    tenant = uuid.uuid4()  # keys need no tenant row: any id keeps them apart
+    service = IdempotencyService(api.services.db, IdempotencyRepository(), ttl_s=60,
+                                 lease_s=1.0)
+    held = service.begin(tenant, "long-upload")
+    time.sleep(0.45)
+    assert service.renewal_due(held)
+    service.keep_alive(held)  # the upload is still streaming in: the lease starts again
+    time.sleep(0.7)  # past the first lease, within the renewed one
+    with pytest.raises(Conflict):
+        service.begin(tenant, "long-upload")
+    time.sleep(1.1)  # no renewal: the process is gone; the key is free for the retry
+    retry = service.begin(tenant, "long-upload")
+    assert retry.kept is None
+    retry.check("fp")
+    service.settle(retry, Answer(201, "{}", {}))
+    with pytest.raises(Replayed):
+        service.begin(tenant, "long-upload").check("fp")

@@ -51,7 +51,10 @@ class Gate:
             self._claim.check(print_)
 
     async def keep_alive(self) -> None:
-        if self._service is not None and self._claim is not None:
+        """Renew the key's lease when due: called for every chunk, it hops to a thread (and
+        the database) only once a third of the lease has passed."""
+        if self._service is not None and self._claim is not None \
+                and self._service.renewal_due(self._claim):
             await run_in_threadpool(self._service.keep_alive, self._claim)
 
 

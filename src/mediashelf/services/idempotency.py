@@ -106,10 +106,14 @@ class IdempotencyService:
                            "try again when it has finished")
         return Claim(tenant_id, key, kept)
 
+    def renewal_due(self, claim: Claim) -> bool:
+        """Whether keep_alive has anything to do (cheap: no I/O)."""
+        return claim.kept is None and time.monotonic() - claim._renewed >= self._renew_every
+
     def keep_alive(self, claim: Claim) -> None:
         """Extend the claim's lease now and then while a long upload streams in, so that a
         process that died mid-request frees its key after one lease, not after the request."""
-        if claim.kept is not None or time.monotonic() - claim._renewed < self._renew_every:
+        if not self.renewal_due(claim):
             return
         claim._renewed = time.monotonic()
         with self._db.write() as conn:
