@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from urllib.parse import quote
 
@@ -11,11 +10,11 @@ from fastapi.responses import FileResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
+from mediashelf.digits import ascii_int
 from mediashelf.errors import BadRequest, Forbidden, NotFound
 from mediashelf.names import inline_disposition
 
 router = APIRouter(include_in_schema=False)
-_EXPIRY = re.compile(r"[0-9]{1,12}")  # Unix seconds; str.isdigit() takes '²', which int() won't
 
 
 class _File(FileResponse):
@@ -39,10 +38,10 @@ def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = 
              sig: str = "") -> FileResponse:
     storage = request.app.state.storage
     signer = request.app.state.signer
-    if not _EXPIRY.fullmatch(exp) or \
-            not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
+    expires = ascii_int(exp)  # Unix seconds
+    if expires is None or not signer.verify(sig, "/files/" + quote(key), expires, ct, fn):
         raise Forbidden("invalid signature")
-    if int(exp) < time.time():
+    if expires < time.time():
         raise Forbidden("this link has expired")
     if not hasattr(storage, "file_path"):  # object stores serve their own presigned URLs
         raise NotFound("file not found")
