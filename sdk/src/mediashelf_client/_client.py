@@ -126,7 +126,7 @@ class Client:
         """Upload folders' media files (hidden ones skipped) and files; with skip_existing,
         files whose bytes the library already holds are not sent at all (their digests are
         remembered between runs, see HashCache, so a folder sent again is not even read)."""
-        files = media_files([Path(p) for p in paths])
+        files = media_files([Path(p).expanduser() for p in paths])
         result = FolderUpload()
         held = {}
         if skip_existing and files:
@@ -245,7 +245,7 @@ class AsyncClient:
         """Upload folders' media files (hidden ones skipped) and files; with skip_existing,
         files whose bytes the library already holds are not sent at all (their digests are
         remembered between runs, see HashCache, so a folder sent again is not even read)."""
-        files = media_files([Path(p) for p in paths])
+        files = media_files([Path(p).expanduser() for p in paths])
         result = FolderUpload()
         held = {}
         if skip_existing and files:
