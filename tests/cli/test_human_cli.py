@@ -142,6 +142,9 @@ def test_import_guesses_the_type_and_relays_the_servers_refusal(run: Run, server
     asset = json.loads(ok.stdout)
     assert (asset["name"], asset["type"], asset["status"]) == ("intro clip.mp4", "VIDEO",
                                                                "PROCESSING")
+    again = run("import", "https://media.example.invalid/intro%20clip.mp4", "--no-dedupe",
+                "--json", url=server.url, key=api_key)
+    assert again.returncode == 0 and json.loads(again.stdout)["id"] != asset["id"]
     refused = run("import", "ftp://example.com/a.mp4", url=server.url, key=api_key)
     assert refused.returncode == 1 and refused.stdout == ""
     assert refused.stderr.startswith("error: ") and "ftp" in refused.stderr

@@ -112,3 +112,19 @@ def test_non_ascii_digits_in_headers_are_not_numbers(scripted: Scripted) -> None
         page = c.list()
     assert [a.id for a in page] == [ARGIL_ASSET["id"]]
     assert len(scripted.requests) == 2
+
+
+def test_find_existing_asks_in_batches_of_50(scripted: Scripted) -> None:
+    import hashlib
+    from urllib.parse import parse_qs, urlsplit
+
+    digests = [hashlib.sha256(bytes([i])).hexdigest() for i in range(120)]
+    held = {**ARGIL_ASSET, "sha256": digests[7]}
+    scripted.fallback = lambda method, path: (200, PAGE_HEADERS, [held] if digests[7] in path
+                                              else [])
+    with Client(scripted.url, "k") as c:
+        found = c.find_existing([d.upper() for d in digests])
+    assert list(found) == [digests[7]] and found[digests[7]].id == ARGIL_ASSET["id"]
+    asked = [parse_qs(urlsplit(path).query) for _, path, _ in scripted.requests]
+    assert [len(q["sha256"][0].split(",")) for q in asked] == [50, 50, 20]
+    assert all(q["status"] == ["PROCESSING,READY"] and q["scope"] == ["mine"] for q in asked)

@@ -165,6 +165,9 @@ def import_(
         "--type", case_sensitive=False,
         help="AUDIO, IMAGE or VIDEO (default: guessed from the URL)")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until READY or FAILED")] = False,
+    dedupe: Annotated[bool, typer.Option(
+        "--dedupe/--no-dedupe", help="A URL the library already imported (and still holds) "
+                                     "answers that asset; --no-dedupe imports it again")] = True,
     timeout: Timeout = 600, url: Url = DEFAULT_URL, api_key: ApiKey = None,
     as_json: AsJson = False,
 ) -> None:
@@ -174,7 +177,7 @@ def import_(
     if chosen is None:
         fail("cannot tell the type from the URL: pass --type AUDIO, IMAGE or VIDEO", BAD_ARGS)
     with connect(url, api_key) as client:
-        asset = client.import_url(source, name or path.name or source, chosen)
+        asset = client.import_url(source, name or path.name or source, chosen, dedupe=dedupe)
         asset, problem = wait_all(client, [asset], timeout)[0] if wait else (asset, None)
     if as_json:
         emit_json(dict(asset.raw))
