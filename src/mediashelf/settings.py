@@ -95,6 +95,12 @@ def _parse_log_level(value: Any) -> Any:
     raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}")
 
 
+def _parse_log_format(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("text", "json"):
+        return value.strip().lower()
+    raise ValueError("expected text or json")
+
+
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
@@ -132,6 +138,10 @@ class Settings(BaseSettings):
     media_max_duration: Duration = 4 * 3600.0
     media_tasks_per_process: int = Field(default=50, ge=1)
     job_lease: Duration = 60.0
+    # A worker with no heartbeat for this long is not counted live (/readyz, /metrics); workers
+    # beat at a third of it.
+    worker_stale_after: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 60.0
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)  # `worker`'s own port
     job_max_attempts: int = Field(default=5, ge=1)
     poll_interval: Duration = 0.5
 
@@ -141,6 +151,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     seed_music: bool = True
     log_level: Annotated[str, BeforeValidator(_parse_log_level)] = "INFO"
+    log_format: Annotated[str, BeforeValidator(_parse_log_format)] = "text"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

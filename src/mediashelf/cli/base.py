@@ -22,7 +22,7 @@ def settings_from_env(quiet: bool = True, **flags: Any) -> Settings:
     from mediashelf import logs
 
     settings = load_settings(**flags)
-    logs.setup("WARNING" if quiet else settings.log_level)
+    logs.setup("WARNING" if quiet else settings.log_level, settings.log_format)
     return settings
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,6 +18,15 @@ def _due(now: int) -> sa.ColumnElement[bool]:
         sa.and_(jobs.c.state == JobState.QUEUED.value, jobs.c.run_after_ms <= now),
         sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_ms < now),
     )
+
+
+class QueueGroup(NamedTuple):
+    """The jobs of one kind in one state: how many, and when the oldest was first queued."""
+
+    kind: str
+    state: str
+    n: int
+    oldest_ms: int
 
 
 class JobRepository:
@@ -85,6 +95,13 @@ class JobRepository:
 
     def pending(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one())
+
+    def groups(self, conn: Connection) -> list[QueueGroup]:
+        """The queue by kind and state: one small aggregate over the (short) jobs table."""
+        rows = conn.execute(sa.select(jobs.c.kind, jobs.c.state, sa.func.count().label("n"),
+                                      sa.func.min(jobs.c.created_ms).label("oldest_ms"))
+                            .group_by(jobs.c.kind, jobs.c.state))
+        return [QueueGroup(r.kind, r.state, int(r.n), int(r.oldest_ms)) for r in rows]
 
     def for_asset(self, conn: Connection, asset_id: uuid.UUID) -> Job | None:
         row = conn.execute(sa.select(jobs).where(jobs.c.asset_id == asset_id)).first()

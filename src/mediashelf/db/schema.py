@@ -108,6 +108,16 @@ jobs = sa.Table(
     sa.Index("ix_jobs_ready", "state", "run_after_ms"),
 )
 
+# One row per running worker, beaten while it runs (busy or idle) and removed at a clean stop:
+# what /readyz and /metrics count as live workers.
+workers = sa.Table(
+    "workers", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("started_ms", sa.BigInteger, nullable=False),
+    sa.Column("beat_ms", sa.BigInteger, nullable=False),
+    sa.Column("concurrency", sa.Integer, nullable=False),
+)
+
 meta = sa.Table(
     "meta", metadata,
     sa.Column("key", sa.String(64), primary_key=True),

@@ -1,0 +1,27 @@
+"""Workers' heartbeats: a row per running worker, so that an idle worker is seen alive too.
+
+Revision ID: 0009
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "workers",
+        sa.Column("name", sa.String(128), primary_key=True),
+        sa.Column("started_ms", sa.BigInteger, nullable=False),
+        sa.Column("beat_ms", sa.BigInteger, nullable=False),
+        sa.Column("concurrency", sa.Integer, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("workers")
