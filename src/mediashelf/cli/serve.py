@@ -111,15 +111,18 @@ def worker(
 ) -> None:
     """Run a worker alone (for scaled deployments; pair with `serve --no-worker`)."""
     settings = settings_from_env(quiet=False, worker_metrics_port=metrics_port)
-    services = prepare(settings, with_worker=True, seed=True)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    # Bound first, so that a taken port is a one-line error before anything starts.
+    sock = None if settings.worker_metrics_port is None else _listen(settings)
     close_port: Callable[[], None] = _nothing
+    services = None
     try:
+        services = prepare(settings, with_worker=True, seed=True)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
         services.worker.start()
-        if settings.worker_metrics_port is not None:
-            close_port = _serve_worker_port(settings, services)
+        if sock is not None:
+            close_port = _serve_port(settings, services, sock)
         _say(settings, f"mediashelf worker {services.worker.name} running", "worker.running",
              worker=services.worker.name)
         stop.wait()
@@ -127,38 +130,44 @@ def worker(
              worker=services.worker.name)
     finally:
         close_port()
-        services.close()
+        if sock is not None:
+            sock.close()
+        if services is not None:
+            services.close()
 
 
-def _serve_worker_port(settings: Settings, services: Any) -> Callable[[], None]:
-    """/healthz and /metrics of this worker on its own port, in a thread; returns the stop."""
-    import uvicorn
-
-    from mediashelf.api.worker_app import create_worker_app
-
-    host, port = settings.host, settings.worker_metrics_port
+def _listen(settings: Settings) -> socket.socket:
+    host, port = settings.host, settings.worker_metrics_port or 0
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:  # bound here, so that a taken port is a one-line error at start
-        sock.bind((host, port or 0))
+    try:
+        sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise Failure(f"MEDIASHELF_WORKER_METRICS_PORT: cannot listen on {host}:{port}: "
                       f"{exc.strerror}") from None
+    return sock
+
+
+def _serve_port(settings: Settings, services: Any, sock: socket.socket) -> Callable[[], None]:
+    """This worker's /healthz and /metrics on its own port, in a thread; returns the stop."""
+    import uvicorn
+
+    from mediashelf.api.worker_app import create_worker_app
+
     app = create_worker_app(services.worker, services.health, settings.worker_stale_after)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, ws="none",
                                            lifespan="off", server_header=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="worker-metrics", daemon=True)
     thread.start()
-    bound = sock.getsockname()[1]
+    host, bound = settings.host, sock.getsockname()[1]
     _say(settings, f"  health and metrics on http://{host}:{bound}/healthz and /metrics",
          "worker.port", host=host, port=bound)
 
     def close() -> None:
         server.should_exit = True
         thread.join(10)
-        sock.close()
 
     return close
 
