@@ -3,6 +3,7 @@ job ids), as text (`key=value`) or, with MEDIASHELF_LOG_FORMAT=json, as one JSON
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -50,8 +51,7 @@ class JsonFormatter(logging.Formatter):
         try:
             return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
         except TypeError:  # what orjson refuses even with default= (an int past 64 bits)
-            return orjson.dumps({k: v if isinstance(v, str) else str(v)
-                                 for k, v in event.items()}).decode()
+            return json.dumps(event, default=str)
 
 
 def setup(level: str, fmt: str = "text") -> None:

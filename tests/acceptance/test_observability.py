@@ -5,41 +5,22 @@ when `mediashelf worker` runs, the worker's own port answers, and JSON logs pars
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from tests.support.procs import both_listening, connections_by_process
+from tests.support.scrape import json_lines, sample
 from tests.support.server import Server, free_port, upload, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 MediaFiles = dict[str, Path]
-
-
-def sample(text: str, name: str, **labels: str) -> float | None:
-    """One sample's value in a Prometheus text page, read by prometheus-client's own parser."""
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                return float(s.value)
-    return None
-
-
-def json_lines(path: Path) -> list[dict[str, Any]]:
-    """Every line of a log as a JSON object: any other line fails the test."""
-    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    for event in events:
-        assert {"time", "level", "logger", "message"} <= set(event), event
-    return events
 
 
 def _ready(srv: Server) -> httpx.Response:
