@@ -39,6 +39,12 @@ def test_ready_follows_the_queue_and_the_workers(make_app: Callable[..., InProce
                                    f"heartbeat in the last {stale:g} s)")
         assert body["queue"]["queued"] == 1 and body["queue"]["running"] == 0
         assert body["database"] == body["storage"] == "ok"
+        lenient = c.get("/readyz", params={"workers": "ignore"})  # for a load balancer
+        assert lenient.status_code == 200 and lenient.json()["queue"]["queued"] == 1
+        bad = c.get("/readyz", params={"workers": "maybe"})
+        assert bad.status_code == 400 and bad.json() == {
+            "code": 400, "message": "invalid value 'maybe' for parameter 'workers': allowed "
+                                    "values are require, ignore"}
         page = c.get("/metrics").text
         assert sample(page, "mediashelf_queue_jobs", kind="process", state="queued") == 1.0
         assert sample(page, "mediashelf_queue_jobs", kind="import", state="queued") == 0.0

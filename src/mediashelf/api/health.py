@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from mediashelf.errors import BadRequest, shown
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -16,7 +18,13 @@ async def healthz() -> Response:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    status, body = request.app.state.health.ready()
+    # ?workers=ignore: for a load balancer that should keep the API (reads, deletes) in rotation
+    # while the workers are down; the default fails then, as an orchestrator's check should.
+    workers = request.query_params.get("workers", "require")
+    if workers not in ("require", "ignore"):
+        raise BadRequest(f"invalid value '{shown(workers)}' for parameter 'workers': allowed "
+                         "values are require, ignore")
+    status, body = request.app.state.health.ready(need_workers=workers == "require")
     return JSONResponse(body, status_code=status,
                         headers={"Retry-After": "5"} if status == 503 else None)
 

@@ -53,9 +53,9 @@ class Health:
             return QueueState(self._jobs.groups(conn),
                               self._workers.live(conn, now - self._stale_ms), now)
 
-    def ready(self) -> tuple[int, dict[str, Any]]:
-        """The status and body of /readyz: 503 when a part is unreachable, or when jobs wait
-        and no worker is alive to take them."""
+    def ready(self, need_workers: bool = True) -> tuple[int, dict[str, Any]]:
+        """The status and body of /readyz: 503 when a part is unreachable, or (if workers are
+        needed) when jobs wait and no worker is alive to take them."""
         try:
             queue = self.queue()
         except Exception:
@@ -76,7 +76,7 @@ class Health:
             "workers": {"live": queue.live_workers, "staleAfterSeconds": self._stale_ms / 1000},
             "queue": {"queued": queued, "running": running,
                       "oldestQueuedSeconds": round(queue.oldest_queued_s(), 3)}}
-        if queued + running and not queue.live_workers:
+        if need_workers and queued + running and not queue.live_workers:
             jobs = "1 job waits" if queued + running == 1 else f"{queued + running} jobs wait"
             message = (f"{jobs} and no worker is alive (none has sent a heartbeat in the last "
                        f"{self._stale_ms / 1000:g} s)")
