@@ -95,3 +95,14 @@ def test_requests_are_counted_by_route_template(api: Api, client: httpx.Client) 
     assert [a - b for a, b in zip(after, before, strict=True)] == [2.0, 1.0, 1.0]
     page = client.get("/metrics").text
     assert missing not in page and "BREW" not in page  # no series per id or made-up method
+
+
+def test_openapi_documents_the_operations_routes(api: Api) -> None:
+    with api.client() as anonymous:
+        doc = anonymous.get("/openapi.json").json()
+    ready = doc["paths"]["/readyz"]["get"]
+    assert ready["security"] == [] and {"200", "400", "503"} <= set(ready["responses"])
+    assert ready["parameters"][0]["schema"]["enum"] == ["require", "ignore"]
+    assert set(doc["components"]["schemas"]["Readiness"]["properties"]) >= {
+        "space", "freeBytes", "workers", "queue"}
+    assert "text/plain" in doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from mediashelf.api import schemas
 from mediashelf.errors import BadRequest, shown
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["operations"])
+_OPEN: dict[str, Any] = {"security": []}  # no API key: for load balancers and scrapers
+_ERROR = {"model": schemas.Error, "description": "Unexpected error"}
+_WORKERS = {"name": "workers", "in": "query", "required": False,
+            "description": "`require` (default): 503 when jobs wait and no worker is alive; "
+                           "`ignore`: for a load balancer that keeps the API in rotation "
+                           "while the workers are down",
+            "schema": {"type": "string", "enum": ["require", "ignore"], "default": "require"}}
 
 
-@router.get("/healthz")  # async: nothing to wait for, so no trip through the thread pool
-async def healthz() -> Response:
+@router.get("/healthz", summary="Liveness", operation_id="healthz", openapi_extra=_OPEN,
+            responses={200: {"description": 'Always `{"status": "ok"}` while the process runs'}})
+async def healthz() -> Response:  # async: nothing to wait for, so no trip through the pool
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@router.get("/readyz")
+@router.get("/readyz", summary="Readiness", operation_id="readyz",
+            description="The database and storage are reachable; free space, live workers and "
+                        "the queue are reported. 503 when a part is unreachable, or when jobs "
+                        "wait and no worker has sent a heartbeat within the window.",
+            openapi_extra={**_OPEN, "parameters": [_WORKERS]},
+            responses={200: {"model": schemas.Readiness, "description": "Ready"},
+                       400: _ERROR, 503: {"model": schemas.Error, "description":
+                                          "Not ready: `code`, `message` and, when the parts "
+                                          "answered, the fields of a ready answer"}})
 def readyz(request: Request) -> JSONResponse:
-    # ?workers=ignore: for a load balancer that should keep the API (reads, deletes) in rotation
-    # while the workers are down; the default fails then, as an orchestrator's check should.
     workers = request.query_params.get("workers", "require")
     if workers not in ("require", "ignore"):
         raise BadRequest(f"invalid value '{shown(workers)}' for parameter 'workers': allowed "
@@ -29,6 +46,10 @@ def readyz(request: Request) -> JSONResponse:
                         headers={"Retry-After": "5"} if status == 503 else None)
 
 
-@router.get("/metrics")
+@router.get("/metrics", summary="Prometheus metrics", operation_id="metrics",
+            openapi_extra=_OPEN, response_class=Response,
+            responses={200: {"description": "Every API process's counters (summed) and the "
+                                            "queue read from the database",
+                             "content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}})
 def metrics(request: Request) -> Response:
     return Response(request.app.state.health.metrics(), media_type=CONTENT_TYPE_LATEST)
