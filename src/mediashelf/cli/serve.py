@@ -111,6 +111,9 @@ def worker(
 ) -> None:
     """Run a worker alone (for scaled deployments; pair with `serve --no-worker`)."""
     settings = settings_from_env(quiet=False, worker_metrics_port=metrics_port)
+    # A worker alone keeps its metrics in this process (its port serves them): a folder shared
+    # with a `serve` would be emptied under it when that `serve` starts.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     # Bound first, so that a taken port is a one-line error before anything starts.
     sock = None if settings.worker_metrics_port is None else _listen(settings)
     close_port: Callable[[], None] = _nothing
