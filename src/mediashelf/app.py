@@ -169,9 +169,10 @@ def create_app(settings: Settings, run_worker: bool = True,
 def create_app_from_env() -> FastAPI:
     """The API alone, from MEDIASHELF_* variables: the factory of `serve --workers N` processes
     (the embedded worker, if any, runs once, in the process that started them)."""
-    from mediashelf import logs
+    from mediashelf import logs, tracing
     from mediashelf.settings import load_settings
 
     settings = load_settings()
     logs.setup(settings.log_level, settings.log_format)
+    tracing.setup(settings.tracing)
     return create_app(settings, run_worker=False)

@@ -101,6 +101,12 @@ def _parse_log_format(value: Any) -> Any:
     raise ValueError("expected text or json")
 
 
+def _parse_tracing(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("off", "otlp", "console"):
+        return value.strip().lower()
+    raise ValueError("expected off, otlp or console")
+
+
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
@@ -152,6 +158,7 @@ class Settings(BaseSettings):
     seed_music: bool = True
     log_level: Annotated[str, BeforeValidator(_parse_log_level)] = "INFO"
     log_format: Annotated[str, BeforeValidator(_parse_log_format)] = "text"
+    tracing: Annotated[str, BeforeValidator(_parse_tracing)] = "off"  # OpenTelemetry (extra)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
+from mediashelf import tracing
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.workers import WorkerRepository
@@ -106,7 +107,10 @@ class Worker:
                "kind": job.kind.value, "attempt": job.attempts}
         started = time.monotonic()
         try:
-            outcome = self._processor.run(job)
+            # The child of the request that queued the job (its traceparent), in any process.
+            with tracing.span(f"job.{job.kind.value}", kind="consumer", parent=job.traceparent,
+                              attributes={**ctx}):
+                outcome = self._processor.run(job)
         except Exception as exc:
             if is_disk_full(exc):
                 self._observe(job, "postponed", started)

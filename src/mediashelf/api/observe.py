@@ -36,12 +36,12 @@ class RequestMetrics:
             await send(message)
 
         started = time.perf_counter()
+        method = scope["method"] if scope["method"] in _METHODS else "other"  # bounded
         IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, watch)
         finally:
             IN_FLIGHT.dec()
             route = _route(scope)
-            method = scope["method"] if scope["method"] in _METHODS else "other"  # bounded
             REQUESTS.labels(method, route, str(status)).inc()
             REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)

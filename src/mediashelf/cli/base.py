@@ -19,10 +19,12 @@ class Failure(Exception):
 
 def settings_from_env(quiet: bool = True, **flags: Any) -> Settings:
     """Settings from the environment; one-shot commands log only warnings, to keep output clean."""
-    from mediashelf import logs
+    from mediashelf import logs, tracing
 
     settings = load_settings(**flags)
     logs.setup("WARNING" if quiet else settings.log_level, settings.log_format)
+    if not quiet:  # the server's commands
+        tracing.setup(settings.tracing)
     return settings
 
 

@@ -30,10 +30,12 @@ class QueueGroup(NamedTuple):
 
 
 class JobRepository:
-    def enqueue(self, conn: Connection, asset_id: uuid.UUID, kind: JobKind, now: int) -> None:
+    def enqueue(self, conn: Connection, asset_id: uuid.UUID, kind: JobKind, now: int,
+                traceparent: str | None = None) -> None:
         conn.execute(jobs.insert().values(asset_id=asset_id, kind=kind.value,
                                           state=JobState.QUEUED.value, attempts=0,
-                                          run_after_ms=now, created_ms=now))
+                                          run_after_ms=now, created_ms=now,
+                                          traceparent=traceparent))
 
     def any_due(self, conn: Connection, now: int) -> bool:
         """A cheap read before claiming, so idle workers do not take the write lock."""
@@ -51,11 +53,12 @@ class JobRepository:
             jobs.update().where(jobs.c.id == pick).values(
                 state=JobState.RUNNING.value, lease_owner=owner,
                 lease_expires_ms=now + lease_ms, attempts=jobs.c.attempts + 1)
-            .returning(jobs.c.id, jobs.c.asset_id, jobs.c.kind, jobs.c.attempts)
+            .returning(jobs.c.id, jobs.c.asset_id, jobs.c.kind, jobs.c.attempts,
+                       jobs.c.traceparent)
         ).first()
         if row is None:
             return None
-        return Job(row.id, row.asset_id, JobKind(row.kind), row.attempts, owner)
+        return Job(row.id, row.asset_id, JobKind(row.kind), row.attempts, owner, row.traceparent)
 
     def heartbeat(self, conn: Connection, owner: str, now: int, lease_ms: int) -> int:
         """Extend the leases of every job this worker holds."""

@@ -105,6 +105,7 @@ jobs = sa.Table(
     sa.Column("lease_expires_ms", sa.BigInteger),
     sa.Column("last_error", sa.Text),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("traceparent", sa.String(64)),  # the queuing request's span (W3C), if traced
     sa.Index("ix_jobs_ready", "state", "run_after_ms"),
 )
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from mediashelf import tracing
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
@@ -159,7 +160,7 @@ class AssetService:
         """Record a new PROCESSING asset and queue its job, in one transaction."""
         with self._db.write() as conn:
             self._repo.insert(conn, asset)
-            self._jobs.enqueue(conn, asset.id, kind, now_ms())
+            self._jobs.enqueue(conn, asset.id, kind, now_ms(), tracing.traceparent())
         log.info("asset.created", extra={"asset_id": str(asset.id),
                                          "tenant_id": str(asset.tenant_id), "type": asset.type})
         if self.on_enqueue:

@@ -1,4 +1,5 @@
-"""Workers' heartbeats: a row per running worker, so that an idle worker is seen alive too.
+"""Workers' heartbeats: a row per running worker, so that an idle worker is seen alive too;
+and a job's `traceparent`, the span of the request that queued it (OpenTelemetry, if traced).
 
 Revision ID: 0009
 Revises: 0003
@@ -21,7 +22,9 @@ def upgrade() -> None:
         sa.Column("beat_ms", sa.BigInteger, nullable=False),
         sa.Column("concurrency", sa.Integer, nullable=False),
     )
+    op.add_column("jobs", sa.Column("traceparent", sa.String(64)))
 
 
 def downgrade() -> None:
+    op.drop_column("jobs", "traceparent")
     op.drop_table("workers")
