@@ -19,16 +19,19 @@ from mediashelf.api import assets as assets_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
+from mediashelf.api.observe import RequestMetrics
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
+from mediashelf.db.workers import WorkerRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
+from mediashelf.services.health import Health
 from mediashelf.services.idempotency import IdempotencyService
 from mediashelf.services.keys import KeyService
 from mediashelf.services.processing import Processor
@@ -56,6 +59,7 @@ class Services:
     fetcher: Fetcher
     space: SpaceGuard
     idempotency: IdempotencyService
+    health: Health
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -85,8 +89,10 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
                           space=space)
     idempotency = IdempotencyService(db, IdempotencyRepository(), settings.idempotency_ttl,
                                      settings.upload_lease)
+    health = Health(db, storage, space, job_repo, WorkerRepository(),
+                    stale_after_s=settings.worker_stale_after)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher, space, idempotency)
+                        fetcher, space, idempotency, health)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -112,7 +118,8 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
                     purge_every_s=max(1.0, min(60.0, s.purge_after / 4)),
-                    sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)))
+                    sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)),
+                    workers=WorkerRepository(), beat_every_s=s.worker_stale_after / 3)
     return worker
 
 
@@ -137,6 +144,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.db = services.db
     app.state.storage = services.storage
     app.state.space = services.space
+    app.state.health = services.health
     app.state.signer = services.signer
     app.state.keys = services.keys
     app.state.assets = services.assets
@@ -146,6 +154,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"],
                        expose_headers=[*PAGINATION_HEADERS, *CREATE_HEADERS])
+    app.add_middleware(RequestMetrics)  # outermost of ours: counts CORS answers too
     app.include_router(assets_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
@@ -168,9 +177,10 @@ def create_app(settings: Settings, run_worker: bool = True,
 def create_app_from_env() -> FastAPI:
     """The API alone, from MEDIASHELF_* variables: the factory of `serve --workers N` processes
     (the embedded worker, if any, runs once, in the process that started them)."""
-    from mediashelf import logs
+    from mediashelf import logs, tracing
     from mediashelf.settings import load_settings
 
     settings = load_settings()
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
+    tracing.setup(settings.tracing)
     return create_app(settings, run_worker=False)

@@ -140,6 +140,7 @@ class Job:
     kind: JobKind
     attempts: int
     lease_owner: str | None = None
+    traceparent: str | None = None  # the span of the request that queued it, if traced
 
 
 _TYPES, _STATUSES = tuple(AssetType), tuple(AssetStatus)

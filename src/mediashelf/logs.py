@@ -1,33 +1,62 @@
-"""One line per event: time, level, action, then key=value pairs (asset, tenant, job ids)."""
+"""One line per event: time, level, logger, action, then the event's fields (asset, tenant and
+job ids), as text (`key=value`) or, with MEDIASHELF_LOG_FORMAT=json, as one JSON object a line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
+from typing import Any
+
+import orjson
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-    "message", "asctime", "color_message"}
+    "message", "asctime", "color_message", "taskName"}
+
+
+def _stamp(record: logging.LogRecord) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + \
+        f".{int(record.msecs):03d}Z"
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The event's own fields: what the code passed as `extra`."""
+    return {k: v for k, v in record.__dict__.items()
+            if k not in _STANDARD and not k.startswith("_")}
 
 
 class LineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        parts = [f"{stamp}.{int(record.msecs):03d}Z", record.levelname.lower(), record.name,
-                 record.getMessage()]
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                text = str(value)
-                parts.append(f"{key}={text!r}" if " " in text or not text else f"{key}={text}")
+        parts = [_stamp(record), record.levelname.lower(), record.name, record.getMessage()]
+        for key, value in _fields(record).items():
+            text = str(value)
+            parts.append(f"{key}={text!r}" if " " in text or not text else f"{key}={text}")
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
 
 
-def setup(level: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """The text line's fields as one JSON object; a traceback is a field, so one line still."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, Any] = {"time": _stamp(record), "level": record.levelname.lower(),
+                                 "logger": record.name, "message": record.getMessage()}
+        for key, value in _fields(record).items():
+            event.setdefault(key, value)  # a field never hides the four above
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        try:
+            return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:  # what orjson refuses even with default= (an int past 64 bits)
+            return json.dumps(event, default=str)
+
+
+def setup(level: str, fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LineFormatter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else LineFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -97,6 +97,18 @@ def _parse_log_level(value: Any) -> Any:
     raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}")
 
 
+def _parse_log_format(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("text", "json"):
+        return value.strip().lower()
+    raise ValueError("expected text or json")
+
+
+def _parse_tracing(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("off", "otlp", "console"):
+        return value.strip().lower()
+    raise ValueError("expected off, otlp or console")
+
+
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
@@ -135,6 +147,10 @@ class Settings(BaseSettings):
     media_max_duration: Duration = 4 * 3600.0
     media_tasks_per_process: int = Field(default=50, ge=1)
     job_lease: Duration = 60.0
+    # A worker with no heartbeat for this long is not counted live (/readyz, /metrics); workers
+    # beat at a third of it.
+    worker_stale_after: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 60.0
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)  # `worker`'s own port
     job_max_attempts: int = Field(default=5, ge=1)
     poll_interval: Duration = 0.5
 
@@ -144,6 +160,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     seed_music: bool = True
     log_level: Annotated[str, BeforeValidator(_parse_log_level)] = "INFO"
+    log_format: Annotated[str, BeforeValidator(_parse_log_format)] = "text"
+    tracing: Annotated[str, BeforeValidator(_parse_tracing)] = "off"  # OpenTelemetry (extra)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
+from mediashelf import tracing
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
+from mediashelf.db.workers import WorkerRepository
 from mediashelf.domain import Job, now_ms
 from mediashelf.metrics import JOB_SECONDS
 from mediashelf.services.assets import AssetService
@@ -25,15 +27,16 @@ log = logging.getLogger("mediashelf.worker")
 
 _MAX_BACKOFF_S = 300
 _ROOM_WAIT_S = 30  # a job that found no room is tried again this much later
+_FORGET_AFTER_MS = 86_400_000  # the row of a worker that died without a clean stop goes then
 
 
 class Worker:
     def __init__(self, db: Database, jobs: JobRepository, processor: Processor,
                  assets: AssetService, storage: Storage, *,
                  chores: dict[str, Callable[[], object]] | None = None, concurrency: int,
-                 lease_s: float,
-                 poll_s: float, purge_every_s: float = 60.0,
-                 sweep_every_s: float = 300.0) -> None:
+                 lease_s: float, poll_s: float, purge_every_s: float = 60.0,
+                 sweep_every_s: float = 300.0, workers: WorkerRepository | None = None,
+                 beat_every_s: float = 20.0) -> None:
         self._db, self._jobs, self._processor, self._assets = db, jobs, processor, assets
         self._storage = storage
         self._chores = dict(chores or {})  # more sweeps, run with the storage's
@@ -42,12 +45,17 @@ class Worker:
         self._poll_s = poll_s
         self._purge_every_s = purge_every_s
         self._sweep_every_s = sweep_every_s
+        self._workers = workers or WorkerRepository()
+        self._beat_every_s = beat_every_s
+        self.last_beat: float | None = None  # time.monotonic() of the last heartbeat written
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        # Seen alive from the first moment (/readyz), not at the housekeeping thread's first turn.
+        self._chore("heartbeat", self._heartbeat)
         for i in range(self._concurrency):
             t = threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
             t.start()
@@ -71,6 +79,7 @@ class Worker:
         try:
             with self._db.write() as conn:
                 released = self._jobs.release(conn, self.name, now_ms())
+                self._workers.forget(conn, self.name)
             if released:
                 log.info("worker.released", extra={"worker": self.name, "jobs": released})
         except Exception:
@@ -101,20 +110,30 @@ class Worker:
                "kind": job.kind.value, "attempt": job.attempts}
         started = time.monotonic()
         try:
-            outcome = self._processor.run(job)
+            # The child of the request that queued the job (its traceparent), in any process.
+            with tracing.span(f"job.{job.kind.value}", kind="consumer", parent=job.traceparent,
+                              attributes={**ctx}):
+                outcome = self._processor.run(job)
         except Exception as exc:
             if is_disk_full(exc):
+                self._observe(job, "postponed", started)
                 self._postpone(job, ctx, exc)
                 return
+            self._observe(job, "retry", started)
             delay = min(2 ** job.attempts, _MAX_BACKOFF_S)
             log.warning("job.retry", exc_info=True, extra={**ctx, "delay_s": delay})
             self._requeue(self._jobs.retry, job, ctx, delay, exc, "job.retry_failed")
             return
-        JOB_SECONDS.labels(kind=job.kind.value).observe(time.monotonic() - started)
+        self._observe(job, outcome.value, started)
         with self._db.write() as conn:
             self._jobs.finish(conn, job)
         log.info("job.finished", extra={**ctx, "outcome": outcome.value,
                                         "seconds": round(time.monotonic() - started, 3)})
+
+    @staticmethod
+    def _observe(job: Job, outcome: str, started: float) -> None:
+        JOB_SECONDS.labels(kind=job.kind.value, outcome=outcome).observe(
+            time.monotonic() - started)
 
     def _postpone(self, job: Job, ctx: dict[str, object], exc: Exception) -> None:
         log.warning("job.postponed", extra={**ctx, "reason": "no room", "delay_s": _ROOM_WAIT_S})
@@ -134,7 +153,8 @@ class Worker:
         sweep of scratch files and uploads nobody owns; each in its own try, so that a full
         disk or a lost database stops none of the others. All run at once on start."""
         next_purge = next_sweep = 0.0
-        tick = max(0.2, min(self._lease_ms / 3000, self._purge_every_s, self._sweep_every_s))
+        tick = max(0.2, min(self._lease_ms / 3000, self._purge_every_s, self._sweep_every_s,
+                            self._beat_every_s))
         while True:
             now = time.monotonic()
             if now >= next_purge:
@@ -150,8 +170,12 @@ class Worker:
                 return
 
     def _heartbeat(self) -> None:
+        now = now_ms()
         with self._db.write() as conn:
-            self._jobs.heartbeat(conn, self.name, now_ms(), self._lease_ms)
+            self._jobs.heartbeat(conn, self.name, now, self._lease_ms)
+            self._workers.beat(conn, self.name, now, self._concurrency)
+            self._workers.forget_older(conn, now - _FORGET_AFTER_MS)
+        self.last_beat = time.monotonic()
 
     def _chore(self, name: str, run: Callable[[], object]) -> None:
         try:

@@ -11,73 +11,15 @@ import os
 import signal
 import socket
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.procs import both_listening, connections_by_process
 from tests.support.rawhttp import exchange, request
 from tests.support.server import Server
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-def _api_processes(parent: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{parent}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            try:  # multiprocessing's resource tracker is a child too
-                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    found.append(int(pid))
-            except OSError:  # gone meanwhile
-                continue
-    return sorted(found)
-
-
-def _sockets(port: int, state: str) -> set[int]:
-    """Socket inodes on the port, server side, in a TCP state (01 established, 0A listening)."""
-    inodes: set[int] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(int(fields[9]))
-    return inodes
-
-
-def _connections_by_process(pids: list[int], port: int, state: str = "01") -> dict[int, int]:
-    live = _sockets(port, state)
-    counts: dict[int, int] = {}
-    for pid in pids:
-        held = 0
-        try:
-            fds = list(Path(f"/proc/{pid}/fd").iterdir())
-        except OSError:  # the process is gone
-            fds = []
-        for fd in fds:
-            try:
-                target = os.readlink(fd)
-            except OSError:  # closed meanwhile
-                continue
-            if target.startswith("socket:[") and int(target[8:-1]) in live:
-                held += 1
-        counts[pid] = held
-    return counts
-
-
-def _both_listening(server: Server, killed: int | None = None) -> list[int]:
-    """The two API processes, once each listens (the server answers as soon as one does).
-
-    A killed process keeps its sockets until the kernel has torn it down, so it is waited out.
-    """
-    deadline = time.monotonic() + 30
-    while True:
-        pids = _api_processes(server.proc.pid)  # type: ignore[union-attr]
-        listening = _connections_by_process(pids, server.port, "0A")
-        if len(pids) == 2 and min(listening.values()) == 1 and killed not in pids:
-            return pids
-        assert time.monotonic() < deadline, server.log()
-        time.sleep(0.1)
 
 
 def _burst(server: Server, key: str, n: int = 16) -> list[socket.socket]:
@@ -96,11 +38,11 @@ def test_two_api_processes_share_the_connections(tmp_path: Path) -> None:
     server = Server(tmp_path / "lib", args=("--no-worker", "--workers", "2")).start()
     try:
         key = server.new_key("crowd")
-        pids = _both_listening(server)
+        pids = both_listening(server)
         for _ in range(3):  # with one shared socket, one process often took a whole burst
             socks = _burst(server, key)
             try:
-                held = _connections_by_process(pids, server.port)
+                held = connections_by_process(pids, server.port)
                 assert sum(held.values()) == 16 and min(held.values()) >= 1, held
             finally:
                 for s in socks:
@@ -110,7 +52,7 @@ def test_two_api_processes_share_the_connections(tmp_path: Path) -> None:
             assert reply.status == 414 and reply.json()["code"] == 414
 
         os.kill(pids[0], signal.SIGKILL)  # a crashed API process is replaced
-        now = _both_listening(server, killed=pids[0])
+        now = both_listening(server, killed=pids[0])
         assert pids[1] in now  # the survivor was left alone
         assert "serve.process_died" in server.log()
         for _ in range(20):

@@ -82,7 +82,11 @@ class Leftovers:
                 if self.tmp.exists() else {}
         found = {}
         for up in self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []):
-            parts = self.s3.list_parts(Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"])
+            try:
+                parts = self.s3.list_parts(Bucket=self.bucket, Key=up["Key"],
+                                           UploadId=up["UploadId"])
+            except self.s3.exceptions.NoSuchUpload:  # aborted since it was listed: gone
+                continue
             found[up["Key"]] = sum(p["Size"] for p in parts.get("Parts", []))
         return found
 

@@ -78,7 +78,10 @@ def test_health_ready_metrics_and_page(api: Api) -> None:
         assert anonymous.get("/healthz").json() == {"status": "ok"}
         ready = anonymous.get("/readyz")
         assert ready.status_code == 200 and ready.json()["database"] == "ok"
+        assert ready.json()["workers"]["live"] >= 1  # the embedded worker
+        assert set(ready.json()["queue"]) == {"queued", "running", "oldestQueuedSeconds"}
         metrics = anonymous.get("/metrics").text
         assert "mediashelf_assets_created_total" in metrics
+        assert "mediashelf_queue_jobs{" in metrics and "mediashelf_workers_live " in metrics
         page = anonymous.get("/")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]

@@ -1,40 +1,55 @@
-"""/healthz (alive), /readyz (database and storage reachable, free space), /metrics."""
+"""/healthz (alive), /readyz (database, storage, space, workers and queue), /metrics."""
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from mediashelf.api.errors import error_response
+from mediashelf.api import schemas
+from mediashelf.errors import BadRequest, shown
 
-router = APIRouter(include_in_schema=False)
-log = logging.getLogger("mediashelf.health")
+router = APIRouter(tags=["operations"])
+_OPEN: dict[str, Any] = {"security": []}  # no API key: for load balancers and scrapers
+_ERROR = {"model": schemas.Error, "description": "Unexpected error"}
+_WORKERS = {"name": "workers", "in": "query", "required": False,
+            "description": "`require` (default): 503 when jobs wait and no worker is alive; "
+                           "`ignore`: for a load balancer that keeps the API in rotation "
+                           "while the workers are down",
+            "schema": {"type": "string", "enum": ["require", "ignore"], "default": "require"}}
 
 
-@router.get("/healthz")  # async: nothing to wait for, so no trip through the thread pool
-async def healthz() -> Response:
+@router.get("/healthz", summary="Liveness", operation_id="healthz", openapi_extra=_OPEN,
+            responses={200: {"description": 'Always `{"status": "ok"}` while the process runs'}})
+async def healthz() -> Response:  # async: nothing to wait for, so no trip through the pool
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@router.get("/readyz")
+@router.get("/readyz", summary="Readiness", operation_id="readyz",
+            description="The database and storage are reachable; free space, live workers and "
+                        "the queue are reported. 503 when a part is unreachable, or when jobs "
+                        "wait and no worker has sent a heartbeat within the window.",
+            openapi_extra={**_OPEN, "parameters": [_WORKERS]},
+            responses={200: {"model": schemas.Readiness, "description": "Ready"},
+                       400: _ERROR, 503: {"model": schemas.Error, "description":
+                                          "Not ready: `code`, `message` and, when the parts "
+                                          "answered, the fields of a ready answer"}})
 def readyz(request: Request) -> JSONResponse:
-    for part, check in (("database", request.app.state.db.ping),
-                        ("storage", request.app.state.storage.ping)):
-        try:
-            check()
-        except Exception:
-            log.warning("readyz.failed", exc_info=True, extra={"part": part})
-            return error_response(503, f"{part} unreachable")
-    # Low space is reported, not failed: reads and deletes (which free space) still work here.
-    space = request.app.state.space.measure()
-    return JSONResponse({"status": "ready", "database": "ok", "storage": "ok",
-                         "space": "low" if space.low else "ok", "freeBytes": space.free,
-                         "reserveBytes": space.reserve})
+    workers = request.query_params.get("workers", "require")
+    if workers not in ("require", "ignore"):
+        raise BadRequest(f"invalid value '{shown(workers)}' for parameter 'workers': allowed "
+                         "values are require, ignore")
+    status, body = request.app.state.health.ready(need_workers=workers == "require")
+    return JSONResponse(body, status_code=status,
+                        headers={"Retry-After": "5"} if status == 503 else None)
 
 
-@router.get("/metrics")
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+@router.get("/metrics", summary="Prometheus metrics", operation_id="metrics",
+            openapi_extra=_OPEN, response_class=Response,
+            responses={200: {"description": "Every API process's counters (summed) and the "
+                                            "queue read from the database",
+                             "content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}})
+def metrics(request: Request) -> Response:
+    return Response(request.app.state.health.metrics(), media_type=CONTENT_TYPE_LATEST)

@@ -58,3 +58,28 @@ class ImportRequest(BaseModel):
 
 class Deleted(BaseModel):
     message: str = "Asset deleted"
+
+
+class ReadyWorkers(BaseModel):
+    live: int = Field(description="Workers whose last heartbeat is within the window")
+    staleAfterSeconds: float = Field(description="The window (MEDIASHELF_WORKER_STALE_AFTER)")
+
+
+class ReadyQueue(BaseModel):
+    queued: int = Field(description="Jobs waiting for a worker (due now or later)")
+    running: int = Field(description="Jobs a worker holds")
+    oldestQueuedSeconds: float = Field(description="How long the oldest queued job has waited")
+
+
+class Readiness(BaseModel):
+    """What /readyz checked; a 503 carries `code` and `message` and the same fields."""
+
+    status: Literal["ready", "not ready"]
+    database: Literal["ok"]
+    storage: Literal["ok"]
+    space: Literal["ok", "low"] = Field(description="Free space against the reserve (never "
+                                                    "fails readiness: reads still work)")
+    freeBytes: int
+    reserveBytes: int
+    workers: ReadyWorkers
+    queue: ReadyQueue

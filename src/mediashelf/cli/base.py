@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +20,14 @@ class Failure(Exception):
 
 def settings_from_env(quiet: bool = True, **flags: Any) -> Settings:
     """Settings from the environment; one-shot commands log only warnings, to keep output clean."""
-    from mediashelf import logs
+    from mediashelf import logs, tracing
 
     settings = load_settings(**flags)
-    logs.setup("WARNING" if quiet else settings.log_level)
+    logs.setup("WARNING" if quiet else settings.log_level, settings.log_format)
+    if not quiet:  # the server's commands
+        tracing.setup(settings.tracing)
+    else:  # a one-shot command serves no metrics: it must not write into serve's shared folder
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return settings
 
 

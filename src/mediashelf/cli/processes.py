@@ -22,6 +22,8 @@ from typing import Any
 
 from uvicorn.config import STARTUP_FAILURE  # the exit code of an app or socket that cannot start
 
+from mediashelf.metrics import process_gone
+
 log = logging.getLogger("mediashelf.serve")
 
 APP = "mediashelf.app:create_app_from_env"
@@ -63,6 +65,8 @@ def serve_processes(processes: int, options: dict[str, Any]) -> None:
                     break
                 log.warning("serve.process_died", extra={"pid": proc.pid,
                                                          "exitcode": proc.exitcode})
+                if proc.pid is not None:  # its requests in flight are not ours any more
+                    process_gone(proc.pid)
                 children[i] = start()
     finally:
         for proc in children:
@@ -73,6 +77,8 @@ def serve_processes(processes: int, options: dict[str, Any]) -> None:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+            if proc.pid is not None:
+                process_gone(proc.pid)
         holder.close()
     if any(proc.exitcode == STARTUP_FAILURE for proc in children):
         sys.exit(STARTUP_FAILURE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,11 +20,22 @@ def _due(now: int) -> sa.ColumnElement[bool]:
     )
 
 
+class QueueGroup(NamedTuple):
+    """The jobs of one kind in one state: how many, and when the oldest was first queued."""
+
+    kind: str
+    state: str
+    n: int
+    oldest_ms: int
+
+
 class JobRepository:
-    def enqueue(self, conn: Connection, asset_id: uuid.UUID, kind: JobKind, now: int) -> None:
+    def enqueue(self, conn: Connection, asset_id: uuid.UUID, kind: JobKind, now: int,
+                traceparent: str | None = None) -> None:
         conn.execute(jobs.insert().values(asset_id=asset_id, kind=kind.value,
                                           state=JobState.QUEUED.value, attempts=0,
-                                          run_after_ms=now, created_ms=now))
+                                          run_after_ms=now, created_ms=now,
+                                          traceparent=traceparent))
 
     def any_due(self, conn: Connection, now: int) -> bool:
         """A cheap read before claiming, so idle workers do not take the write lock."""
@@ -41,11 +53,12 @@ class JobRepository:
             jobs.update().where(jobs.c.id == pick).values(
                 state=JobState.RUNNING.value, lease_owner=owner,
                 lease_expires_ms=now + lease_ms, attempts=jobs.c.attempts + 1)
-            .returning(jobs.c.id, jobs.c.asset_id, jobs.c.kind, jobs.c.attempts)
+            .returning(jobs.c.id, jobs.c.asset_id, jobs.c.kind, jobs.c.attempts,
+                       jobs.c.traceparent)
         ).first()
         if row is None:
             return None
-        return Job(row.id, row.asset_id, JobKind(row.kind), row.attempts, owner)
+        return Job(row.id, row.asset_id, JobKind(row.kind), row.attempts, owner, row.traceparent)
 
     def heartbeat(self, conn: Connection, owner: str, now: int, lease_ms: int) -> int:
         """Extend the leases of every job this worker holds."""
@@ -85,6 +98,13 @@ class JobRepository:
 
     def pending(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one())
+
+    def groups(self, conn: Connection) -> list[QueueGroup]:
+        """The queue by kind and state: one small aggregate over the (short) jobs table."""
+        rows = conn.execute(sa.select(jobs.c.kind, jobs.c.state, sa.func.count().label("n"),
+                                      sa.func.min(jobs.c.created_ms).label("oldest_ms"))
+                            .group_by(jobs.c.kind, jobs.c.state))
+        return [QueueGroup(r.kind, r.state, int(r.n), int(r.oldest_ms)) for r in rows]
 
     def for_asset(self, conn: Connection, asset_id: uuid.UUID) -> Job | None:
         row = conn.execute(sa.select(jobs).where(jobs.c.asset_id == asset_id)).first()

@@ -112,6 +112,7 @@ jobs = sa.Table(
     sa.Column("lease_expires_ms", sa.BigInteger),
     sa.Column("last_error", sa.Text),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("traceparent", sa.String(64)),  # the queuing request's span (W3C), if traced
     sa.Index("ix_jobs_ready", "state", "run_after_ms"),
 )
 
@@ -129,6 +130,16 @@ idempotency_keys = sa.Table(
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("expires_ms", sa.BigInteger, nullable=False),
     sa.Index("ix_idempotency_expires", "expires_ms"),
+)
+
+# One row per running worker, beaten while it runs (busy or idle) and removed at a clean stop:
+# what /readyz and /metrics count as live workers.
+workers = sa.Table(
+    "workers", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("started_ms", sa.BigInteger, nullable=False),
+    sa.Column("beat_ms", sa.BigInteger, nullable=False),
+    sa.Column("concurrency", sa.Integer, nullable=False),
 )
 
 meta = sa.Table(

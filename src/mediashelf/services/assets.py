@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from mediashelf import tracing
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
@@ -240,7 +241,7 @@ class AssetService:
                 if found is not None:
                     return found
             self._repo.insert(conn, asset)
-            self._jobs.enqueue(conn, asset.id, kind, now_ms())
+            self._jobs.enqueue(conn, asset.id, kind, now_ms(), tracing.traceparent())
             if also is not None:
                 also(conn)
         log.info("asset.created", extra={"asset_id": str(asset.id),

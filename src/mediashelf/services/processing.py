@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
+from mediashelf import tracing
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.domain import (
@@ -58,14 +59,16 @@ class Processor:
             self._fail(asset, f"processing failed after {self._max_attempts} {tries}")
             return JobOutcome.DONE
         if job.kind is JobKind.IMPORT and not asset.file_key:
-            reason = self._download(asset)
+            with tracing.span("asset.download", attributes=_ids(asset)):
+                reason = self._download(asset)
             if reason:
                 self._fail(asset, reason)
                 return JobOutcome.DONE
         assert asset.file_key is not None
         declared = asset.type if asset.declared_type else None
         try:
-            with self._storage.local_path(asset.file_key) as path:
+            with tracing.span("asset.analyse", attributes=_ids(asset)), \
+                    self._storage.local_path(asset.file_key) as path:
                 result = self._analyser.run(path, declared)
         except MediaError as exc:
             self._fail(asset, str(exc))
