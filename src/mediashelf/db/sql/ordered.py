@@ -37,6 +37,9 @@ class Flavour:
     row_cond: str  # a check on one row; one parameter (per word when per_word)
     per_word: bool
     tag_from: str | None  # the FROM of a read driven by the tag table (None: let the planner)
+    fence: str  # ends a subquery the planner must plan alone (driven reads: not in order)
+    count_text: tuple[str, str] | None = None  # FROM and condition counting a search, if not
+    # text_from's (a count visits every match: the planner may hash rather than look up)
 
 
 def order_by(sort: Sort, forward: bool, prefix: str = "") -> str:
@@ -88,14 +91,15 @@ def groups_page(f: Flavour, groups: int, sort: Sort, forward: bool, words: int =
 
 
 def _driven(f: Flavour, owners: int, types: int, statuses: int, words: int,
-            tags: int) -> tuple[str, str]:
+            tags: int, counting: bool = False) -> tuple[str, str]:
     """FROM and WHERE of a read driven by the text index, else by the first tag's rows.
     Parameters: [text search | first tag, owners], owners, types, statuses, then the tags."""
     m = f.mark
     where = [f"a.tenant_id IN ({_marks(m, owners)})", f"a.type IN ({_marks(m, types)})",
              f"a.status IN ({_marks(m, statuses)})", "a.deleted_ms IS NULL"]
     if words:
-        return f.text_from, " AND ".join([f.text_cond, *where, *[_has_tag(m)] * tags])
+        source, cond = f.count_text if counting and f.count_text else (f.text_from, f.text_cond)
+        return source, " AND ".join([cond, *where, *[_has_tag(m)] * tags])
     if f.tag_from is not None:
         first = f"t0.tag = {m} AND t0.tenant_id IN ({_marks(m, owners)})"
         return f.tag_from, " AND ".join([first, *where, *[_has_tag(m)] * (tags - 1)])
@@ -105,7 +109,7 @@ def _driven(f: Flavour, owners: int, types: int, statuses: int, words: int,
 @functools.cache
 def count_matching(f: Flavour, owners: int, types: int, statuses: int, words: int,
                    tags: int) -> str:
-    source, where = _driven(f, owners, types, statuses, words, tags)
+    source, where = _driven(f, owners, types, statuses, words, tags, counting=True)
     return f"SELECT COUNT(*) AS n FROM {source} WHERE {where}"
 
 
@@ -115,6 +119,10 @@ def page_matching(f: Flavour, owners: int, types: int, statuses: int, words: int
     """A page of a search driven by its index, in the sort's order read forward or from the
     other end."""
     source, where = _driven(f, owners, types, statuses, words, tags)
-    return (f"SELECT {column_list('a.', {'extra': f.cast} if f.cast else None)} FROM {source} "
-            f"WHERE {where} ORDER BY {order_by(sort, forward, 'a.')} "
-            f"LIMIT {f.mark} OFFSET {f.mark}")
+    column = ORDERS[sort][0]
+    keys = f"id, {column}" if column else "id"
+    inner = f"a.id, a.{column}" if column else "a.id"
+    return (f"SELECT {column_list('x.', {'extra': f.cast} if f.cast else None)} FROM assets x "
+            f"JOIN (SELECT {keys} FROM (SELECT {inner} FROM {source} WHERE {where}{f.fence}) "
+            f"AS m ORDER BY {order_by(sort, forward)} LIMIT {f.mark} OFFSET {f.mark}) AS p "
+            f"ON x.id = p.id ORDER BY {order_by(sort, forward, 'x.')}")

@@ -17,9 +17,18 @@ from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, Asse
 
 # The search column (revision 0004) is a tsvector of the folded words, indexed with GIN; each
 # word is a quoted lexeme matched as a prefix (letters and digits only, see mediashelf.words).
+# A row alone is checked with `IS TRUE`, which no index answers: the walk stays in the order's
+# index. A read driven by the text (or tag) index finds the ids through that index alone and
+# looks each row up by id (fenced subqueries, OFFSET 0, and a LATERAL lookup): the planner,
+# misjudging prefix matches, would otherwise walk the whole order or hash the owner's rows.
+_BY_ID = "CROSS JOIN LATERAL (SELECT * FROM assets WHERE id = {} OFFSET 0) AS a"
 FLAVOUR = ordered.Flavour(
-    mark="%s", cast="{}::text", text_from="assets a", text_cond="a.search @@ %s::tsquery",
-    row_cond="a.search @@ %s::tsquery", per_word=False, tag_from=None)
+    mark="%s", cast="{}::text",
+    text_from="(SELECT id FROM assets WHERE search @@ %s::tsquery OFFSET 0) AS d "
+              + _BY_ID.format("d.id"),
+    text_cond="TRUE", row_cond="(a.search @@ %s::tsquery) IS TRUE", per_word=False,
+    tag_from="asset_tags t0 " + _BY_ID.format("t0.asset_id"), fence=" OFFSET 0",
+    count_text=("assets a", "a.search @@ %s::tsquery"))
 
 def bind_id(value: uuid.UUID) -> Hashable:
     """psycopg binds and returns uuid columns as UUIDs."""

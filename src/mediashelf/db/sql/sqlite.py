@@ -19,7 +19,7 @@ FLAVOUR = ordered.Flavour(
     mark="?", cast="",
     text_from="asset_fts CROSS JOIN assets a ON a.rowid = asset_fts.rowid",
     text_cond="asset_fts MATCH ?", row_cond="(' ' || a.search_text) LIKE ?", per_word=True,
-    tag_from="asset_tags t0 CROSS JOIN assets a ON a.id = t0.asset_id")
+    tag_from="asset_tags t0 CROSS JOIN assets a ON a.id = t0.asset_id", fence="")
 
 def bind_id(value: uuid.UUID) -> Hashable:
     """As sa.Uuid stores it on SQLite: 32 hex digits."""
