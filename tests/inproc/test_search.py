@@ -188,7 +188,7 @@ def test_every_order_pages_without_repeats_or_gaps(api: Api, api_key: str, plan:
             ({"status": "READY,FAILED", "tag": "t"}, [a for a in made if a.tags]),
             ({"status": "READY,FAILED", "q": "b"}, [a for a in made if _matches(a.name, [], "b")])):
         expected = [str(a.id) for a in sorted(chosen, key=_SORT_KEYS[sort])]
-        for size in (1, 3, 7, 100):
+        for size in (3, 100):  # 3: many page boundaries, ties across them; 100: one page
             seen: list[str] = []
             pages = -(-len(expected) // size)
             for page in range(1, pages + 2):
