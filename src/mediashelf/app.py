@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from mediashelf import __version__
 from mediashelf.api import assets as assets_api
+from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
@@ -31,6 +32,7 @@ from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
+from mediashelf.services.edits import EditService
 from mediashelf.services.health import Health
 from mediashelf.services.idempotency import IdempotencyService
 from mediashelf.services.keys import KeyService
@@ -60,6 +62,7 @@ class Services:
     space: SpaceGuard
     idempotency: IdempotencyService
     health: Health
+    edits: EditService
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -92,7 +95,8 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     health = Health(db, storage, space, job_repo, WorkerRepository(),
                     stale_after_s=settings.worker_stale_after)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher, space, idempotency, health)
+                        fetcher, space, idempotency, health,
+                        EditService(db, asset_repo, assets, settings.purge_after))
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -149,6 +153,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.keys = services.keys
     app.state.assets = services.assets
     app.state.idempotency = services.idempotency
+    app.state.edits = services.edits
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     errors.install(app)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
@@ -156,6 +161,7 @@ def create_app(settings: Settings, run_worker: bool = True,
                        expose_headers=[*PAGINATION_HEADERS, *CREATE_HEADERS])
     app.add_middleware(RequestMetrics)  # outermost of ours: counts CORS answers too
     app.include_router(assets_api.router)
+    app.include_router(edits_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"

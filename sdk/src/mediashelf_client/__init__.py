@@ -11,12 +11,13 @@ from mediashelf_client._errors import (
     MediashelfAPIError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     ProcessingFailedError,
     RateLimitError,
     ServerError,
     WaitTimeoutError,
 )
-from mediashelf_client._models import Asset, AssetPage, FolderUpload
+from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
 from mediashelf_client._version import __version__
 
 __all__ = [
@@ -26,11 +27,13 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "Client",
     "FolderUpload",
     "MediashelfAPIError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "PermissionDeniedError",
     "ProcessingFailedError",
     "RateLimitError",
     "ServerError",

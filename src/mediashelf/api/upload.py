@@ -19,12 +19,13 @@ from mediashelf.errors import BadRequest, PayloadTooLarge
 from mediashelf.names import check_file_name, check_name
 from mediashelf.services.assets import AssetService, Created, UploadSink
 from mediashelf.settings import format_size
+from mediashelf.words import split_tags
 
 log = logging.getLogger("mediashelf.api")
 
 _FLUSH_BYTES = 1 << 20  # hand storage 1 MiB at a time: few thread hops, bounded memory
 _FIELD_MAX = 4096
-_FIELDS = ("name", "type", "dedupe")  # the text fields we read; others are skipped
+_FIELDS = ("name", "type", "tags", "dedupe")  # the text fields we read; others are skipped
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _BOUNDARY_MAX = 70  # RFC 2046, section 5.1.1
 _FORM_SLACK = 1 << 20  # room for the other fields and boundaries around the file
@@ -125,6 +126,8 @@ class _Form:
             value = disposition.decode_text(bytes(self._text))
             if self._name == "name" and value:
                 check_name(value)  # refused before the file streams in, when it comes first
+            if self._name == "tags":
+                split_tags(value)
             self.fields[self._name] = value
 
 
@@ -166,11 +169,12 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
         name = form.fields.get("name")
         declared = parse_type(form.fields.get("type"))
         dedupe = parse_flag(form.fields.get("dedupe"), "dedupe", True)
+        tags = split_tags(form.fields.get("tags", ""))
         gate.check(fingerprint("POST /v1/assets", "upload", sink.sha256, sink.size,
-                               form.filename, name or None, declared, dedupe))
+                               form.filename, name or None, declared, dedupe, tags))
         return await run_in_threadpool(
             sink.complete, name if name else None, form.filename, form.file_type, declared,
-            None, dedupe=dedupe)
+            None, tags, dedupe=dedupe)
     except FormParserError:  # the parser's own errors, MultipartParseError among them
         await _abort(sink)
         raise BadRequest("malformed multipart body") from None

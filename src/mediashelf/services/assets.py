@@ -31,7 +31,13 @@ from mediashelf.domain import (
     uuid7,
     uuid7_ms,
 )
-from mediashelf.errors import BadRequest, InsufficientStorage, NotFound, PayloadTooLarge
+from mediashelf.errors import (
+    BadRequest,
+    Forbidden,
+    InsufficientStorage,
+    NotFound,
+    PayloadTooLarge,
+)
 from mediashelf.media import kinds
 from mediashelf.metrics import ASSETS_CREATED
 from mediashelf.names import check_file_name, check_name, download_name
@@ -73,6 +79,7 @@ class Received:
     filename: str | None
     content_type: str | None
     extra: dict[str, object]
+    tags: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -116,17 +123,18 @@ class UploadSink:
 
     def finish(self, name: str | None, filename: str | None, content_type: str | None,
                declared: AssetType | None = None,
-               extra: dict[str, object] | None = None) -> Asset:
+               extra: dict[str, object] | None = None, tags: list[str] | None = None) -> Asset:
         """Commit the bytes and record the asset; the type may be declared after the file part."""
-        return self.complete(name, filename, content_type, declared, extra, dedupe=False).asset
+        return self.complete(name, filename, content_type, declared, extra, tags,
+                             dedupe=False).asset
 
     def complete(self, name: str | None, filename: str | None, content_type: str | None,
                  declared: AssetType | None = None, extra: dict[str, object] | None = None,
-                 *, dedupe: bool = True) -> Created:
+                 tags: list[str] | None = None, *, dedupe: bool = True) -> Created:
         """As finish; with dedupe, bytes the tenant already holds answer that asset."""
         received = Received(self.tenant_id, self.asset_id, self.size, self._sha.hexdigest(),
                             self._head, declared or self.declared, name, filename, content_type,
-                            dict(extra or {}))
+                            dict(extra or {}), tuple(tags or ()))
         asset = self._service.create_uploaded(received, commit=self._writer.commit,
                                               abort=self._writer.abort, dedupe=dedupe)
         return Created(asset, duplicate=asset.id != self.asset_id)
@@ -212,7 +220,8 @@ class AssetService:
             id=got.asset_id, tenant_id=got.tenant_id, name=label, type=asset_type,
             status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
             size_bytes=got.size, sha256=got.sha256, original_name=original,
-            file_key=got.key, extra=got.extra, declared_type=got.declared is not None)
+            file_key=got.key, extra=got.extra, declared_type=got.declared is not None,
+            tags=list(got.tags))
         try:
             with _full_is_507():
                 kept = self.add(asset, JobKind.PROCESS, also, dedupe=dedupe)
@@ -257,7 +266,8 @@ class AssetService:
             conn, tenant_id, asset_type, sha256=sha256))
 
     def create_import(self, tenant_id: uuid.UUID, name: str, asset_type: AssetType,
-                      url: str, *, dedupe: bool = False) -> Created:
+                      url: str, tags: list[str] | None = None, *,
+                      dedupe: bool = False) -> Created:
         """A PROCESSING asset whose bytes the worker will download; bad URLs are refused now.
         With dedupe, a URL (normalised) the tenant imported before and still holds answers
         that asset."""
@@ -269,7 +279,7 @@ class AssetService:
         now = uuid7_ms(asset_id)
         asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
-                      source_url=url, declared_type=True)
+                      source_url=url, declared_type=True, tags=list(tags or []))
         with _full_is_507():
             kept = self.add(asset, JobKind.IMPORT, dedupe=dedupe)
         if kept is not asset:
@@ -299,13 +309,17 @@ class AssetService:
             raise NotFound("asset not found")
         return asset
 
-    def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+    def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
         """Hide the asset at once and move its bytes to the trash until the purge."""
         with _full_is_507(), self._db.write() as conn:
-            asset = self._repo.get_visible(conn, asset_id, (tenant_id,))
-            if asset is None or asset.is_system:
+            asset = self._repo.get_visible(conn, asset_id, (tenant_id, SYSTEM_TENANT_ID))
+            if asset is None:
                 raise NotFound("asset not found")
-            self._repo.mark_deleted(conn, asset, now_ms())
+            if asset.is_system:
+                raise Forbidden("system assets are read-only: tenants cannot change or "
+                                "delete them")
+            asset.deleted_ms = asset.updated_ms = now_ms()
+            self._repo.mark_deleted(conn, asset, asset.deleted_ms)
         try:
             self.storage.move_prefix(asset_prefix(asset_id), trash_prefix(asset_id))
         except OSError as exc:  # deleted all the same: the purge removes both prefixes
@@ -313,6 +327,7 @@ class AssetService:
                 raise
             log.warning("asset.trash_failed", extra={"asset_id": str(asset_id)})
         log.info("asset.deleted", extra={"asset_id": str(asset_id), "tenant_id": str(tenant_id)})
+        return asset
 
     def restore(self, asset_id: uuid.UUID) -> Asset:
         with self._db.write() as conn:
@@ -320,12 +335,13 @@ class AssetService:
             if asset is None or asset.deleted_ms is None:
                 raise NotFound("no deleted asset with that id (it may be purged already)")
             self.storage.move_prefix(trash_prefix(asset_id), asset_prefix(asset_id))
-            self._repo.restore(conn, asset, now_ms())
+            now = now_ms()
+            self._repo.restore(conn, asset, now)
             if asset.status is AssetStatus.PROCESSING and \
                     self._jobs.for_asset(conn, asset_id) is None:
                 kind = JobKind.IMPORT if asset.file_key is None else JobKind.PROCESS
                 self._jobs.enqueue(conn, asset_id, kind, now_ms())
-        asset.deleted_ms = None
+        asset.deleted_ms, asset.updated_ms = None, now
         log.info("asset.restored", extra={"asset_id": str(asset_id)})
         return asset
 

@@ -74,6 +74,8 @@ def upload(
     type_: Annotated[TypeName | None, typer.Option(
         "--type", case_sensitive=False,
         help="AUDIO, IMAGE or VIDEO (default: detected from the content)")] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="A tag for each file; repeat for several")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until each is READY or FAILED")
                     ] = False,
     dedupe: Annotated[bool, typer.Option(
@@ -95,7 +97,7 @@ def upload(
             _skip_held(client, rows)
         with _progress(err()) as progress:
             _send_all(client, [r for r in rows if not r.skipped], name,
-                      type_.value if type_ else None, progress, dedupe)
+                      type_.value if type_ else None, progress, dedupe, tag or [])
         sent = [r for r in rows if r.asset is not None]
         if wait and sent:
             for row, (asset, problem) in zip(
@@ -125,7 +127,7 @@ def _skip_held(client: Client, rows: Sequence[_Row]) -> None:
 
 
 def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str | None,
-              progress: Progress, dedupe: bool) -> None:
+              progress: Progress, dedupe: bool, tags: Sequence[str] = ()) -> None:
     sizes = [r.path.stat().st_size for r in rows]
     overall = progress.add_task(f"[bold]{len(rows)} files", total=sum(sizes),
                                 visible=len(rows) > 1)
@@ -136,6 +138,7 @@ def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str
         progress.start_task(task)
         try:
             row.asset = client.upload(row.path, name=name, type=type_, dedupe=dedupe,
+                                      tags=tags,
                                       progress=_reporter(progress, task, overall, done))
         except (AuthenticationError, APIConnectionError):
             raise  # nothing else will get through either

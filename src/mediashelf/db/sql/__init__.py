@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from mediashelf.domain import ApiKey, Asset
+from mediashelf.domain import ApiKey, Asset, Sort
 
 Statement = tuple[str, tuple[Any, ...]]  # driver SQL and its parameters
 
@@ -80,6 +80,7 @@ class AssetRow(NamedTuple):
     deleted_ms: int | None
     extra: str | None  # JSON text
     declared_type: Any
+    tags: str  # JSON text
 
 
 assert AssetRow._fields == tuple(f.name for f in dataclasses.fields(Asset)), "Asset's fields"
@@ -111,6 +112,15 @@ class Dialect(Protocol):
                     offset: int) -> Statement: ...
     def digest_count(self, owners: Sequence[Hashable], types: Sequence[str],
                      statuses: Sequence[str], digests: Sequence[str]) -> Statement: ...
+    def groups_page(self, groups: Sequence[tuple[Hashable, str, str, int]], sort: Sort,
+                    forward: bool, shown: int, skip: int, words: Sequence[str] = (),
+                    tags: Sequence[str] = ()) -> Statement: ...
+    def count_matching(self, owners: Sequence[Hashable], types: Sequence[str],
+                       statuses: Sequence[str], words: Sequence[str],
+                       tags: Sequence[str]) -> Statement: ...
+    def page_matching(self, owners: Sequence[Hashable], types: Sequence[str],
+                      statuses: Sequence[str], words: Sequence[str], tags: Sequence[str],
+                      sort: Sort, forward: bool, shown: int, skip: int) -> Statement: ...
     def asset(self, row: AssetRow) -> Asset: ...
 
 

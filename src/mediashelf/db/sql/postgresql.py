@@ -12,9 +12,23 @@ from collections.abc import Hashable, Sequence
 
 import orjson
 
-from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType
+from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list, ordered
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
 
+# The search column (revision 0004) is a tsvector of the folded words, indexed with GIN; each
+# word is a quoted lexeme matched as a prefix (letters and digits only, see mediashelf.words).
+# A row alone is checked with `IS TRUE`, which no index answers: the walk stays in the order's
+# index. A read driven by the text (or tag) index finds the ids through that index alone and
+# looks each row up by id (fenced subqueries, OFFSET 0, and a LATERAL lookup): the planner,
+# misjudging prefix matches, would otherwise walk the whole order or hash the owner's rows.
+_BY_ID = "CROSS JOIN LATERAL (SELECT * FROM assets WHERE id = {} OFFSET 0) AS a"
+FLAVOUR = ordered.Flavour(
+    mark="%s", cast="{}::text",
+    text_from="(SELECT id FROM assets WHERE search @@ %s::tsquery OFFSET 0) AS d "
+              + _BY_ID.format("d.id"),
+    text_cond="TRUE", row_cond="(a.search @@ %s::tsquery) IS TRUE", per_word=False,
+    tag_from="asset_tags t0 " + _BY_ID.format("t0.asset_id"), fence=" OFFSET 0",
+    count_text=("assets a", "a.search @@ %s::tsquery"))
 
 def bind_id(value: uuid.UUID) -> Hashable:
     """psycopg binds and returns uuid columns as UUIDs."""
@@ -135,8 +149,58 @@ def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Seq
         (*owners, *types, *statuses, *digests)
 
 
+def _search(words: Sequence[str]) -> str:
+    return " & ".join(f"'{w}':*" for w in words)
+
+
+def _row_params(words: Sequence[str]) -> list[str]:
+    return [_search(words)] if words else []
+
+
+def groups_page(groups: Sequence[tuple[Hashable, str, str, int]], sort: Sort, forward: bool,
+                shown: int, skip: int, words: Sequence[str] = (),
+                tags: Sequence[str] = ()) -> Statement:
+    """Rows `skip` on of the sort from the chosen end, walking each group's order index and
+    checking each row against the words and tags, as AssetRow in the sort's order."""
+    checks = [*_row_params(words), *tags]
+    params = [v for owner, type_, status, most in groups
+              for v in (owner, type_, status, *checks, most)]
+    return (ordered.groups_page(FLAVOUR, len(groups), sort, forward, len(words), len(tags)),
+            (*params, shown, skip))
+
+
+def _driven_params(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                   words: Sequence[str], tags: Sequence[str]) -> list[Hashable]:
+    params: list[Hashable] = []
+    rest = list(tags)
+    if words:
+        params.append(_search(words))
+    elif FLAVOUR.tag_from is not None:
+        params += [rest.pop(0), *owners]
+    return [*params, *owners, *types, *statuses, *rest]
+
+
+def count_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                   words: Sequence[str], tags: Sequence[str]) -> Statement:
+    """How many live assets match a search (words as prefixes, every tag), as CountRow."""
+    return (ordered.count_matching(FLAVOUR, len(owners), len(types), len(statuses), len(words),
+                                   len(tags)),
+            tuple(_driven_params(owners, types, statuses, words, tags)))
+
+
+def page_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                  words: Sequence[str], tags: Sequence[str], sort: Sort, forward: bool,
+                  shown: int, skip: int) -> Statement:
+    """A page of a search read through its index, in the sort's order read forward or from
+    its end, as AssetRow."""
+    return (ordered.page_matching(FLAVOUR, len(owners), len(types), len(statuses), len(words),
+                                  len(tags), sort, forward),
+            (*_driven_params(owners, types, statuses, words, tags), shown, skip))
+
+
 def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
     made.type, made.status = AssetType(row.type), AssetStatus(row.status)
     made.extra = orjson.loads(row.extra) if row.extra else {}
+    made.tags = orjson.loads(row.tags) if row.tags != "[]" else []
     return made
