@@ -1,4 +1,4 @@
-/* Deleting an asset, after a confirmation dialog. */
+/* Deleting an asset, after a confirmation dialog (also asked before deleting a selection). */
 
 import { state } from "./state.js";
 import { api } from "./api.js";
@@ -7,10 +7,12 @@ import { displayName } from "./format.js";
 import { load } from "./grid.js";
 import { previewAsset } from "./preview.js";
 
-function askConfirm(a) {
+export const DELETE_NOTE = "It disappears from the library and its links stop working. It stays in the Trash for a while, where you can restore it.";
+
+export function askConfirm(title, text = DELETE_NOTE) {
   const dialog = $("#confirm");
-  $("#confirm-title").textContent = `Delete “${displayName(a)}”?`;
-  $("#confirm-text").textContent = "It disappears from the library and its links stop working. An admin can restore it for a short while.";
+  $("#confirm-title").textContent = title;
+  $("#confirm-text").textContent = text;
   dialog.returnValue = "";
   dialog.showModal();
   return new Promise((resolve) => {
@@ -24,7 +26,7 @@ export async function confirmDelete(a) {
     return;
   }
   const returnTo = document.activeElement;
-  const ok = await askConfirm(a);
+  const ok = await askConfirm(`Delete “${displayName(a)}”?`);
   if (!ok) {
     returnTo?.focus?.();
     return;

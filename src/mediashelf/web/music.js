@@ -4,6 +4,7 @@ import { state } from "./state.js";
 import { $, ICONS, el, svgIcon, toast } from "./dom.js";
 import { STATUS_LABEL, displayName, formatBytes, formatDuration, hueOf } from "./format.js";
 import { openPreview } from "./preview.js";
+import { tagChips } from "./tags.js";
 
 const player = new Audio();
 player.preload = "none";
@@ -43,7 +44,7 @@ export function rowFor(a) {
     el("span", { class: "row-duration", text: formatDuration(a.durationMs) }),
     a.status !== "READY" ? el("span", { class: `badge status status-${a.status.toLowerCase()}`, text: STATUS_LABEL[a.status] }) : null,
   );
-  return el("li", { class: `card row${playing ? " playing" : ""}`, "data-id": a.id, "data-status": a.status, "data-type": a.type }, play, hit);
+  return el("li", { class: `card row${playing ? " playing" : ""}`, "data-id": a.id, "data-status": a.status, "data-type": a.type }, play, hit, tagChips(a));
 }
 
 function togglePlay(a) {
