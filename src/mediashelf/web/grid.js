@@ -17,7 +17,7 @@ import { rowFor } from "./music.js";
 import { openPreview } from "./preview.js";
 import { confirmDelete } from "./dialogs.js";
 import { checkUploads, uploads } from "./upload.js";
-import { renderTagFilters, tagChips } from "./tags.js";
+import { renderTagFilters, renderTagSuggestions, tagChips } from "./tags.js";
 import { selectBox, syncSelection } from "./select.js";
 import { trashRow } from "./trash.js";
 
@@ -92,6 +92,7 @@ function showSkeletons() {
   $("#state").hidden = true;
   $("#pager").hidden = true;
   $("#bulk").hidden = true;
+  if (state.view !== "music") $("#tag-suggest").hidden = true;
   renderTagFilters();
   $("#count").textContent = "Loading…";
   const n = Math.min(state.pageSize, state.view === "music" ? 8 : 12);
@@ -193,6 +194,7 @@ function render() {
     }
   }
   syncSelection();
+  renderTagSuggestions();
   renderPager();
 }
 

@@ -55,6 +55,21 @@ export function renderTagFilters() {
   );
 }
 
+/* The Music tab offers the moods and genres of the tracks it shows, as one-click filters. */
+export function renderTagSuggestions() {
+  const bar = $("#tag-suggest");
+  const counts = new Map();
+  if (state.view === "music") {
+    for (const a of state.items) for (const t of a.tags || []) if (!state.tags.includes(t)) counts.set(t, (counts.get(t) || 0) + 1);
+  }
+  bar.hidden = counts.size === 0;
+  const top = [...counts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 16);
+  bar.replaceChildren(
+    ...(top.length ? [el("span", { class: "muted", text: "Moods and genres:" })] : []),
+    ...top.map(([t]) => el("button", { class: "chip", type: "button", "aria-label": `Filter by tag ${t}`, text: t, onclick: () => filterByTag(t) })),
+  );
+}
+
 /* Splits "a, b ,c" into clean tags; a message for the first one that can't be a tag. */
 export function parseTags(text) {
   const tags = [...new Set(String(text).split(",").map(normTag).filter(Boolean))];
