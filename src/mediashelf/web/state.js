@@ -101,7 +101,7 @@ function syncControls() {
   $("#status-filter").value = state.status;
   $("#sort-filter").value = state.sort;
   const search = $("#search");
-  search.placeholder = view === "music" ? "Search music: mood, genre, tempo…" : "Search names and tags…";
+  search.placeholder = view === "music" ? "Search by mood, genre, name…" : "Search names and tags…";
   // Only when it differs: rewriting the value while someone types would move the caret.
   if (search.value.trim() !== state.q.trim() && document.activeElement !== search) search.value = state.q;
   const size = $("#page-size");
