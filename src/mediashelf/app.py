@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from mediashelf import __version__
 from mediashelf.api import assets as assets_api
+from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api.assets import PAGINATION_HEADERS
@@ -28,6 +29,7 @@ from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
+from mediashelf.services.edits import EditService
 from mediashelf.services.keys import KeyService
 from mediashelf.services.processing import Processor
 from mediashelf.services.replies import Replies
@@ -53,6 +55,7 @@ class Services:
     assets: AssetService
     fetcher: Fetcher
     space: SpaceGuard
+    edits: EditService
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -81,7 +84,8 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check,
                           space=space)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher, space)
+                        fetcher, space,
+                        EditService(db, asset_repo, assets, settings.purge_after))
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -134,11 +138,13 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.signer = services.signer
     app.state.keys = services.keys
     app.state.assets = services.assets
+    app.state.edits = services.edits
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     errors.install(app)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))
     app.include_router(assets_api.router)
+    app.include_router(edits_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"

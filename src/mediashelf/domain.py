@@ -38,6 +38,17 @@ class JobOutcome(enum.StrEnum):  # a transient error is raised, and the worker r
     SKIPPED = "skipped"  # nothing to do (deleted, already final)
 
 
+class Sort(enum.StrEnum):
+    """A listing's order; each breaks ties by id in the same direction, so pages never overlap."""
+
+    NEWEST = "-createdAt"
+    OLDEST = "createdAt"
+    NAME = "name"
+    NAME_DESC = "-name"
+    LARGEST = "-sizeBytes"
+    LONGEST = "-durationMs"
+
+
 class Scope(enum.StrEnum):
     """Whose assets a listing shows: the tenant's own, or the system library's (None: both)."""
 
@@ -118,6 +129,7 @@ class Asset:
     extra: dict[str, Any] = field(default_factory=dict)
     # The client named the type: processing fails the asset if the content is of another.
     declared_type: bool = False
+    tags: list[str] = field(default_factory=list)  # trimmed, lower case, sorted, distinct
 
     @property
     def is_system(self) -> bool:
@@ -156,10 +168,11 @@ class ListQuery:
     scope: Scope | None = None
     page: int = 1
     page_size: int = 20
-    # Filters and orders to come; the listing engine refuses them until it implements them.
-    q: str | None = None
-    tags: frozenset[str] = frozenset()
-    sort: str | None = None
+    # The search's folded words (words.query_words), each a word prefix; None: no search. An
+    # empty tuple is a search with no words in it (only punctuation, say): it matches nothing.
+    q: tuple[str, ...] | None = None
+    tags: frozenset[str] = frozenset()  # all must be the asset's
+    sort: Sort = Sort.NEWEST
     sha256: str | None = None
 
     _hash: int = field(default=0, init=False, repr=False, compare=False)

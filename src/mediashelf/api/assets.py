@@ -41,6 +41,21 @@ _LIST_PARAMETERS: list[dict[str, Any]] = [
      "description": "mediashelf extension: `mine` (the tenant's own assets) or `system` (the "
                     "shared system library). Omit for both, as the Argil API does.",
      "schema": {"type": "string", "enum": ["mine", "system"]}},
+    {"name": "q", "in": "query", "required": False,
+     "description": "mediashelf extension: search the words of names and tags. Each word "
+                    "matches as a word prefix, ignoring case and accents (`café` finds "
+                    "`Cafe Terrace.jpg`); several words must all match. At most 256 characters.",
+     "schema": {"type": "string", "maxLength": 256}},
+    {"name": "tag", "in": "query", "required": False,
+     "description": "mediashelf extension: only assets carrying this tag. Repeat it (or "
+                    "separate with commas) for several: all must match.",
+     "schema": {"type": "array", "items": {"type": "string", "maxLength": 64}}},
+    {"name": "sort", "in": "query", "required": False,
+     "description": "mediashelf extension: the order. Ties are broken by id in the same "
+                    "direction; missing sizes and durations come last.",
+     "schema": {"type": "string", "default": "-createdAt",
+                "enum": ["-createdAt", "createdAt", "name", "-name", "-sizeBytes",
+                         "-durationMs"]}},
 ]
 _HEADER_DOCS = {
     "X-Total-Count": "Total number of assets matching the filters",
@@ -79,6 +94,8 @@ _CREATE_BODY = {
             "type": "object", "required": ["file"],
             "properties": {"file": {"type": "string", "format": "binary"},
                            "name": {"type": "string", "maxLength": 256},
+                           "tags": {"type": "string",
+                                    "description": "Comma-separated tags"},
                            "type": {"type": "string", "enum": ["AUDIO", "IMAGE", "VIDEO"]}}}},
     },
 }
@@ -99,8 +116,9 @@ async def create_asset(request: Request) -> Response:
     if ctype == "multipart/form-data":
         asset = await receive_upload(request, service, key.tenant_id)
     elif ctype == "application/json" or ctype.endswith("+json"):
-        name, type_, url = await read_import(request)
-        asset = await run_in_threadpool(service.create_import, key.tenant_id, name, type_, url)
+        name, type_, url, tags = await read_import(request)
+        asset = await run_in_threadpool(service.create_import, key.tenant_id, name, type_, url,
+                                        tags)
     else:
         raise UnsupportedMedia("send multipart/form-data with a 'file' field, or JSON with "
                                "name, type and url")
@@ -118,7 +136,7 @@ async def get_asset(request: Request, asset_id: str) -> Response:
 
 @router.delete("/assets/{asset_id}", summary="Delete an asset", operation_id="deleteAsset",
                responses={200: {"model": schemas.Deleted, "description": "Asset deleted"},
-                          401: _ERROR, 404: _ERROR})
+                          401: _ERROR, 403: _ERROR, 404: _ERROR})
 async def delete_asset(request: Request, asset_id: str) -> dict[str, str]:
     key = await current_key(request)
     await run_in_threadpool(asset_service(request).delete, key.tenant_id, parse_id(asset_id))

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from mediashelf.domain import ApiKey
 from mediashelf.services.assets import AssetService
+from mediashelf.services.edits import EditService
 from mediashelf.services.replies import Replies
 
 
@@ -34,6 +35,12 @@ async def current_key(request: Request) -> ApiKey:
 def asset_service(request: Request) -> AssetService:
     """Uploads, imports and deletes."""
     service: AssetService = request.app.state.assets
+    return service
+
+
+def edit_service(request: Request) -> EditService:
+    """Renames, tags, bulk actions and the trash."""
+    service: EditService = request.app.state.edits
     return service
 
 

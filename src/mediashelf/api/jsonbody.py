@@ -1,10 +1,11 @@
-"""The JSON body of a URL import: read under a size cap, parsed strictly, checked member by member.
+"""JSON bodies (a URL import, an edit, a bulk action): read under a size cap, parsed strictly,
+checked member by member.
 
-The body must be one flat object of the members `name`, `type` and `url`, each a string, each
-given once, in UTF-8. orjson does the parsing: it refuses invalid UTF-8, lone surrogates, NaN and
-Infinity, numbers beyond a double and nesting deeper than 1,024 levels, without recursing in
-Python. Anything else that is not such an object is a 400 saying what is wrong; a body over
-the cap is a 413.
+An import must be one object of the members `name`, `type` and `url`, each a string, and an
+optional `tags` array, each given once, in UTF-8; other bodies name their own members. orjson
+does the parsing: it refuses invalid UTF-8, lone surrogates, NaN and Infinity, numbers beyond a
+double and nesting deeper than 1,024 levels, without recursing in Python. Anything else that is
+not such an object is a 400 saying what is wrong; a body over the cap is a 413.
 """
 
 from __future__ import annotations
@@ -17,49 +18,62 @@ from starlette.requests import ClientDisconnect, Request
 
 from mediashelf.domain import AssetType
 from mediashelf.errors import BadRequest, PayloadTooLarge, shown
+from mediashelf.words import check_tags
 
 MAX_BYTES = 64 * 1024
 MEMBERS = ("name", "type", "url")
-_SHAPE = "a JSON object with the string members name, type and url"
+_SHAPE = "a JSON object with the string members name, type and url (and a tags array)"
 _TOO_LARGE = f"the JSON body is larger than {MAX_BYTES // 1024} KiB"
 _KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
           list: "an array", dict: "an object"}
 
 
-async def read_import(request: Request) -> tuple[str, AssetType, str]:
-    """The name (as sent), type and url (stripped) of an import request's body."""
+async def read_import(request: Request) -> tuple[str, AssetType, str, list[str]]:
+    """The name (as sent), type, url (stripped) and tags of an import request's body."""
     data = parse(await _read(request))
     try:
         type_ = AssetType(data["type"])
     except ValueError:
         raise BadRequest(f"invalid value '{shown(data['type'])}' for 'type': allowed values "
                          "are AUDIO, IMAGE, VIDEO") from None
-    return data["name"], type_, data["url"].strip()
+    return data["name"], type_, data["url"].strip(), check_tags(data.get("tags", []))
 
 
-def parse(raw: bytes) -> dict[str, str]:
-    """The import object in raw, or BadRequest naming the first thing wrong with it."""
+async def read_object(request: Request, shape: str, members: tuple[str, ...]) -> dict[str, Any]:
+    """A body that must be `shape`: one JSON object of at most these members, each once."""
+    return load_object(await _read(request), shape, members)
+
+
+def load_object(raw: bytes, shape: str, members: tuple[str, ...]) -> dict[str, Any]:
+    """The object in raw, or BadRequest naming the first thing wrong with its syntax, its
+    kind, a member it does not take or one it repeats."""
     if not raw.strip():
-        raise BadRequest(f"the body is empty: send {_SHAPE}")
+        raise BadRequest(f"the body is empty: send {shape}")
     try:
         data: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(_syntax_problem(raw, exc)) from None
     if not isinstance(data, dict):
-        raise BadRequest(f"the body must be {_SHAPE}, not {_kind(data)}")
-    unknown = [name for name in data if name not in MEMBERS]
+        raise BadRequest(f"the body must be {shape}, not {kind(data)}")
+    unknown = [name for name in data if name not in members]
     if unknown:
-        raise BadRequest(f"unknown member '{shown(unknown[0])}': the body takes only name, "
-                         "type and url")
+        raise BadRequest(f"unknown member '{shown(unknown[0])}': the body takes only "
+                         f"{', '.join(members)}")
+    _refuse_repeats(raw)
+    return data
+
+
+def parse(raw: bytes) -> dict[str, Any]:
+    """The import object in raw, or BadRequest naming the first thing wrong with it."""
+    data = load_object(raw, _SHAPE, (*MEMBERS, "tags"))
     for name in MEMBERS:
         if name not in data:
             raise BadRequest(f"'{name}' is required (name, type and url must all be given)")
         value = data[name]
         if not isinstance(value, str):
-            raise BadRequest(f"'{name}' must be a string, not {_kind(value)}")
+            raise BadRequest(f"'{name}' must be a string, not {kind(value)}")
         if not value.strip():
             raise BadRequest(f"'{name}' must not be empty")
-    _refuse_repeats(raw)
     return data
 
 
@@ -101,7 +115,8 @@ def _syntax_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
     return f"the body is not valid JSON {where}"
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
+    """How a message names a JSON value's kind."""
     return "a string" if isinstance(value, str) else _KINDS.get(type(value), "another value")
 
 

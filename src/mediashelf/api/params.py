@@ -9,13 +9,15 @@ from typing import TypeVar
 
 from starlette.datastructures import QueryParams
 
-from mediashelf.domain import AssetStatus, AssetType, ListQuery, Scope
+from mediashelf.domain import AssetStatus, AssetType, ListQuery, Scope, Sort
 from mediashelf.errors import BadRequest, NotFound, shown
+from mediashelf.words import TAGS_MAX, check_tag, query_words
 
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: \d matches the digits of every script
 E = TypeVar("E")
 _TYPES = {t.value: t for t in AssetType}
 _STATUSES = {s.value: s for s in AssetStatus}
+Q_MAX = 256
 
 
 def list_query(params: QueryParams) -> ListQuery:
@@ -29,7 +31,50 @@ def list_query(params: QueryParams) -> ListQuery:
                          "values are mine, system")
     return ListQuery(types=types, statuses=statuses, scope=Scope(scope) if scope else None,
                      page=_int_param(params, "page", 1, 1, None),
-                     page_size=_int_param(params, "pageSize", 20, 1, 100))
+                     page_size=_int_param(params, "pageSize", 20, 1, 100),
+                     q=_search(params), tags=_tags(params), sort=_sort(params))
+
+
+def _search(params: QueryParams) -> tuple[str, ...] | None:
+    """`q`: its words, each a prefix (an empty or blank q searches nothing: all assets)."""
+    raw = _single(params, "q")
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > Q_MAX:
+        raise BadRequest(f"parameter 'q' must be at most {Q_MAX} characters")
+    return query_words(raw)
+
+
+def _tags(params: QueryParams) -> frozenset[str]:
+    """`tag`, repeated or comma-separated: every one must be the asset's."""
+    tags = frozenset(check_tag(item, "parameter 'tag'")
+                     for raw in params.getlist("tag") for item in raw.split(",") if item.strip())
+    if len(tags) > TAGS_MAX:
+        raise BadRequest(f"parameter 'tag' names more than {TAGS_MAX} tags")
+    return tags
+
+
+def _sort(params: QueryParams) -> Sort:
+    raw = _single(params, "sort")
+    if raw is None or raw == "":
+        return Sort.NEWEST
+    try:
+        return Sort(raw.strip())
+    except ValueError:
+        raise BadRequest(f"invalid value '{shown(raw)}' for parameter 'sort': allowed values "
+                         f"are {', '.join(Sort)}") from None
+
+
+def _single(params: QueryParams, name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise BadRequest(f"parameter '{name}' given more than once")
+    return values[0] if values else None
+
+
+def page_params(params: QueryParams) -> tuple[int, int]:
+    """`page` and `pageSize`, as the listing reads them."""
+    return _int_param(params, "page", 1, 1, None), _int_param(params, "pageSize", 20, 1, 100)
 
 
 def asset_id(raw: str) -> uuid.UUID:

@@ -36,6 +36,15 @@ class Asset(BaseModel):
     isSystem: bool = Field(default=False, description="Part of the shared system library")
     metadata: dict[str, Any] = Field(default_factory=dict,
                                      description="Codec, frame rate, bit rate, sample rate …")
+    tags: list[str] = Field(default_factory=list,
+                            description="Trimmed, lower-cased, sorted; [] when none")
+
+
+class TrashedAsset(Asset):
+    """A deleted asset within the grace period (its URLs are null)."""
+
+    deletedAt: dt.datetime
+    purgeAt: dt.datetime = Field(description="When its bytes and record will be purged")
 
 
 class Error(BaseModel):
@@ -51,6 +60,43 @@ class ImportRequest(BaseModel):
     name: str = Field(min_length=1, max_length=256)
     type: AssetTypeName
     url: str
+    tags: list[str] = Field(default_factory=list, max_length=32)
+
+
+class AssetUpdate(BaseModel):
+    """PATCH /v1/assets/{id}: either member, or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    tags: list[str] | None = Field(default=None, max_length=32,
+                                   description="The new set of tags, each 1-64 characters")
+
+
+class BatchDelete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, max_length=100)
+
+
+class BatchUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, max_length=100)
+    addTags: list[str] = Field(default_factory=list)
+    removeTags: list[str] = Field(default_factory=list)
+
+
+class BatchResult(BaseModel):
+    id: str
+    ok: bool
+    code: int = Field(description="200, or the error's status (404 not found, 403 read-only)")
+    message: str | None = None
+    asset: Asset | None = Field(default=None, description="batch-update: the asset as changed")
+
+
+class BatchResults(BaseModel):
+    results: list[BatchResult]
 
 
 class Deleted(BaseModel):

@@ -17,12 +17,13 @@ from mediashelf.errors import BadRequest, PayloadTooLarge
 from mediashelf.names import check_file_name, check_name
 from mediashelf.services.assets import AssetService, UploadSink
 from mediashelf.settings import format_size
+from mediashelf.words import split_tags
 
 log = logging.getLogger("mediashelf.api")
 
 _FLUSH_BYTES = 1 << 20  # hand storage 1 MiB at a time: few thread hops, bounded memory
 _FIELD_MAX = 4096
-_FIELDS = ("name", "type")  # the text fields we read; others are skipped
+_FIELDS = ("name", "type", "tags")  # the text fields we read; others are skipped
 _BOUNDARY_MAX = 70  # RFC 2046, section 5.1.1
 _FORM_SLACK = 1 << 20  # room for the other fields and boundaries around the file
 
@@ -112,6 +113,8 @@ class _Form:
             value = disposition.decode_text(bytes(self._text))
             if self._name == "name" and value:
                 check_name(value)  # refused before the file streams in, when it comes first
+            if self._name == "tags":
+                split_tags(value)
             self.fields[self._name] = value
 
 
@@ -150,7 +153,7 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
         name = form.fields.get("name")
         return await run_in_threadpool(
             sink.finish, name if name else None, form.filename, form.file_type,
-            parse_type(form.fields.get("type")))
+            parse_type(form.fields.get("type")), None, split_tags(form.fields.get("tags", "")))
     except FormParserError:  # the parser's own errors, MultipartParseError among them
         await _abort(sink)
         raise BadRequest("malformed multipart body") from None

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
@@ -15,17 +16,21 @@ from mediashelf.db.schema import (
     BUCKET_SHIFTS,
     asset_buckets,
     asset_counts,
+    asset_tags,
     assets,
     library_versions,
 )
 from mediashelf.domain import Asset, AssetStatus, AssetType
+from mediashelf.words import name_key, search_text
 
-_FIELDS = [c.name for c in assets.columns]
-assert [f.name for f in dataclasses.fields(Asset)] == _FIELDS, "an Asset is a row's fields"
+_FIELDS = [f.name for f in dataclasses.fields(Asset)]
+_KEPT = ["search_text", "name_key"]  # columns kept from an asset's name and tags
+assert [c.name for c in assets.columns] == _FIELDS + _KEPT, "an Asset is a row's fields"
+_ASSET = [assets.c[f] for f in _FIELDS]
 
 
 # Built once: GET /v1/assets/{id} runs it on every call.
-_GET_VISIBLE = sa.select(assets).where(
+_GET_VISIBLE = sa.select(*_ASSET).where(
     assets.c.id == sa.bindparam("id"),
     assets.c.tenant_id.in_(sa.bindparam("owners", expanding=True)),
     assets.c.deleted_ms.is_(None))
@@ -36,20 +41,35 @@ def _to_asset(row: RowMapping) -> Asset:
     data["type"] = AssetType(data["type"])
     data["status"] = AssetStatus(data["status"])
     data["extra"] = data["extra"] or {}
+    data["tags"] = orjson.loads(data["tags"])
     return Asset(**data)
 
 
 def _row(asset: Asset) -> dict[str, Any]:
-    return {f: getattr(asset, f) for f in _FIELDS}
+    row = {f: getattr(asset, f) for f in _FIELDS}
+    row.update(_labels(asset.name, asset.tags))
+    return row
+
+
+def _labels(name: str | None, tags: list[str]) -> dict[str, Any]:
+    """The columns that follow from an asset's name and tags."""
+    return {"tags": orjson.dumps(tags).decode(), "search_text": search_text(name, tags),
+            "name_key": name_key(name)}
+
+
+def _tag_rows(asset: Asset) -> list[dict[str, Any]]:
+    return [{"tag": t, "tenant_id": asset.tenant_id, "asset_id": asset.id} for t in asset.tags]
 
 
 class AssetRepository:
     def insert(self, conn: Connection, asset: Asset) -> None:
         conn.execute(assets.insert().values(_row(asset)))
+        if asset.tags:
+            conn.execute(asset_tags.insert(), _tag_rows(asset))
         self._bump(conn, [(asset.id, asset.tenant_id, asset.type.value, asset.status.value, 1)])
 
     def get(self, conn: Connection, asset_id: uuid.UUID) -> Asset | None:
-        row = conn.execute(sa.select(assets).where(assets.c.id == asset_id)).mappings().first()
+        row = conn.execute(sa.select(*_ASSET).where(assets.c.id == asset_id)).mappings().first()
         return _to_asset(row) if row else None
 
     def get_visible(self, conn: Connection, asset_id: uuid.UUID,
@@ -90,6 +110,29 @@ class AssetRepository:
                 (asset.id, asset.tenant_id, AssetType(new_type).value, status.value, 1)])
         return True
 
+    def relabel(self, conn: Connection, asset: Asset, now: int) -> None:
+        """Store a live asset's new name and tags (its search words and tag rows with them)."""
+        conn.execute(assets.update().where(assets.c.id == asset.id)
+                     .values(name=asset.name, updated_ms=now,
+                             **_labels(asset.name, asset.tags)))
+        conn.execute(asset_tags.delete().where(asset_tags.c.asset_id == asset.id))
+        if asset.tags:
+            conn.execute(asset_tags.insert(), _tag_rows(asset))
+        self._raise_versions(conn, [asset.tenant_id])
+
+    def trash(self, conn: Connection, tenant_id: uuid.UUID, since_ms: int, limit: int,
+              offset: int) -> tuple[int, list[Asset]]:
+        """The tenant's assets deleted since since_ms, newest deletion first, and their count."""
+        within = (assets.c.tenant_id == tenant_id, assets.c.deleted_ms.is_not(None),
+                  assets.c.deleted_ms >= since_ms)
+        total = conn.execute(sa.select(sa.func.count()).select_from(assets)
+                             .where(*within)).scalar_one()
+        rows = conn.execute(
+            sa.select(*_ASSET).where(*within)
+            .order_by(assets.c.deleted_ms.desc(), assets.c.id.desc())
+            .limit(limit).offset(offset)).mappings()
+        return int(total), [_to_asset(r) for r in rows]
+
     def mark_deleted(self, conn: Connection, asset: Asset, now: int) -> bool:
         res = conn.execute(
             assets.update().where(assets.c.id == asset.id, assets.c.deleted_ms.is_(None))
@@ -112,15 +155,17 @@ class AssetRepository:
 
     def deleted_before(self, conn: Connection, before_ms: int, limit: int) -> list[Asset]:
         rows = conn.execute(
-            sa.select(assets).where(assets.c.deleted_ms.is_not(None),
+            sa.select(*_ASSET).where(assets.c.deleted_ms.is_not(None),
                                     assets.c.deleted_ms < before_ms).limit(limit)
         ).mappings()
         return [_to_asset(r) for r in rows]
 
     def remove(self, conn: Connection, asset_id: uuid.UUID) -> None:
         """Drop a purged asset's row (its counts were taken off when it was deleted)."""
-        conn.execute(assets.delete().where(assets.c.id == asset_id,
-                                           assets.c.deleted_ms.is_not(None)))
+        gone = conn.execute(assets.delete().where(assets.c.id == asset_id,
+                                                  assets.c.deleted_ms.is_not(None)))
+        if gone.rowcount:
+            conn.execute(asset_tags.delete().where(asset_tags.c.asset_id == asset_id))
 
     def recount(self, conn: Connection) -> dict[tuple[uuid.UUID, str, str], int]:
         """The counts recomputed from the rows, to check the kept ones against."""
@@ -156,6 +201,10 @@ class AssetRepository:
         if not rows:
             return
         conn.execute(assets.insert(), rows)
+        tagged = [{"tag": t, "tenant_id": r["tenant_id"], "asset_id": r["id"]}
+                  for r in rows for t in orjson.loads(r["tags"])]
+        if tagged:
+            conn.execute(asset_tags.insert(), tagged)
         self._bump(conn, [(r["id"], r["tenant_id"], str(r["type"]), str(r["status"]), 1)
                           for r in rows if r["deleted_ms"] is None])
 

@@ -1,5 +1,9 @@
 """Listing: a page of live assets, its exact total and the libraries' versions, in one snapshot.
 
+Searches and tag filters count their matches through the text and tag indexes and read their
+page from the nearer end of the order; other orders merge the groups' own index ranges (one
+index per order) and read the same way.
+
 Totals come from the kept counts (asset_counts). A page near either end is read straight from
 the groups' index ranges, merged; a page deeper than _DIRECT rows from both ends is found by
 descending the bucket counts (asset_buckets) to the ~17-minute bucket where it starts, then
@@ -17,8 +21,16 @@ from typing import overload
 from sqlalchemy.engine import Connection
 
 from mediashelf.db.schema import BUCKET_SHIFTS
-from mediashelf.db.sql import AssetRow, BucketRow, Dialect, GroupRow, dialect, fetch
-from mediashelf.domain import Asset, ListQuery, Page
+from mediashelf.db.sql import (
+    AssetRow,
+    BucketRow,
+    CountRow,
+    Dialect,
+    GroupRow,
+    dialect,
+    fetch,
+)
+from mediashelf.domain import Asset, ListQuery, Page, Sort
 from mediashelf.lru import BoundedLRU
 
 _DIRECT = 1000  # pages within this many rows of either end are read without the buckets
@@ -35,8 +47,8 @@ class Listing:
     def read(self, conn: Connection, owners: Sequence[uuid.UUID], query: ListQuery) -> Page:
         """The page `query` asks for of the owners' live assets (newest first), its total, the
         owners' versions, and each asset's stored row (hashable: equal rows, equal assets)."""
-        if query.q or query.tags or query.sort or query.sha256:
-            raise NotImplementedError("the listing filters by owner, type and status only")
+        if query.sha256:
+            raise NotImplementedError("the listing does not filter by sha256 yet")
         sql = dialect(conn.dialect.name)
         ids = [sql.bind_id(o) for o in owners]
         types, statuses = [t.value for t in query.types], [s.value for s in query.statuses]
@@ -44,13 +56,22 @@ class Listing:
         groups = [g for g in heads if g.type is not None]
         kept = {g.tenant_id: int(g.n) for g in heads if g.type is None}
         versions = tuple(kept.get(o, 0) for o in ids)
+        if query.q is not None or query.tags:
+            return _search(conn, sql, (ids, types, statuses), query, versions)
         total = sum(int(g.n) for g in groups)
         offset = query.offset
         if offset >= total:
             return Page(query, total, versions)
         shown = min(query.page_size, total - offset)  # page_size, or fewer on the last page
-        newest_first = offset <= total - offset - shown
-        skip = offset if newest_first else total - offset - shown
+        # A page is read from the nearer end of its order, so the last page costs the first's.
+        from_start = offset <= total - offset - shown
+        skip = offset if from_start else total - offset - shown
+        if query.sort not in (Sort.NEWEST, Sort.OLDEST):
+            rows = fetch(conn, sql.groups_page(
+                [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
+                 for g in groups], query.sort, from_start, shown, skip), AssetRow)
+            return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
+        newest_first = from_start == (query.sort is Sort.NEWEST)  # oldest first: the other end
         bound: uuid.UUID | None = None
         if skip > _DIRECT:
             found = self._locate(conn, sql, (ids, types, statuses), skip, newest_first,
@@ -60,6 +81,8 @@ class Listing:
         rows = fetch(conn, sql.page(
             [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
              for g in groups], bound, newest_first, shown, skip), AssetRow)
+        if query.sort is Sort.OLDEST:
+            rows.reverse()  # the page statement answers newest first
         return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
 
     def _locate(self, conn: Connection, sql: Dialect,
@@ -89,6 +112,27 @@ class Listing:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
         return uuid.UUID(int=ms << 80), skip - before
+
+
+def _search(conn: Connection, sql: Dialect, keys: tuple[list[Hashable], list[str], list[str]],
+            query: ListQuery, versions: tuple[int, ...]) -> Page:
+    """A page of a search or tag filter: its exact total counted through the text and tag
+    indexes, its rows read from the nearer end of the order."""
+    if query.q == ():  # a search with no words in it matches nothing
+        return Page(query, 0, versions)
+    words, tags = query.q or (), sorted(query.tags)
+    total = int(fetch(conn, sql.count_matching(*keys, words, tags), CountRow)[0].n)
+    offset = query.offset
+    if offset >= total:
+        return Page(query, total, versions)
+    shown = min(query.page_size, total - offset)
+    from_start = offset <= total - offset - shown
+    skip = offset if from_start else total - offset - shown
+    rows = fetch(conn, sql.page_matching(*keys, words, tags, query.sort, from_start, shown,
+                                         skip), AssetRow)
+    if not from_start:
+        rows.reverse()
+    return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
 
 
 class _Decoded(Sequence[Asset]):

@@ -50,6 +50,12 @@ assets = sa.Table(
     sa.Column("deleted_ms", sa.BigInteger),
     sa.Column("extra", sa.JSON, nullable=False, default=dict),
     sa.Column("declared_type", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("tags", sa.Text, nullable=False, server_default="[]"),  # a JSON array of strings
+    # Not an Asset's fields: kept by AssetRepository from the name and tags (mediashelf.words).
+    # search_text is what the text index holds (FTS5 on SQLite, a tsvector on PostgreSQL: made
+    # by revision 0004, outside this metadata); name_key is what sort=name orders by.
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("name_key", sa.Text, nullable=False, server_default=""),
     # The listing reads one range of this index per (owner, type, status) and merges them.
     sa.Index("ix_assets_list", "tenant_id", "type", "status", "id",
              sqlite_where=sa.text("deleted_ms IS NULL"),
@@ -57,6 +63,15 @@ assets = sa.Table(
     sa.Index("ix_assets_deleted", "deleted_ms",
              sqlite_where=sa.text("deleted_ms IS NOT NULL"),
              postgresql_where=sa.text("deleted_ms IS NOT NULL")),
+)
+
+# One row per tag of an asset, live or deleted (the tag filter checks deleted_ms on the asset).
+asset_tags = sa.Table(
+    "asset_tags", metadata,
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("asset_id", sa.Uuid, primary_key=True),
+    sa.Index("ix_asset_tags_asset", "asset_id"),
 )
 
 # Exact totals per (owner, type, status), changed in the same transaction as the asset rows,

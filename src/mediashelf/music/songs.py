@@ -22,17 +22,25 @@ class Track:
     mood: str
     bpm: int
     seconds: float
+    genre: str = ""
+
+    @property
+    def tags(self) -> list[str]:
+        """Its moods and genre, as the system library tags it."""
+        return sorted({m.strip() for m in self.mood.split(",")} | {self.genre} - {""})
 
 
 TRACKS: tuple[Track, ...] = (
-    Track("morning-light", "Morning Light", "calm, acoustic, hopeful", 72, 57.3),
-    Track("upbeat-corporate", "Upbeat Corporate", "upbeat, positive, business", 118, 59.9),
-    Track("lofi-study", "Lo-fi Study", "relaxed, jazzy, lo-fi", 84, 60.1),
-    Track("cinematic-rise", "Cinematic Rise", "epic, building, dramatic", 90, 69.0),
-    Track("tech-pulse", "Tech Pulse", "electronic, energetic, modern", 128, 63.0),
-    Track("warm-piano", "Warm Piano", "emotional, gentle, solo piano", 66, 63.2),
-    Track("playful-pizzicato", "Playful Pizzicato", "playful, light, quirky", 112, 54.4),
-    Track("deep-focus", "Deep Focus", "ambient, spacious, concentration", 60, 70.0),
+    Track("morning-light", "Morning Light", "calm, acoustic, hopeful", 72, 57.3, "folk"),
+    Track("upbeat-corporate", "Upbeat Corporate", "upbeat, positive, business", 118, 59.9,
+          "corporate"),
+    Track("lofi-study", "Lo-fi Study", "relaxed, jazzy, lo-fi", 84, 60.1, "hip-hop"),
+    Track("cinematic-rise", "Cinematic Rise", "epic, building, dramatic", 90, 69.0, "cinematic"),
+    Track("tech-pulse", "Tech Pulse", "electronic, energetic, modern", 128, 63.0, "electronic"),
+    Track("warm-piano", "Warm Piano", "emotional, gentle, solo piano", 66, 63.2, "piano"),
+    Track("playful-pizzicato", "Playful Pizzicato", "playful, light, quirky", 112, 54.4,
+          "orchestral"),
+    Track("deep-focus", "Deep Focus", "ambient, spacious, concentration", 60, 70.0, "ambient"),
 )
 
 def _morning_light(s: Song) -> None:

@@ -28,7 +28,13 @@ from mediashelf.domain import (
     uuid7,
     uuid7_ms,
 )
-from mediashelf.errors import BadRequest, InsufficientStorage, NotFound, PayloadTooLarge
+from mediashelf.errors import (
+    BadRequest,
+    Forbidden,
+    InsufficientStorage,
+    NotFound,
+    PayloadTooLarge,
+)
 from mediashelf.media import kinds
 from mediashelf.metrics import ASSETS_CREATED
 from mediashelf.names import check_file_name, check_name, download_name
@@ -80,7 +86,7 @@ class UploadSink:
 
     def finish(self, name: str | None, filename: str | None, content_type: str | None,
                declared: AssetType | None = None,
-               extra: dict[str, object] | None = None) -> Asset:
+               extra: dict[str, object] | None = None, tags: list[str] | None = None) -> Asset:
         """Commit the bytes and record the asset; the type may be declared after the file part."""
         self.declared = declared or self.declared
         if self.size == 0:
@@ -101,7 +107,8 @@ class UploadSink:
             id=self.asset_id, tenant_id=self.tenant_id, name=label, type=asset_type,
             status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
             size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
-            file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
+            file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None,
+            tags=list(tags or []))
         try:
             with _full_is_507():
                 self._service.add(asset, JobKind.PROCESS)
@@ -166,7 +173,7 @@ class AssetService:
             self.on_enqueue()
 
     def create_import(self, tenant_id: uuid.UUID, name: str, asset_type: AssetType,
-                      url: str) -> Asset:
+                      url: str, tags: list[str] | None = None) -> Asset:
         """A PROCESSING asset whose bytes the worker will download; bad URLs are refused now."""
         name = check_name(name)
         if self._url_check is not None:
@@ -176,7 +183,7 @@ class AssetService:
         now = uuid7_ms(asset_id)
         asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
-                      source_url=url, declared_type=True)
+                      source_url=url, declared_type=True, tags=list(tags or []))
         with _full_is_507():
             self.add(asset, JobKind.IMPORT)
         ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
@@ -204,13 +211,17 @@ class AssetService:
             raise NotFound("asset not found")
         return asset
 
-    def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+    def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
         """Hide the asset at once and move its bytes to the trash until the purge."""
         with _full_is_507(), self._db.write() as conn:
-            asset = self._repo.get_visible(conn, asset_id, (tenant_id,))
-            if asset is None or asset.is_system:
+            asset = self._repo.get_visible(conn, asset_id, (tenant_id, SYSTEM_TENANT_ID))
+            if asset is None:
                 raise NotFound("asset not found")
-            self._repo.mark_deleted(conn, asset, now_ms())
+            if asset.is_system:
+                raise Forbidden("system assets are read-only: tenants cannot change or "
+                                "delete them")
+            asset.deleted_ms = asset.updated_ms = now_ms()
+            self._repo.mark_deleted(conn, asset, asset.deleted_ms)
         try:
             self.storage.move_prefix(asset_prefix(asset_id), trash_prefix(asset_id))
         except OSError as exc:  # deleted all the same: the purge removes both prefixes
@@ -218,6 +229,7 @@ class AssetService:
                 raise
             log.warning("asset.trash_failed", extra={"asset_id": str(asset_id)})
         log.info("asset.deleted", extra={"asset_id": str(asset_id), "tenant_id": str(tenant_id)})
+        return asset
 
     def restore(self, asset_id: uuid.UUID) -> Asset:
         with self._db.write() as conn:
@@ -225,12 +237,13 @@ class AssetService:
             if asset is None or asset.deleted_ms is None:
                 raise NotFound("no deleted asset with that id (it may be purged already)")
             self.storage.move_prefix(trash_prefix(asset_id), asset_prefix(asset_id))
-            self._repo.restore(conn, asset, now_ms())
+            now = now_ms()
+            self._repo.restore(conn, asset, now)
             if asset.status is AssetStatus.PROCESSING and \
                     self._jobs.for_asset(conn, asset_id) is None:
                 kind = JobKind.IMPORT if asset.file_key is None else JobKind.PROCESS
                 self._jobs.enqueue(conn, asset_id, kind, now_ms())
-        asset.deleted_ms = None
+        asset.deleted_ms, asset.updated_ms = None, now
         log.info("asset.restored", extra={"asset_id": str(asset_id)})
         return asset
 

@@ -41,14 +41,15 @@ class SystemLibrary:
             pass  # another process starting at the same moment made it (PostgreSQL)
 
     def import_file(self, path: Path, asset_type: AssetType | None = None,
-                    name: str | None = None, extra: dict[str, object] | None = None) -> Asset:
+                    name: str | None = None, extra: dict[str, object] | None = None,
+                    tags: list[str] | None = None) -> Asset:
         """Copy one file into the system library; it is processed like an upload."""
         sink = self._assets.start_upload(SYSTEM_TENANT_ID, asset_type)
         try:
             with open(path, "rb") as fh:
                 while chunk := fh.read(_CHUNK):
                     sink.feed(chunk)
-            return sink.finish(name, path.name, None, extra=extra)
+            return sink.finish(name, path.name, None, extra=extra, tags=tags)
         except BaseException:
             sink.abort()
             raise
@@ -67,6 +68,7 @@ class SystemLibrary:
         for track, path in render_library(music_cache_dir()):
             added.append(self.import_file(
                 path, AssetType.AUDIO, track.name,
-                extra={"builtin": "music", "mood": track.mood, "bpm": track.bpm}))
+                extra={"builtin": "music", "mood": track.mood, "bpm": track.bpm},
+                tags=track.tags))
         log.info("music.seeded", extra={"tracks": len(added), "version": LIBRARY_VERSION})
         return added

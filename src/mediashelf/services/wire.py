@@ -37,5 +37,16 @@ def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
         "blurhash": asset.blurhash,
         "isSystem": asset.is_system,
         "metadata": asset.extra,
+        "tags": asset.tags,
     }
+
+
+def to_trash_wire(asset: AssetRecord, purge_after_ms: int) -> dict[str, Any]:
+    """A deleted asset as the trash lists it: no links (they stopped working), when it was
+    deleted and when its bytes will be purged."""
+    body = to_wire(asset, Links(None, None))
+    deleted = asset.deleted_ms or asset.updated_ms
+    body["deletedAt"] = iso(deleted)
+    body["purgeAt"] = iso(deleted + purge_after_ms)
+    return body
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from mediashelf.domain import ApiKey, Asset
+from mediashelf.domain import ApiKey, Asset, Sort
 
 Statement = tuple[str, tuple[Any, ...]]  # driver SQL and its parameters
 
@@ -48,6 +48,10 @@ class BucketRow(NamedTuple):
     n: int
 
 
+class CountRow(NamedTuple):
+    n: int
+
+
 class AssetRow(NamedTuple):
     """An asset's stored row (Asset's fields, in the driver's own types): hashable, so a page's
     rows can be compared with those its wire bytes were made from."""
@@ -76,6 +80,7 @@ class AssetRow(NamedTuple):
     deleted_ms: int | None
     extra: str | None  # JSON text
     declared_type: Any
+    tags: str  # JSON text
 
 
 assert AssetRow._fields == tuple(f.name for f in dataclasses.fields(Asset)), "Asset's fields"
@@ -102,6 +107,14 @@ class Dialect(Protocol):
                 level: int, within: tuple[int, int] | None, desc: bool) -> Statement: ...
     def page(self, groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None,
              desc: bool, shown: int, skip: int) -> Statement: ...
+    def groups_page(self, groups: Sequence[tuple[Hashable, str, str, int]], sort: Sort,
+                    forward: bool, shown: int, skip: int) -> Statement: ...
+    def count_matching(self, owners: Sequence[Hashable], types: Sequence[str],
+                       statuses: Sequence[str], words: Sequence[str],
+                       tags: Sequence[str]) -> Statement: ...
+    def page_matching(self, owners: Sequence[Hashable], types: Sequence[str],
+                      statuses: Sequence[str], words: Sequence[str], tags: Sequence[str],
+                      sort: Sort, forward: bool, shown: int, skip: int) -> Statement: ...
     def asset(self, row: AssetRow) -> Asset: ...
 
 

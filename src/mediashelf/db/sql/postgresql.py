@@ -12,8 +12,14 @@ from collections.abc import Hashable, Sequence
 
 import orjson
 
-from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType
+from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list, ordered
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
+
+MARK, CAST = "%s", "{}::text"
+# The search column is a tsvector of the folded words; each word is a quoted lexeme matched as
+# a prefix (its characters are letters and digits only, see mediashelf.words).
+MATCH = "a.search @@ %s::tsquery"
+MATCH_WORD, MATCH_JOIN = "'{}':*", " & "
 
 
 def bind_id(value: uuid.UUID) -> Hashable:
@@ -109,8 +115,45 @@ def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | No
     return _page(len(groups), bound is not None, desc), (*params, shown, skip)
 
 
+def groups_page(groups: Sequence[tuple[Hashable, str, str, int]], sort: Sort, forward: bool,
+                shown: int, skip: int) -> Statement:
+    """Rows `skip` on of the sort from the chosen end, as AssetRow in the sort's order."""
+    params = [v for group in groups for v in group]
+    return ordered.groups_page(MARK, len(groups), sort, forward, CAST), (*params, shown, skip)
+
+
+def _where_params(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                  words: Sequence[str], tags: Sequence[str]) -> list[Hashable]:
+    params: list[Hashable] = [*owners, *types, *statuses]
+    if words:
+        params.append(MATCH_JOIN.join(MATCH_WORD.format(w) for w in words))
+    for tag in tags:
+        params += [tag, *owners]
+    return params
+
+
+def count_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                   words: Sequence[str], tags: Sequence[str]) -> Statement:
+    """How many live assets match a search (words as prefixes, every tag), as CountRow."""
+    text = MATCH if words else None
+    return (ordered.count_matching(MARK, len(owners), len(types), len(statuses), text,
+                                   len(tags)),
+            tuple(_where_params(owners, types, statuses, words, tags)))
+
+
+def page_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                  words: Sequence[str], tags: Sequence[str], sort: Sort, forward: bool,
+                  shown: int, skip: int) -> Statement:
+    """A page of a search in the sort's order, read forward or from its end, as AssetRow."""
+    text = MATCH if words else None
+    return (ordered.page_matching(MARK, len(owners), len(types), len(statuses), text,
+                                  len(tags), sort, forward, CAST),
+            (*_where_params(owners, types, statuses, words, tags), shown, skip))
+
+
 def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
     made.type, made.status = AssetType(row.type), AssetStatus(row.status)
     made.extra = orjson.loads(row.extra) if row.extra else {}
+    made.tags = orjson.loads(row.tags) if row.tags != "[]" else []
     return made
