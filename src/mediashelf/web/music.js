@@ -26,7 +26,9 @@ export function rowFor(a) {
     svgIcon(playing ? ICONS.pause : ICONS.play),
   );
   const m = a.metadata || {};
-  const meta = [m.mood, m.bpm ? `${m.bpm} BPM` : null].filter(Boolean).join(" · ") || [formatBytes(a.sizeBytes), a.mimeType].filter(Boolean).join(" · ");
+  // The mood shows as tag chips when the track has them; the tempo only here.
+  const mood = a.tags && a.tags.length ? null : m.mood;
+  const meta = [mood, m.bpm ? `${m.bpm} BPM` : null].filter(Boolean).join(" · ") || [formatBytes(a.sizeBytes), a.mimeType].filter(Boolean).join(" · ");
   const wave = a.thumbnailUrl
     ? el(
         "span",

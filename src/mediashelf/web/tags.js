@@ -51,7 +51,7 @@ export function renderTagFilters() {
     ...state.tags.map((t) =>
       el("button", { class: "chip chip-on chip-remove", type: "button", "aria-label": `Remove tag filter ${t}`, onclick: () => unfilterTag(t) }, t, svgIcon(ICONS.close, "icon icon-xs")),
     ),
-    state.tags.length > 1 ? el("button", { class: "btn btn-ghost btn-sm", type: "button", text: "Clear tags", onclick: () => writeRoute({ tags: [], page: 1 }) }) : null,
+    ...(state.tags.length > 1 ? [el("button", { class: "btn btn-ghost btn-sm", type: "button", text: "Clear tags", onclick: () => writeRoute({ tags: [], page: 1 }) })] : []),
   );
 }
 
@@ -63,7 +63,7 @@ export function renderTagSuggestions() {
     for (const a of state.items) for (const t of a.tags || []) if (!state.tags.includes(t)) counts.set(t, (counts.get(t) || 0) + 1);
   }
   bar.hidden = counts.size === 0;
-  const top = [...counts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 16);
+  const top = [...counts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 40);
   bar.replaceChildren(
     ...(top.length ? [el("span", { class: "muted", text: "Moods and genres:" })] : []),
     ...top.map(([t]) => el("button", { class: "chip", type: "button", "aria-label": `Filter by tag ${t}`, text: t, onclick: () => filterByTag(t) })),
