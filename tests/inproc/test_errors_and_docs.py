@@ -11,7 +11,8 @@ from tests.support.inproc import Api, both_ways
 @pytest.mark.parametrize(("method", "path", "status"), [
     ("GET", "/nope", 404), ("GET", "/v1/assets/not-a-uuid", 404),
     ("GET", "/v1/assets/00000000-0000-7000-8000-0000000000ff", 404),
-    ("PUT", "/v1/assets", 405), ("PATCH", "/v1/assets/x", 405),
+    ("PUT", "/v1/assets", 405), ("PATCH", "/v1/assets/x", 404),
+    ("DELETE", "/v1/trash", 405), ("POST", "/v1/assets/x/restore", 404),
     ("GET", "/files/assets/x/original", 403),
 ])
 @both_ways

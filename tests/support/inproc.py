@@ -130,6 +130,11 @@ class InProcess:
         return httpx.Client(base_url=BASE_URL, headers=headers, timeout=30,
                             transport=_AppTransport(self.app, self._portal), **kwargs)
 
+    def transport(self) -> httpx.BaseTransport:
+        """What `client` sends through, for other clients (the SDK's) to use."""
+        assert self._portal is not None, "app not started"
+        return _AppTransport(self.app, self._portal)
+
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """For use inside `run`: requests in flight together on the app's own loop."""
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE_URL,

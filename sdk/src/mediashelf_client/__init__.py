@@ -11,12 +11,13 @@ from mediashelf_client._errors import (
     MediashelfAPIError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     ProcessingFailedError,
     RateLimitError,
     ServerError,
     WaitTimeoutError,
 )
-from mediashelf_client._models import Asset, AssetPage
+from mediashelf_client._models import Asset, AssetPage, BatchResult
 from mediashelf_client._version import __version__
 
 __all__ = [
@@ -26,10 +27,12 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "Client",
     "MediashelfAPIError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "PermissionDeniedError",
     "ProcessingFailedError",
     "RateLimitError",
     "ServerError",

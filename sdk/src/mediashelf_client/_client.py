@@ -23,10 +23,11 @@ import httpx
 
 from mediashelf_client import _core as core
 from mediashelf_client._core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
-from mediashelf_client._models import Asset, AssetPage
+from mediashelf_client._models import Asset, AssetPage, BatchResult
 
 T = TypeVar("T")
 Filter = str | Sequence[str] | None
+Results = list[BatchResult]  # named here: the clients' own `list` method hides the builtin
 
 
 def _http_args(config: core.Config) -> dict[str, Any]:
@@ -73,18 +74,22 @@ class Client:
             op.close()
 
     def list(self, *, type: Filter = None, status: Filter = None, page: int = 1,
-             page_size: int = 20, scope: str | None = None) -> AssetPage:
-        """One page of assets (the server's default status filter is READY)."""
-        return self._run(core.list_page(self._config, type, status, page, page_size, scope))
+             page_size: int = 20, scope: str | None = None, q: str | None = None,
+             tags: Filter = None, sort: str | None = None) -> AssetPage:
+        """One page of assets (the server's default status filter is READY); `q` searches
+        names and tags by word prefix, `tags` must all match, `sort` orders (e.g. "name")."""
+        return self._run(core.list_page(self._config, type, status, page, page_size,
+                                        core.Search(q, tags, sort, scope)))
 
     def iter_assets(self, *, type: Filter = None, status: Filter = None, page_size: int = 100,
-                    scope: str | None = None) -> Iterator[Asset]:
+                    scope: str | None = None, q: str | None = None, tags: Filter = None,
+                    sort: str | None = None) -> Iterator[Asset]:
         """Every matching asset, fetching one page at a time as the iteration reaches it."""
         seen: set[str] = set()
         number = 1
         while True:
             page = self.list(type=type, status=status, page=number, page_size=page_size,
-                             scope=scope)
+                             scope=scope, q=q, tags=tags, sort=sort)
             yield from core.unseen(page, seen)
             if not page.items or not page.has_next:
                 return
@@ -98,14 +103,41 @@ class Client:
         """Delete an asset; NotFoundError if it does not exist for this key."""
         self._run(core.delete(self._config, asset))
 
-    def upload(self, file: FileSource, *, name: str | None = None, type: str | None = None,
-               progress: ProgressCallback | None = None) -> Asset:
-        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
-        return self._run(core.upload(self._config, file, name, type, progress))
+    def update(self, asset: AssetRef, *, name: str | None = None,
+               tags: Sequence[str] | None = None) -> Asset:
+        """Rename an asset and/or replace its tags; PermissionDeniedError for system assets."""
+        return self._run(core.update(self._config, asset, name, tags))
 
-    def import_url(self, url: str, name: str, type: str) -> Asset:
+    def tag(self, asset: AssetRef, *, add: Sequence[str] = (),
+            remove: Sequence[str] = ()) -> Asset:
+        """Add and remove some of an asset's tags, keeping the others."""
+        return self._run(core.tag(self._config, asset, add, remove))
+
+    def batch_delete(self, assets: Sequence[AssetRef]) -> Results:
+        """Delete many assets, each on its own; one result per distinct id."""
+        return self._run(core.batch(self._config, "delete", assets))
+
+    def batch_update(self, assets: Sequence[AssetRef], *, add_tags: Sequence[str] = (),
+                     remove_tags: Sequence[str] = ()) -> Results:
+        """Add and remove tags on many assets, each on its own; one result per distinct id."""
+        return self._run(core.batch(self._config, "update", assets, add_tags, remove_tags))
+
+    def trash(self, *, page: int = 1, page_size: int = 20) -> AssetPage:
+        """Deleted assets within the grace period (newest deletion first), with purge times."""
+        return self._run(core.trash_page(self._config, page, page_size))
+
+    def restore(self, asset: AssetRef) -> Asset:
+        """Bring back a deleted asset within the grace period."""
+        return self._run(core.restore(self._config, asset))
+
+    def upload(self, file: FileSource, *, name: str | None = None, type: str | None = None,
+               progress: ProgressCallback | None = None, tags: Sequence[str] = ()) -> Asset:
+        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
+        return self._run(core.upload(self._config, file, name, type, progress, tags))
+
+    def import_url(self, url: str, name: str, type: str, *, tags: Sequence[str] = ()) -> Asset:
         """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
-        return self._run(core.import_url(self._config, url, name, type))
+        return self._run(core.import_url(self._config, url, name, type, tags))
 
     def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
                          poll_interval: float = 0.25) -> Asset:
@@ -158,20 +190,22 @@ class AsyncClient:
             op.close()
 
     async def list(self, *, type: Filter = None, status: Filter = None, page: int = 1,
-                   page_size: int = 20, scope: str | None = None) -> AssetPage:
+                   page_size: int = 20, scope: str | None = None, q: str | None = None,
+                   tags: Filter = None, sort: str | None = None) -> AssetPage:
         """One page of assets (the server's default status filter is READY)."""
         return await self._run(core.list_page(self._config, type, status, page, page_size,
-                                              scope))
+                                              core.Search(q, tags, sort, scope)))
 
     async def iter_assets(self, *, type: Filter = None, status: Filter = None,
-                          page_size: int = 100, scope: str | None = None
+                          page_size: int = 100, scope: str | None = None, q: str | None = None,
+                          tags: Filter = None, sort: str | None = None
                           ) -> AsyncIterator[Asset]:
         """Every matching asset, fetching one page at a time as the iteration reaches it."""
         seen: set[str] = set()
         number = 1
         while True:
             page = await self.list(type=type, status=status, page=number, page_size=page_size,
-                                   scope=scope)
+                                   scope=scope, q=q, tags=tags, sort=sort)
             for asset in core.unseen(page, seen):
                 yield asset
             if not page.items or not page.has_next:
@@ -186,14 +220,44 @@ class AsyncClient:
         """Delete an asset; NotFoundError if it does not exist for this key."""
         await self._run(core.delete(self._config, asset))
 
-    async def upload(self, file: FileSource, *, name: str | None = None,
-                     type: str | None = None, progress: ProgressCallback | None = None) -> Asset:
-        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
-        return await self._run(core.upload(self._config, file, name, type, progress))
+    async def update(self, asset: AssetRef, *, name: str | None = None,
+                     tags: Sequence[str] | None = None) -> Asset:
+        """Rename an asset and/or replace its tags; PermissionDeniedError for system assets."""
+        return await self._run(core.update(self._config, asset, name, tags))
 
-    async def import_url(self, url: str, name: str, type: str) -> Asset:
+    async def tag(self, asset: AssetRef, *, add: Sequence[str] = (),
+                  remove: Sequence[str] = ()) -> Asset:
+        """Add and remove some of an asset's tags, keeping the others."""
+        return await self._run(core.tag(self._config, asset, add, remove))
+
+    async def batch_delete(self, assets: Sequence[AssetRef]) -> Results:
+        """Delete many assets, each on its own; one result per distinct id."""
+        return await self._run(core.batch(self._config, "delete", assets))
+
+    async def batch_update(self, assets: Sequence[AssetRef], *, add_tags: Sequence[str] = (),
+                           remove_tags: Sequence[str] = ()) -> Results:
+        """Add and remove tags on many assets, each on its own; one result per distinct id."""
+        return await self._run(core.batch(self._config, "update", assets, add_tags,
+                                          remove_tags))
+
+    async def trash(self, *, page: int = 1, page_size: int = 20) -> AssetPage:
+        """Deleted assets within the grace period (newest deletion first), with purge times."""
+        return await self._run(core.trash_page(self._config, page, page_size))
+
+    async def restore(self, asset: AssetRef) -> Asset:
+        """Bring back a deleted asset within the grace period."""
+        return await self._run(core.restore(self._config, asset))
+
+    async def upload(self, file: FileSource, *, name: str | None = None,
+                     type: str | None = None, progress: ProgressCallback | None = None,
+                     tags: Sequence[str] = ()) -> Asset:
+        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
+        return await self._run(core.upload(self._config, file, name, type, progress, tags))
+
+    async def import_url(self, url: str, name: str, type: str, *,
+                         tags: Sequence[str] = ()) -> Asset:
         """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
-        return await self._run(core.import_url(self._config, url, name, type))
+        return await self._run(core.import_url(self._config, url, name, type, tags))
 
     async def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
                                poll_interval: float = 0.25) -> Asset:

@@ -5,6 +5,7 @@ retries, backoff, parsing, errors) and differ only in how they send a call and h
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -24,7 +25,7 @@ from mediashelf_client._errors import (
     WaitTimeoutError,
     error_for,
 )
-from mediashelf_client._models import Asset, AssetPage
+from mediashelf_client._models import Asset, AssetPage, BatchResult
 from mediashelf_client._version import __version__
 
 T = TypeVar("T")
@@ -162,15 +163,41 @@ def _header_int(response: httpx.Response, name: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
+@dataclass(frozen=True)
+class Search:
+    """mediashelf's additions to a listing: words, tags (all must match), order, scope."""
+
+    q: str | None = None
+    tags: str | Sequence[str] | None = None
+    sort: str | None = None
+    scope: str | None = None
+
+    def params(self) -> list[tuple[str, str]]:
+        tags = [self.tags] if isinstance(self.tags, str) else list(self.tags or ())
+        out = [("tag", t) for t in tags if t.strip()]
+        out += [(k, v) for k, v in (("q", self.q), ("sort", self.sort), ("scope", self.scope))
+                if v]
+        return out
+
+
 def list_page(config: Config, types: str | Sequence[str] | None,
               statuses: str | Sequence[str] | None, page: int, page_size: int,
-              scope: str | None = None) -> Op[AssetPage]:
-    """GET /v1/assets with the seed's parameters; totals from the X-* headers."""
+              search: Search = Search()) -> Op[AssetPage]:
+    """GET /v1/assets with the seed's parameters and ours; totals from the X-* headers."""
     params = [("type", t) for t in _values(types)] + [("status", s) for s in _values(statuses)]
-    params += [("page", str(page)), ("pageSize", str(page_size))]
-    if scope:
-        params.append(("scope", scope))
-    response = yield from send(config, Call("GET", "/v1/assets", params=params))
+    params += [("page", str(page)), ("pageSize", str(page_size)), *search.params()]
+    return (yield from _page(config, "/v1/assets", params, page, page_size))
+
+
+def trash_page(config: Config, page: int, page_size: int) -> Op[AssetPage]:
+    """GET /v1/trash: deleted assets within the grace period, newest deletion first."""
+    params = [("page", str(page)), ("pageSize", str(page_size))]
+    return (yield from _page(config, "/v1/trash", params, page, page_size))
+
+
+def _page(config: Config, path: str, params: list[tuple[str, str]], page: int,
+          page_size: int) -> Op[AssetPage]:
+    response = yield from send(config, Call("GET", path, params=params))
     data = _json(response)
     if not isinstance(data, list):
         raise MediashelfAPIError("the server's reply is not a list of assets",
@@ -192,8 +219,59 @@ def delete(config: Config, ref: AssetRef) -> Op[None]:
     yield from send(config, Call("DELETE", _id_path(ref)))
 
 
-def import_url(config: Config, url: str, name: str, type_: str) -> Op[Asset]:
-    body = {"url": url, "name": name, "type": type_.upper()}
+def update(config: Config, ref: AssetRef, name: str | None,
+           tags: Sequence[str] | None) -> Op[Asset]:
+    """PATCH an asset's name and/or its whole set of tags."""
+    body: dict[str, Any] = {}
+    if name is not None:
+        body["name"] = name
+    if tags is not None:
+        body["tags"] = [tags] if isinstance(tags, str) else list(tags)
+    return _asset((yield from send(config, Call("PATCH", _id_path(ref), json=body))))
+
+
+def restore(config: Config, ref: AssetRef) -> Op[Asset]:
+    return _asset((yield from send(config, Call("POST", _id_path(ref) + "/restore"))))
+
+
+def _ids(refs: Sequence[AssetRef]) -> list[str]:
+    return [r.id if isinstance(r, Asset) else str(r) for r in refs]
+
+
+def batch(config: Config, action: str, refs: Sequence[AssetRef], add: Sequence[str] = (),
+          remove: Sequence[str] = ()) -> Op[list[BatchResult]]:
+    """POST /v1/assets/batch-delete or batch-update, 100 ids a request; a result per id."""
+    ids, out = _ids(refs), []
+    for start in range(0, len(ids), 100):
+        body: dict[str, Any] = {"ids": ids[start:start + 100]}
+        if action == "update":
+            body.update(addTags=list(add), removeTags=list(remove))
+        response = yield from send(config, Call("POST", f"/v1/assets/batch-{action}",
+                                                json=body))
+        data = _json(response)
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise MediashelfAPIError("the server's reply is not a list of results",
+                                     response.status_code)
+        out += [BatchResult.from_wire(r) for r in results if isinstance(r, dict)]
+    return out
+
+
+def tag(config: Config, ref: AssetRef, add: Sequence[str],
+        remove: Sequence[str]) -> Op[Asset]:
+    """Add and remove some tags of one asset, keeping the others."""
+    result = (yield from batch(config, "update", [ref], add, remove))[0]
+    if not result.ok or result.asset is None:
+        body = json.dumps({"code": result.code, "message": result.message or ""}).encode()
+        raise error_for(result.code or 500, body)
+    return result.asset
+
+
+def import_url(config: Config, url: str, name: str, type_: str,
+               tags: Sequence[str] = ()) -> Op[Asset]:
+    body: dict[str, Any] = {"url": url, "name": name, "type": type_.upper()}
+    if tags:
+        body["tags"] = list(tags)
     return _asset((yield from send(config, Call("POST", "/v1/assets", json=body))))
 
 
@@ -243,22 +321,25 @@ class _ProgressReader:
 
 
 def upload(config: Config, source: FileSource, name: str | None, type_: str | None,
-           progress: ProgressCallback | None) -> Op[Asset]:
+           progress: ProgressCallback | None, tags: Sequence[str] = ()) -> Op[Asset]:
     """POST a multipart upload that streams the file in 64 KiB chunks."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         with path.open("rb") as fh:
-            return (yield from _upload(config, fh, path.name, name, type_, progress))
+            return (yield from _upload(config, fh, path.name, name, type_, progress, tags))
     filename = Path(str(getattr(source, "name", "") or "upload")).name
-    return (yield from _upload(config, source, filename, name, type_, progress))
+    return (yield from _upload(config, source, filename, name, type_, progress, tags))
 
 
 def _upload(config: Config, fh: IO[bytes], filename: str, name: str | None,
-            type_: str | None, progress: ProgressCallback | None) -> Op[Asset]:
+            type_: str | None, progress: ProgressCallback | None,
+            tags: Sequence[str] = ()) -> Op[Asset]:
     reader = _ProgressReader(fh, progress)
     fields = {"name": name} if name else {}
     if type_:
         fields["type"] = type_.upper()
+    if tags:
+        fields["tags"] = ",".join(tags)
     call = Call("POST", "/v1/assets", data=fields, files={"file": (filename, reader)},
                 replayable=reader.seekable())
     return _asset((yield from send(config, call)))

@@ -2,7 +2,8 @@
 
 MediashelfAPIError
  ├── BadRequestError        400  a parameter or body the server refused
- ├── AuthenticationError    401  no key, or an unknown or revoked key (403 too)
+ ├── AuthenticationError    401  no key, or an unknown or revoked key
+ │    └── PermissionDeniedError  403  not allowed: a system asset is read-only
  ├── NotFoundError          404  no such asset for this key
  ├── PayloadTooLargeError   413  an upload over its type's limit
  ├── RateLimitError         429  too many requests (retried first for every call)
@@ -42,6 +43,10 @@ class AuthenticationError(MediashelfAPIError):
     """401/403: the API key is missing, unknown or revoked."""
 
 
+class PermissionDeniedError(AuthenticationError):
+    """403: the key may not do this (system assets are read-only for tenants)."""
+
+
 class NotFoundError(MediashelfAPIError):
     """404: no such asset for this key (or it was deleted)."""
 
@@ -76,7 +81,7 @@ class ProcessingFailedError(MediashelfAPIError):
 
 
 _BY_STATUS: dict[int, type[MediashelfAPIError]] = {
-    400: BadRequestError, 401: AuthenticationError, 403: AuthenticationError,
+    400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
     404: NotFoundError, 413: PayloadTooLargeError, 429: RateLimitError,
 }
 

@@ -49,6 +49,9 @@ class Asset:
     failure_reason: str | None = None
     blurhash: str | None = None
     is_system: bool = False
+    tags: tuple[str, ...] = ()
+    deleted_at: dt.datetime | None = None  # in the trash: when it was deleted ...
+    purge_at: dt.datetime | None = None  # ... and when it will be purged
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
@@ -57,6 +60,7 @@ class Asset:
         """Build from the JSON the server sent; unknown fields are kept in `raw` only."""
         metadata = data.get("metadata")
         has_audio = data.get("hasAudio")
+        tags = data.get("tags")
         return cls(
             id=str(data["id"]),
             name=_opt_str(data.get("name")),
@@ -75,6 +79,9 @@ class Asset:
             failure_reason=_opt_str(data.get("failureReason")),
             blurhash=_opt_str(data.get("blurhash")),
             is_system=data.get("isSystem") is True,
+            tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+            deleted_at=_time(data.get("deletedAt")),
+            purge_at=_time(data.get("purgeAt")),
             metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
             raw=dict(data),
         )
@@ -90,6 +97,27 @@ class Asset:
     @property
     def is_processing(self) -> bool:
         return self.status == "PROCESSING"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One id's result in a bulk action: `ok`, else the error's `code` and `message`."""
+
+    id: str
+    ok: bool
+    code: int
+    message: str | None = None
+    asset: Asset | None = None  # batch_update: the asset as changed
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> BatchResult:
+        asset = data.get("asset")
+        code = data.get("code")
+        return cls(id=str(data.get("id", "")), ok=data.get("ok") is True,
+                   code=code if isinstance(code, int) else 0,
+                   message=_opt_str(data.get("message")),
+                   asset=Asset.from_wire(asset) if isinstance(asset, Mapping)
+                   and "id" in asset else None)
 
 
 @dataclass(frozen=True)

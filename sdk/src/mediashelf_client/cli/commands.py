@@ -7,6 +7,7 @@ what the commands share in common.py.
 
 from __future__ import annotations
 
+import enum
 import json
 import mimetypes
 import sys
@@ -18,13 +19,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mediashelf_client import Asset, NotFoundError
+from mediashelf_client import Asset, NotFoundError, PermissionDeniedError
 from mediashelf_client.cli.common import (
     BAD_ARGS,
     DEFAULT_URL,
     EXIT_CODES,
     NOT_FOUND,
     NOT_READY,
+    READ_ONLY,
     ApiKey,
     AsJson,
     StatusName,
@@ -32,6 +34,7 @@ from mediashelf_client.cli.common import (
     TypeName,
     Url,
     asset_table,
+    choices,
     connect,
     count_text,
     emit_json,
@@ -43,32 +46,61 @@ from mediashelf_client.cli.common import (
     shape_text,
     size_text,
     status_text,
+    tags_text,
     wait_all,
     when_text,
 )
+from mediashelf_client.cli.organize import rename, restore, tag, trash
 from mediashelf_client.cli.upload import upload
 
 
+class SortName(enum.StrEnum):
+    NEWEST = "-createdAt"
+    OLDEST = "createdAt"
+    NAME = "name"
+    NAME_DESC = "-name"
+    LARGEST = "-sizeBytes"
+    LONGEST = "-durationMs"
+
+
+class ScopeName(enum.StrEnum):
+    MINE = "mine"
+    SYSTEM = "system"
+
+
 def ls(
-    type_: Annotated[list[TypeName] | None, typer.Option(
-        "--type", "-t", case_sensitive=False, help="AUDIO, IMAGE or VIDEO; repeat for several")
+    type_: Annotated[list[str] | None, typer.Option(
+        "--type", "-t", help="AUDIO, IMAGE or VIDEO; repeat or separate with commas")] = None,
+    status: Annotated[list[str] | None, typer.Option(
+        "--status", "-s",
+        help="PROCESSING, READY or FAILED; repeat or separate with commas (default: READY)")
     ] = None,
-    status: Annotated[list[StatusName] | None, typer.Option(
-        "--status", "-s", case_sensitive=False,
-        help="PROCESSING, READY or FAILED; repeat for several (default: READY)")] = None,
+    q: Annotated[str | None, typer.Option(
+        "--query", "-q", help="Words of names and tags, each matched as a word prefix")] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="Only assets with this tag; repeat for several (all must match)")] = None,
+    sort: Annotated[SortName, typer.Option(
+        help="Order: -createdAt, createdAt, name, -name, -sizeBytes or -durationMs")
+    ] = SortName.NEWEST,
+    scope: Annotated[ScopeName | None, typer.Option(
+        help="mine (your own assets) or system (the shared library); default both")] = None,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Every page, not just one")] = False,
     page: Annotated[int, typer.Option(min=1, help="Page to show")] = 1,
     page_size: Annotated[int, typer.Option(min=1, max=100, help="Assets per page")] = 20,
     url: Url = DEFAULT_URL, api_key: ApiKey = None, as_json: AsJson = False,
 ) -> None:
     """List assets, newest first: id, name, type, status, size, dimensions/duration, age."""
-    types, statuses = [t.value for t in type_ or []], [s.value for s in status or []]
+    types = choices(type_, TypeName, "--type")
+    statuses = choices(status, StatusName, "--status")
+    where = scope.value if scope else None
     with connect(url, api_key) as client:
         if all_:
-            assets = list(client.iter_assets(type=types, status=statuses))
+            assets = list(client.iter_assets(type=types, status=statuses, q=q, tags=tag,
+                                             sort=sort.value, scope=where))
             footer = count_text(len(assets))
         else:
-            result = client.list(type=types, status=statuses, page=page, page_size=page_size)
+            result = client.list(type=types, status=statuses, page=page, page_size=page_size,
+                                 q=q, tags=tag, sort=sort.value, scope=where)
             assets = list(result.items)
             footer = (f"page {result.page} of {result.total_pages} · "
                       f"{count_text(result.total_count)}")
@@ -103,7 +135,8 @@ def get(asset_id: Annotated[str, typer.Argument(help="The asset's id")],
     rows = [("id", asset.id), ("name", name_text(asset)), ("type", asset.type),
             ("status", status_text(asset)), ("failure", escape(asset.failure_reason or "")),
             ("mime type", asset.mime_type or ""), ("size", size_text(asset.size_bytes)),
-            ("shape", shape_text(asset)), ("created", when_text(asset.created_at))]
+            ("shape", shape_text(asset)), ("created", when_text(asset.created_at)),
+            ("tags", tags_text(asset))]
     rows += [(k, escape(json.dumps(v) if not isinstance(v, str) else v))
              for k, v in sorted(asset.metadata.items())]
     for key, value in rows:
@@ -123,7 +156,7 @@ _KEY_WIDTH = 10
 def rm(asset_ids: Annotated[list[str], typer.Argument(help="One or more asset ids")],
        url: Url = DEFAULT_URL, api_key: ApiKey = None, as_json: AsJson = False) -> None:
     """Delete assets (an admin can bring one back within the grace period)."""
-    deleted, missing = [], []
+    deleted, missing, refused = [], [], []
     with connect(url, api_key) as client:
         for asset_id in asset_ids:
             try:
@@ -132,13 +165,18 @@ def rm(asset_ids: Annotated[list[str], typer.Argument(help="One or more asset id
             except NotFoundError:
                 missing.append(asset_id)
                 print(f"error: no asset {asset_id}", file=sys.stderr)
+            except PermissionDeniedError as exc:
+                refused.append(asset_id)
+                print(f"error: {asset_id}: {exc.message}", file=sys.stderr)
     if as_json:
-        emit_json({"deleted": deleted, "notFound": missing})
+        emit_json({"deleted": deleted, "notFound": missing, "readOnly": refused})
     else:
         for asset_id in deleted:
             print(f"deleted {asset_id}")
     if missing:
         exit_with(NOT_FOUND)
+    if refused:
+        exit_with(READ_ONLY)
 
 
 def open_(asset_id: Annotated[str, typer.Argument(help="The asset's id")],
@@ -164,6 +202,8 @@ def import_(
     type_: Annotated[TypeName | None, typer.Option(
         "--type", case_sensitive=False,
         help="AUDIO, IMAGE or VIDEO (default: guessed from the URL)")] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="A tag for the new asset; repeat for several")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until READY or FAILED")] = False,
     timeout: Timeout = 600, url: Url = DEFAULT_URL, api_key: ApiKey = None,
     as_json: AsJson = False,
@@ -174,7 +214,7 @@ def import_(
     if chosen is None:
         fail("cannot tell the type from the URL: pass --type AUDIO, IMAGE or VIDEO", BAD_ARGS)
     with connect(url, api_key) as client:
-        asset = client.import_url(source, name or path.name or source, chosen)
+        asset = client.import_url(source, name or path.name or source, chosen, tags=tag or ())
         asset, problem = wait_all(client, [asset], timeout)[0] if wait else (asset, None)
     if as_json:
         emit_json(dict(asset.raw))
@@ -192,7 +232,12 @@ def _guess_type(filename: str) -> str | None:
 
 
 def add_commands(app: typer.Typer) -> None:
-    """Add ls, upload, import, get, rm and open to a `mediashelf` command."""
+    """Add ls, upload, import, get, rm, open, rename, tag, trash and restore to a `mediashelf`
+    command."""
     for name, command in (("ls", ls), ("upload", upload), ("import", import_), ("get", get),
-                          ("rm", rm), ("open", open_)):
+                          ("rm", rm), ("open", open_), ("rename", rename), ("trash", trash),
+                          ("restore", restore)):
         app.command(name, epilog=EXIT_CODES)(command)
+    # `tag ID +a -b`: "-b" is a tag to remove, not an option
+    app.command("tag", epilog=EXIT_CODES,
+                context_settings={"ignore_unknown_options": True})(tag)

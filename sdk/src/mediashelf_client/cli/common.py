@@ -25,13 +25,15 @@ from mediashelf_client import (
     Client,
     MediashelfAPIError,
     NotFoundError,
+    PermissionDeniedError,
     ProcessingFailedError,
     WaitTimeoutError,
 )
 
-OK, API_ERROR, BAD_ARGS, NOT_FOUND, AUTH, NOT_READY = 0, 1, 2, 3, 4, 5
+OK, API_ERROR, BAD_ARGS, NOT_FOUND, AUTH, NOT_READY, READ_ONLY = 0, 1, 2, 3, 4, 5, 6
 EXIT_CODES = ("Exit status: 0 ok; 1 API or network error; 2 bad arguments; 3 not found; "
-              "4 missing or rejected API key; 5 processing failed, not ready, or timed out.")
+              "4 missing or rejected API key; 5 processing failed, not ready, or timed out; "
+              "6 read-only (a system asset).")
 
 
 class TypeName(enum.StrEnum):
@@ -103,6 +105,8 @@ def connect(url: str, api_key: str | None) -> Iterator[Client]:
 def _code(exc: MediashelfAPIError) -> int:
     if isinstance(exc, NotFoundError):
         return NOT_FOUND
+    if isinstance(exc, PermissionDeniedError):
+        return READ_ONLY
     if isinstance(exc, AuthenticationError):
         return AUTH
     if isinstance(exc, ProcessingFailedError | WaitTimeoutError):
@@ -176,15 +180,36 @@ def name_text(a: Asset) -> str:
     return escape(a.name or "") + (" [dim](system)[/]" if a.is_system else "")
 
 
+def tags_text(a: Asset) -> str:
+    return escape(", ".join(a.tags))
+
+
 def asset_table(assets: Sequence[Asset]) -> Table:
-    """One row per asset, as `ls` shows them."""
+    """One row per asset, as `ls` shows them (tags when any has some)."""
+    tagged = any(a.tags for a in assets)
     table = Table(Column("id", no_wrap=True), Column("name", overflow="fold"), "type", "status",
                   Column("size", no_wrap=True), Column("shape", no_wrap=True),
                   Column("age", no_wrap=True), box=None)
+    if tagged:
+        table.add_column("tags", overflow="fold")
     for a in assets:
-        table.add_row(a.id, name_text(a), a.type, status_text(a), size_text(a.size_bytes),
-                      shape_text(a), age_text(a.created_at))
+        row = [a.id, name_text(a), a.type, status_text(a), size_text(a.size_bytes),
+               shape_text(a), age_text(a.created_at)]
+        table.add_row(*row, *([tags_text(a)] if tagged else []))
     return table
+
+
+def choices(values: Sequence[str] | None, allowed: type[enum.StrEnum], option: str) -> list[str]:
+    """Repeated or comma-separated values of an option (`--type IMAGE,VIDEO`), checked."""
+    chosen = []
+    for raw in values or []:
+        for item in raw.split(","):
+            value = item.strip().upper()
+            if value not in allowed.__members__:
+                fail(f"invalid value '{item.strip()}' for {option}: allowed values are "
+                     f"{', '.join(allowed.__members__)}", BAD_ARGS)
+            chosen.append(value)
+    return chosen
 
 
 # --- waiting ----------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ def upload(
     type_: Annotated[TypeName | None, typer.Option(
         "--type", case_sensitive=False,
         help="AUDIO, IMAGE or VIDEO (default: detected from the content)")] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="A tag for each file; repeat for several")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until each is READY or FAILED")
                     ] = False,
     timeout: Timeout = 600, url: Url = DEFAULT_URL, api_key: ApiKey = None,
@@ -105,7 +107,7 @@ def upload(
     rows = [_Row(f) for f in files]
     with connect(url, api_key) as client:
         with _progress(err()) as progress:
-            _send_all(client, rows, name, type_.value if type_ else None, progress)
+            _send_all(client, rows, name, type_.value if type_ else None, progress, tag or [])
         sent = [r for r in rows if r.asset is not None]
         if wait and sent:
             for row, (asset, problem) in zip(
@@ -120,7 +122,7 @@ def upload(
 
 
 def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str | None,
-              progress: Progress) -> None:
+              progress: Progress, tags: Sequence[str] = ()) -> None:
     sizes = [r.path.stat().st_size for r in rows]
     overall = progress.add_task(f"[bold]{len(rows)} files", total=sum(sizes),
                                 visible=len(rows) > 1)
@@ -130,7 +132,7 @@ def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str
     for row, task, size in zip(rows, tasks, sizes, strict=True):
         progress.start_task(task)
         try:
-            row.asset = client.upload(row.path, name=name, type=type_,
+            row.asset = client.upload(row.path, name=name, type=type_, tags=tags,
                                       progress=_reporter(progress, task, overall, done))
         except (AuthenticationError, APIConnectionError):
             raise  # nothing else will get through either
