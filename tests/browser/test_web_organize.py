@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -161,6 +162,17 @@ def test_rename_in_place_saves_on_enter_and_cancels_on_escape(
     field.press("Enter")
     expect(page.locator("#preview-title")).to_have_text("Sunrise over the bay ☀")
     expect(dialog.get_by_role("button", name="Rename")).to_be_focused()
+
+    original = (tmp_path / "f0.png").read_bytes()
+    with page.expect_download() as download:
+        dialog.get_by_role("link", name="Download").click()
+    assert Path(download.value.path()).read_bytes() == original
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    dialog.get_by_role("button", name="Copy URL").click()
+    expect(page.locator("#toasts")).to_contain_text("File URL copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith(web_server.url + "/files/")
+    assert httpx.get(copied).content == original  # works without the key
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(card(page, "Sunrise over the bay ☀")).to_have_count(1)
