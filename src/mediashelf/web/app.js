@@ -6,9 +6,8 @@ import { onLoginSubmit, readStoredKey, showLogin, signOut, startApp } from "./ap
 import { $ } from "./dom.js";
 import { load } from "./grid.js";
 import { addFiles, clearFinishedUploads } from "./upload.js";
-import { wirePreview } from "./preview.js";
+import { openPreview, wirePreview } from "./preview.js";
 import { confirmDelete } from "./dialogs.js";
-import { openPreview } from "./preview.js";
 import { bulkDelete, clearSelection, toggle, wireSelection } from "./select.js";
 
 const SEARCH_DEBOUNCE_MS = 250;

@@ -151,7 +151,7 @@ function render() {
         svgIcon(ICONS.empty, "icon icon-xl"),
         el("h2", { text: `Nothing matches ${what}` }),
         el("p", { class: "muted", text: "Search finds the beginnings of words in names and tags. Try fewer or shorter words." }),
-        el("button", { class: "btn", type: "button", onclick: () => writeRoute({ q: "", tags: [], type: "", status: "", page: 1 }) }, "Clear search"),
+        el("button", { class: "btn", type: "button", onclick: () => writeRoute({ q: "", tags: [], page: 1 }) }, "Clear search"),
       );
     } else if (state.view === "music") {
       stateBox.replaceChildren(

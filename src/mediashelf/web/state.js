@@ -53,13 +53,13 @@ export function readRoute() {
   syncControls();
 }
 
-export function routeFor(next) {
+function routeFor(next) {
   const q = new URLSearchParams();
   const trash = next.view === "trash";
   if (!trash && next.q) q.set("q", next.q);
   if (!trash) for (const t of next.tags) q.append("tag", t);
   if (next.view === "library" && next.type) q.set("type", next.type);
-  if (next.view === "library" && next.status) q.set("status", next.status);
+  if (!trash && next.status) q.set("status", next.status);
   if (!trash && next.sort !== "-createdAt") q.set("sort", next.sort);
   if (next.page > 1) q.set("page", String(next.page));
   if (next.pageSize !== 24) q.set("pageSize", String(next.pageSize));
