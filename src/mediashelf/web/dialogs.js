@@ -6,6 +6,7 @@ import { $, announce, toast } from "./dom.js";
 import { displayName } from "./format.js";
 import { load } from "./grid.js";
 import { previewAsset } from "./preview.js";
+import { restoreIds } from "./trash.js";
 
 export const DELETE_NOTE = "It disappears from the library and its links stop working. It stays in the Trash for a while, where you can restore it.";
 
@@ -36,7 +37,7 @@ export async function confirmDelete(a) {
   const idx = cards.findIndex((c) => c.closest("[data-id]")?.dataset.id === a.id);
   try {
     await api(`/v1/assets/${encodeURIComponent(a.id)}`, { method: "DELETE" });
-    toast(`Deleted ${displayName(a)}.`);
+    toast(`Deleted ${displayName(a)}.`, "info", { label: "Undo", run: () => restoreIds([a.id]) });
     announce(`${displayName(a)} deleted.`);
     if ($("#preview").open && previewAsset && previewAsset.id === a.id) $("#preview").close();
     state.items = state.items.filter((x) => x.id !== a.id);

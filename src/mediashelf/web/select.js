@@ -8,6 +8,7 @@ import { displayName, sentence } from "./format.js";
 import { load } from "./grid.js";
 import { askConfirm } from "./dialogs.js";
 import { parseTags } from "./tags.js";
+import { restoreIds } from "./trash.js";
 
 let anchorId = null; // the last asset clicked: the other end of a shift-click range
 
@@ -76,11 +77,11 @@ function failures(body) {
   return rows.filter((r) => !(r.ok === true || r.status === "ok" || r.code === 200 || r.status === 200));
 }
 
-function report(verb, ids, failed) {
+function report(verb, ids, failed, undo = null) {
   const done = ids.length - failed.length;
   const noun = (k) => (k === 1 ? "asset" : "assets");
   if (!failed.length) {
-    toast(`${verb} ${done} ${noun(done)}.`);
+    toast(`${verb} ${done} ${noun(done)}.`, "info", undo);
     announce(`${verb} ${done} ${noun(done)}.`);
     return;
   }
@@ -100,7 +101,9 @@ async function bulkDelete() {
   }
   try {
     const res = await api("/v1/assets/batch-delete", { method: "POST", json: { ids } });
-    report("Deleted", ids, failures(await res.json()));
+    const failed = failures(await res.json());
+    const gone = ids.filter((id) => !failed.some((r) => r.id === id));
+    report("Deleted", ids, failed, gone.length ? { label: "Undo", run: () => restoreIds(gone) } : null);
     clearSelection();
     await load({ quiet: true });
     ($("#grid .card-hit") || $("#main")).focus();

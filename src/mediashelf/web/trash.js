@@ -33,6 +33,25 @@ export function trashRow(a) {
   );
 }
 
+/* Undo of a delete: brings the assets back, then shows the list as it is now. */
+export async function restoreIds(ids) {
+  let back = 0;
+  for (const id of ids) {
+    try {
+      await api(`/v1/assets/${encodeURIComponent(id)}/restore`, { method: "POST" });
+      back += 1;
+    } catch (err) {
+      if (err.code === 401) return;
+      toast(err.message, "error");
+    }
+  }
+  if (back) {
+    toast(`Restored ${back} ${back === 1 ? "asset" : "assets"}.`);
+    announce(`Restored ${back} ${back === 1 ? "asset" : "assets"}.`);
+  }
+  await load({ quiet: true });
+}
+
 async function restore(a) {
   const grid = $("#grid");
   const buttons = [...grid.querySelectorAll(".row-restore")];
