@@ -177,7 +177,7 @@ def test_rename_in_place_saves_on_enter_and_cancels_on_escape(
     expect(dialog).to_be_hidden()
     expect(card(page, "Sunrise over the bay ☀")).to_have_count(1)
     card(page, "Sunrise over the bay ☀").get_by_role("button", name="Delete").click()
-    page.get_by_role("dialog", name=re.compile("Delete")).get_by_role("button", name="Delete").click()
+    page.locator("#confirm").get_by_role("button", name="Delete").click()
     expect(cards(page)).to_have_count(0)
     page.locator("#toasts").get_by_role("button", name="Undo").click()  # the delete, taken back
     expect(card(page, "Sunrise over the bay ☀")).to_have_count(1)
