@@ -32,6 +32,19 @@ SPAN_DAYS = 365  # created over the last year, uniformly (a library that grew st
 _BATCH = 20_000
 _MIME = {AssetType.AUDIO: "audio/mp4", AssetType.IMAGE: "image/jpeg",
          AssetType.VIDEO: "video/mp4"}
+# Words and a tag with known shares, for the search cases (bench/search.py): by row number, so
+# the rows' other draws (owner, type, status, time) stay those of earlier runs.
+RARE_WORD, COMMON_WORD, TAG = "aurora", "beach", "drone"  # 0.1 %, 30 % and 5 % of the rows
+
+
+def labels(i: int) -> tuple[list[str], list[str]]:
+    """Row i's name words and tags."""
+    found = []
+    if i % 1000 == 7:
+        found.append("Aurora")
+    if i % 10 in (1, 4, 7):
+        found.append("Beach")
+    return found, ([TAG] if i % 20 == 3 else [])
 
 
 @dataclass
@@ -40,14 +53,18 @@ class Library:
     tenant_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     counts: dict[tuple[str, str, str], int] = field(default_factory=dict)  # owner, type, status
     some_ids: dict[str, str] = field(default_factory=dict)  # tenant -> one READY asset id
+    # (owner, status, word or "#tag") -> rows: the search cases' exact totals, counted here
+    labelled: dict[tuple[str, str, str], int] = field(default_factory=dict)
     fill_seconds: float = 0.0
 
 
 def _asset(owner: uuid.UUID, type_: AssetType, status: AssetStatus, ms: int, i: int) -> Asset:
     asset_id = uuid7(ms)
     ready = status is AssetStatus.READY
+    found, tags = labels(i)
     return Asset(
-        id=asset_id, tenant_id=owner, name=f"{type_.value.lower()} {i:07d}", type=type_,
+        id=asset_id, tenant_id=owner, name=" ".join([*found, type_.value.lower(), f"{i:07d}"]),
+        tags=tags, type=type_,
         status=status, created_ms=ms, updated_ms=ms, mime_type=_MIME[type_] if ready else None,
         size_bytes=1_000_000 + i % 997, sha256=None, width=1920 if type_ is not AssetType.AUDIO
         else None, height=1080 if type_ is not AssetType.AUDIO else None,
@@ -97,6 +114,10 @@ def fill(services: Any, n: int, seed: int = 6) -> Library:
         for a in batch:
             k = (str(a.tenant_id), a.type.value, a.status.value)
             lib.counts[k] = lib.counts.get(k, 0) + 1
+            for label in [*(a.name or "").lower().split(), *(f"#{t}" for t in a.tags)]:
+                if label in (RARE_WORD, COMMON_WORD, f"#{TAG}"):
+                    at = (str(a.tenant_id), a.status.value, label)
+                    lib.labelled[at] = lib.labelled.get(at, 0) + 1
     lib.fill_seconds = time.perf_counter() - started
     for name, tid in lib.tenant_ids.items():
         page = services.assets.list(tid, ListQuery(scope=Scope.MINE, page_size=1))

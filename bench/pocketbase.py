@@ -94,14 +94,17 @@ class PocketBase:
             "fields": [{"name": "tenant", **text}, {"name": "name", **text},
                        {"name": "type", **text}, {"name": "status", **text},
                        {"name": "file", **text}, {"name": "thumbnail", **text},
+                       {"name": "tags", **text},
                        {"name": "created", "type": "autodate", "onCreate": True,
                         "onUpdate": False},
                        {"name": "updated", "type": "autodate", "onCreate": True,
                         "onUpdate": True}],
             # indexes for these queries: by status in the listing's order (page 1 reads a few
             # rows), and by owner, type and status (what our own listing index has)
+            # and, for sort=name, by status in name order
             "indexes": ["CREATE INDEX idx_assets_order ON assets (status, created, id)",
-                        "CREATE INDEX idx_assets_list ON assets (tenant, type, status, created)"]})
+                        "CREATE INDEX idx_assets_list ON assets (tenant, type, status, created)",
+                        "CREATE INDEX idx_assets_name ON assets (status, name, id)"]})
         res.raise_for_status()
 
     def _fill(self, n: int, seed: int) -> dict[str, Any]:
@@ -114,11 +117,11 @@ class PocketBase:
         db.execute("PRAGMA journal_mode=WAL")
         for batch in _rows(n, fake, seed):
             db.executemany(
-                "INSERT INTO assets (id, tenant, name, type, status, file, thumbnail, created, "
-                "updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO assets (id, tenant, name, type, status, file, thumbnail, tags, "
+                "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [("".join(secrets.choice(_ALPHABET) for _ in range(15)), owners[a.tenant_id],
                   a.name, a.type.value, a.status.value, a.file_key or "", a.thumb_key or "",
-                  _ts(a.created_ms), _ts(a.updated_ms)) for a in batch])
+                  " ".join(a.tags), _ts(a.created_ms), _ts(a.updated_ms)) for a in batch])
             db.commit()
         db.execute("ANALYZE")
         db.commit()
@@ -129,14 +132,16 @@ class PocketBase:
 
 
 def query(tenant: str, statuses: list[str], types: list[str] | None, page: int, per_page: int,
-          skip_total: bool) -> str:
-    """The records-list URL equivalent to one of our listings (owner + system, newest first)."""
+          skip_total: bool, extra: str = "", sort: str = "-created,-id") -> str:
+    """The records-list URL equivalent to one of our listings (owner + system, newest first);
+    `extra` is one more filter term (a search: `name ~ 'beach'`), `sort` another order."""
     terms = [f"(tenant='{tenant}'||tenant='system')",
              "(" + "||".join(f"status='{s}'" for s in statuses) + ")"]
     if types:
         terms.append("(" + "||".join(f"type='{t}'" for t in types) + ")")
-    params = {"page": page, "perPage": per_page, "sort": "-created,-id",
-              "filter": "&&".join(terms)}
+    if extra:
+        terms.append(f"({extra})")
+    params = {"page": page, "perPage": per_page, "sort": sort, "filter": "&&".join(terms)}
     if skip_total:
         params["skipTotal"] = 1
     return "/api/collections/assets/records?" + urlencode(params)

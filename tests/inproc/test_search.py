@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mediashelf.db import listing
 from mediashelf.domain import SYSTEM_TENANT_ID, Asset, AssetStatus, AssetType, now_ms
 from mediashelf.words import fold, query_words, words
 from tests.support.inproc import Api, both_ways
@@ -49,7 +50,7 @@ def _search(client: httpx.Client, **params: Any) -> httpx.Response:
 
 
 @both_ways
-def test_words_match_by_prefix_whatever_the_case_and_accents(api: Api, api_key: str,
+def test_words_match_by_prefix_whatever_the_case_and_accents(api: Api, api_key: str, plan: str,
                                                             client: httpx.Client) -> None:
     _fill(api, api_key, NAMES, [[], [], ["Sunset", "golden hour"], [], ["raw"], [], [], [], []])
     cases = {
@@ -129,7 +130,8 @@ def search_library(api: Api) -> str:
     return key
 
 
-def test_tags_filter_and_combine(api: Api, api_key: str, client: httpx.Client) -> None:
+def test_tags_filter_and_combine(api: Api, api_key: str, plan: str,
+                                 client: httpx.Client) -> None:
     names = [f"clip {i}" for i in range(12)]
     tags = [["beach", "drone"] if i % 3 == 0 else ["beach"] if i % 3 == 1 else ["city"]
             for i in range(12)]
@@ -166,8 +168,16 @@ def _neg(text: str) -> tuple[int, ...]:
     return (*(-ord(c) for c in text), 1)  # a longer name after its own prefix
 
 
+@pytest.fixture(params=["index", "walk"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Filtered pages read through the text and tag indexes, or by walking the order's index
+    (the app runs in this process: the listing picks by this factor)."""
+    monkeypatch.setattr(listing, "WALK_FACTOR", 10**9 if request.param == "index" else 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("sort", list(_SORT_KEYS))
-def test_every_order_pages_without_repeats_or_gaps(api: Api, api_key: str,
+def test_every_order_pages_without_repeats_or_gaps(api: Api, api_key: str, plan: str,
                                                    client: httpx.Client, sort: str) -> None:
     names = ["b", "B", "a", "Á", "c", "b", "ab", None, "a", "zz", "Zz", "é", "e", "d"] * 2
     made = _fill(api, api_key, names, [["t"] if i % 2 else [] for i in range(len(names))])

@@ -35,6 +35,10 @@ from mediashelf.lru import BoundedLRU
 
 _DIRECT = 1000  # pages within this many rows of either end are read without the buckets
 _SUMS_ENTRIES, _SUMS_BYTES = 4096, 8 << 20
+_TOTALS_ENTRIES = 4096
+# a filtered page walks the order's index when that reads fewer rows than the match count
+# by this factor (a row checked costs about that many read through the text index)
+WALK_FACTOR = 4
 
 
 class Listing:
@@ -43,6 +47,10 @@ class Listing:
         # reads the same coarse sums again and again, and equal versions mean equal sums
         self._sums: BoundedLRU[tuple[Hashable, ...], list[tuple[int, int]]] = BoundedLRU(
             _SUMS_ENTRIES, _SUMS_BYTES, lambda sums: 64 + 128 * len(sums))
+        # a search's count by (search, library versions), for the same reason: paging through
+        # one search counts its matches once, and equal versions mean an equal count
+        self._totals: BoundedLRU[tuple[Hashable, ...], int] = BoundedLRU(
+            _TOTALS_ENTRIES, _TOTALS_ENTRIES * 512, lambda _n: 256)
 
     def read(self, conn: Connection, owners: Sequence[uuid.UUID], query: ListQuery) -> Page:
         """The page `query` asks for of the owners' live assets (newest first), its total, the
@@ -57,7 +65,7 @@ class Listing:
         kept = {g.tenant_id: int(g.n) for g in heads if g.type is None}
         versions = tuple(kept.get(o, 0) for o in ids)
         if query.q is not None or query.tags:
-            return _search(conn, sql, (ids, types, statuses), query, versions)
+            return self._search(conn, sql, (ids, types, statuses), query, versions, groups)
         total = sum(int(g.n) for g in groups)
         offset = query.offset
         if offset >= total:
@@ -83,6 +91,39 @@ class Listing:
              for g in groups], bound, newest_first, shown, skip), AssetRow)
         if query.sort is Sort.OLDEST:
             rows.reverse()  # the page statement answers newest first
+        return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
+
+    def _search(self, conn: Connection, sql: Dialect,
+                keys: tuple[list[Hashable], list[str], list[str]], query: ListQuery,
+                versions: tuple[int, ...], groups: list[GroupRow]) -> Page:
+        """A page of a search or tag filter and its exact total, counted through the text and
+        tag indexes. Few matches: the page is read through those indexes and sorted; many:
+        by walking the order's own index and checking each row, from the nearer end."""
+        if query.q == ():  # a search with no words in it matches nothing
+            return Page(query, 0, versions)
+        words, tags = query.q or (), sorted(query.tags)
+        memo = (conn.dialect.name, versions, *keys[0], *keys[1], *keys[2], words, *tags)
+        total = self._totals.get(memo)
+        if total is None:
+            total = int(fetch(conn, sql.count_matching(*keys, words, tags), CountRow)[0].n)
+            self._totals.put(memo, total)
+        offset = query.offset
+        if offset >= total:
+            return Page(query, total, versions)
+        shown = min(query.page_size, total - offset)
+        from_start = offset <= total - offset - shown
+        skip = offset if from_start else total - offset - shown
+        rows_in_groups = sum(int(g.n) for g in groups)
+        # walking reads about (skip + shown) x rows / matches rows; the index reads `total`
+        if WALK_FACTOR * (skip + shown) * rows_in_groups < total * total:
+            rows = fetch(conn, sql.groups_page(
+                [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
+                 for g in groups], query.sort, from_start, shown, skip, words, tags), AssetRow)
+        else:
+            rows = fetch(conn, sql.page_matching(*keys, words, tags, query.sort, from_start,
+                                                 shown, skip), AssetRow)
+            if not from_start:
+                rows.reverse()
         return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
 
     def _locate(self, conn: Connection, sql: Dialect,
@@ -112,27 +153,6 @@ class Listing:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
         return uuid.UUID(int=ms << 80), skip - before
-
-
-def _search(conn: Connection, sql: Dialect, keys: tuple[list[Hashable], list[str], list[str]],
-            query: ListQuery, versions: tuple[int, ...]) -> Page:
-    """A page of a search or tag filter: its exact total counted through the text and tag
-    indexes, its rows read from the nearer end of the order."""
-    if query.q == ():  # a search with no words in it matches nothing
-        return Page(query, 0, versions)
-    words, tags = query.q or (), sorted(query.tags)
-    total = int(fetch(conn, sql.count_matching(*keys, words, tags), CountRow)[0].n)
-    offset = query.offset
-    if offset >= total:
-        return Page(query, total, versions)
-    shown = min(query.page_size, total - offset)
-    from_start = offset <= total - offset - shown
-    skip = offset if from_start else total - offset - shown
-    rows = fetch(conn, sql.page_matching(*keys, words, tags, query.sort, from_start, shown,
-                                         skip), AssetRow)
-    if not from_start:
-        rows.reverse()
-    return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
 
 
 class _Decoded(Sequence[Asset]):

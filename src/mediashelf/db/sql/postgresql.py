@@ -15,12 +15,11 @@ import orjson
 from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list, ordered
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
 
-MARK, CAST = "%s", "{}::text"
-# The search column is a tsvector of the folded words; each word is a quoted lexeme matched as
-# a prefix (its characters are letters and digits only, see mediashelf.words).
-MATCH = "a.search @@ %s::tsquery"
-MATCH_WORD, MATCH_JOIN = "'{}':*", " & "
-
+# The search column (revision 0004) is a tsvector of the folded words, indexed with GIN; each
+# word is a quoted lexeme matched as a prefix (letters and digits only, see mediashelf.words).
+FLAVOUR = ordered.Flavour(
+    mark="%s", cast="{}::text", text_from="assets a", text_cond="a.search @@ %s::tsquery",
+    row_cond="a.search @@ %s::tsquery", per_word=False, tag_from=None)
 
 def bind_id(value: uuid.UUID) -> Hashable:
     """psycopg binds and returns uuid columns as UUIDs."""
@@ -115,40 +114,53 @@ def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | No
     return _page(len(groups), bound is not None, desc), (*params, shown, skip)
 
 
+def _search(words: Sequence[str]) -> str:
+    return " & ".join(f"'{w}':*" for w in words)
+
+
+def _row_params(words: Sequence[str]) -> list[str]:
+    return [_search(words)] if words else []
+
+
 def groups_page(groups: Sequence[tuple[Hashable, str, str, int]], sort: Sort, forward: bool,
-                shown: int, skip: int) -> Statement:
-    """Rows `skip` on of the sort from the chosen end, as AssetRow in the sort's order."""
-    params = [v for group in groups for v in group]
-    return ordered.groups_page(MARK, len(groups), sort, forward, CAST), (*params, shown, skip)
+                shown: int, skip: int, words: Sequence[str] = (),
+                tags: Sequence[str] = ()) -> Statement:
+    """Rows `skip` on of the sort from the chosen end, walking each group's order index and
+    checking each row against the words and tags, as AssetRow in the sort's order."""
+    checks = [*_row_params(words), *tags]
+    params = [v for owner, type_, status, most in groups
+              for v in (owner, type_, status, *checks, most)]
+    return (ordered.groups_page(FLAVOUR, len(groups), sort, forward, len(words), len(tags)),
+            (*params, shown, skip))
 
 
-def _where_params(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
-                  words: Sequence[str], tags: Sequence[str]) -> list[Hashable]:
-    params: list[Hashable] = [*owners, *types, *statuses]
+def _driven_params(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                   words: Sequence[str], tags: Sequence[str]) -> list[Hashable]:
+    params: list[Hashable] = []
+    rest = list(tags)
     if words:
-        params.append(MATCH_JOIN.join(MATCH_WORD.format(w) for w in words))
-    for tag in tags:
-        params += [tag, *owners]
-    return params
+        params.append(_search(words))
+    elif FLAVOUR.tag_from is not None:
+        params += [rest.pop(0), *owners]
+    return [*params, *owners, *types, *statuses, *rest]
 
 
 def count_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
                    words: Sequence[str], tags: Sequence[str]) -> Statement:
     """How many live assets match a search (words as prefixes, every tag), as CountRow."""
-    text = MATCH if words else None
-    return (ordered.count_matching(MARK, len(owners), len(types), len(statuses), text,
+    return (ordered.count_matching(FLAVOUR, len(owners), len(types), len(statuses), len(words),
                                    len(tags)),
-            tuple(_where_params(owners, types, statuses, words, tags)))
+            tuple(_driven_params(owners, types, statuses, words, tags)))
 
 
 def page_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
                   words: Sequence[str], tags: Sequence[str], sort: Sort, forward: bool,
                   shown: int, skip: int) -> Statement:
-    """A page of a search in the sort's order, read forward or from its end, as AssetRow."""
-    text = MATCH if words else None
-    return (ordered.page_matching(MARK, len(owners), len(types), len(statuses), text,
-                                  len(tags), sort, forward, CAST),
-            (*_where_params(owners, types, statuses, words, tags), shown, skip))
+    """A page of a search read through its index, in the sort's order read forward or from
+    its end, as AssetRow."""
+    return (ordered.page_matching(FLAVOUR, len(owners), len(types), len(statuses), len(words),
+                                  len(tags), sort, forward),
+            (*_driven_params(owners, types, statuses, words, tags), shown, skip))
 
 
 def asset(row: AssetRow) -> Asset:

@@ -93,8 +93,10 @@ def upgrade() -> None:
                    "(array_to_tsvector(string_to_array(search_text, ' '))) STORED")
         op.execute("CREATE INDEX ix_assets_search ON assets USING gin (search)")
     else:
+        # the words come folded and space-separated: `ascii` splits them exactly there (and
+        # folds nothing more); prefix indexes make short prefixes as quick as whole words
         op.execute("CREATE VIRTUAL TABLE asset_fts USING fts5(search_text, content='assets', "
-                   "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')")
+                   "content_rowid='rowid', tokenize='ascii', prefix='1 2 3')")
         op.execute("INSERT INTO asset_fts(asset_fts) VALUES ('rebuild')")
         for trigger in _SQLITE_TRIGGERS:
             op.execute(trigger)
