@@ -57,7 +57,7 @@ function wireSearch() {
   const commit = () => {
     clearTimeout(timer);
     const q = input.value.trim();
-    if (q !== state.q.trim()) writeRoute({ q, page: 1 }, { replace: true });
+    if (q !== state.q.trim()) writeRoute({ q, page: 1 }, { replace: true, quiet: state.loaded });
   };
   input.addEventListener("input", () => {
     clearTimeout(timer);

@@ -17,7 +17,7 @@ import { rowFor } from "./music.js";
 import { openPreview } from "./preview.js";
 import { confirmDelete } from "./dialogs.js";
 import { checkUploads, uploads } from "./upload.js";
-import { renderTagFilters, renderTagSuggestions, tagChips } from "./tags.js";
+import { rememberTags, renderTagFilters, renderTagSuggestions, tagChips } from "./tags.js";
 import { selectBox, syncSelection } from "./select.js";
 import { trashRow } from "./trash.js";
 
@@ -195,6 +195,7 @@ function render() {
   }
   syncSelection();
   renderTagSuggestions();
+  rememberTags();
   renderPager();
 }
 

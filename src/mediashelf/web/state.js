@@ -67,15 +67,16 @@ function routeFor(next) {
   return `#/${next.view}${qs ? `?${qs}` : ""}`;
 }
 
-export function writeRoute(changes, { replace = false } = {}) {
+/* `quiet` keeps the grid on screen while the next page loads (the search, as one types). */
+export function writeRoute(changes, { replace = false, quiet = false } = {}) {
   const hash = routeFor({ ...state, ...changes });
   if (hash === location.hash) {
     readRoute();
-    load();
+    load({ quiet });
   } else if (replace) {
     history.replaceState(null, "", hash);
     readRoute();
-    load();
+    load({ quiet });
   } else {
     location.hash = hash; // hashchange → readRoute + load
   }

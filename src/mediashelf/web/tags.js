@@ -55,6 +55,12 @@ export function renderTagFilters() {
   );
 }
 
+/* Tags seen on this page, offered as suggestions wherever a tag is typed. */
+export function rememberTags() {
+  const known = [...new Set(state.items.flatMap((a) => a.tags || []))].sort();
+  $("#known-tags").replaceChildren(...known.map((t) => el("option", { value: t })));
+}
+
 /* The Music tab offers the moods and genres of the tracks it shows, as one-click filters. */
 export function renderTagSuggestions() {
   const bar = $("#tag-suggest");
