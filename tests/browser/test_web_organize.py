@@ -94,6 +94,11 @@ def test_search_is_debounced_kept_in_the_address_and_sorts(
     expect(cards(page)).to_have_count(4)
     expect(box).to_have_value("")
 
+    page.goto(web_server.url + "/#/library?tag=" + "x" * 65)  # a tag the server refuses
+    expect(page.locator("#state")).to_contain_text("Parameter 'tag' must be 1 to 64")
+    page.get_by_role("button", name="Clear search").click()
+    expect(cards(page)).to_have_count(4)
+
 
 def test_tag_chips_filter_and_the_preview_edits_tags(
         new_page: Any, login: Any, web_server: Server, key: str, tmp_path: Path) -> None:

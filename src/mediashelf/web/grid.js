@@ -58,8 +58,8 @@ export async function load({ quiet = false } = {}) {
     render();
   } catch (err) {
     if (seq !== loadSeq || err.code === 401) return;
-    if (quiet && state.loaded) {
-      // keep what is on screen; the next poll tries again
+    if (quiet && state.loaded && err.code !== 400) {
+      // keep what is on screen; the next poll tries again (a refused search is shown at once)
     } else {
       state.error = err.message;
       state.items = [];
@@ -126,7 +126,10 @@ function render() {
       svgIcon(ICONS.warn, "icon icon-xl"),
       el("h2", { text: state.view === "music" ? "Couldn't load the music library" : "Couldn't load your library" }),
       el("p", { class: "muted", text: state.error }),
-      el("button", { class: "btn", type: "button", onclick: () => load() }, svgIcon(ICONS.retry), "Try again"),
+      // A refused search or tag (edited into the address, say) has a way out besides retrying.
+      state.q || state.tags.length
+        ? el("button", { class: "btn", type: "button", onclick: () => writeRoute({ q: "", tags: [], page: 1 }) }, "Clear search")
+        : el("button", { class: "btn", type: "button", onclick: () => load() }, svgIcon(ICONS.retry), "Try again"),
     );
     syncSelection();
     return;
