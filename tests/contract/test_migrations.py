@@ -20,6 +20,7 @@ from mediashelf.domain import AssetStatus, AssetType, ListQuery, now_ms, uuid7
 OLD_TENANTS = sa.table("tenants", sa.column("id", sa.Uuid), sa.column("name", sa.String),
                        sa.column("created_ms", sa.BigInteger))
 OLD_ASSETS = sa.table("assets", sa.column("id", sa.Uuid), sa.column("tenant_id", sa.Uuid),
+                      sa.column("name", sa.String),
                       sa.column("type", sa.String), sa.column("status", sa.String),
                       sa.column("created_ms", sa.BigInteger),
                       sa.column("updated_ms", sa.BigInteger), sa.column("extra", sa.JSON))
@@ -110,3 +111,34 @@ def test_new_assets_carry_the_column(database: Database) -> None:
     with database.read() as conn:
         columns = {c["name"]: c for c in sa.inspect(conn).get_columns("assets")}
     assert columns["declared_type"]["nullable"] is False
+
+
+def test_revision_0004_makes_existing_assets_searchable_and_tags_the_music(
+        database: Database) -> None:
+    tenant = _start_at_0002(database)
+    migrate.upgrade(database, "0003")
+    system = uuid.UUID("00000000-0000-7000-8000-000000000000")
+    rows = [(tenant, "Café Terrace.jpg", {}), (tenant, None, {}),
+            (system, "Warm Piano", {"builtin": "music", "mood": "emotional"}),
+            (system, "Warm Piano", {})]  # the same name, not the built-in track: no tags
+    ids = [uuid7() for _ in rows]
+    with database.write() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM tenants WHERE name = 'system'")).first():
+            conn.execute(OLD_TENANTS.insert().values(id=system, name="system",
+                                                     created_ms=now_ms()))
+        for asset_id, (owner, name, extra) in zip(ids, rows, strict=True):
+            conn.execute(OLD_ASSETS.insert().values(
+                id=asset_id, tenant_id=owner, name=name, type="IMAGE", status="READY",
+                created_ms=now_ms(), updated_ms=now_ms(), extra=extra))
+        for owner in (tenant, system):  # what the listing reads first
+            conn.execute(OLD_COUNTS.insert().values(tenant_id=owner, type="IMAGE",
+                                                    status="READY", n=2))
+    migrate.upgrade(database)
+    repo = AssetRepository()
+    with database.read() as conn:
+        assert repo.get(conn, ids[2]).tags == ["emotional", "gentle", "piano", "solo piano"]
+        assert repo.get(conn, ids[3]).tags == [] and repo.get(conn, ids[0]).tags == []
+        found = Listing().read(conn, [tenant, system], ListQuery(q=("cafe", "ter")))
+        assert [a.id for a in found.items] == [ids[0]] and found.total == 1
+        tagged = Listing().read(conn, [tenant, system], ListQuery(tags=frozenset({"piano"})))
+        assert [a.id for a in tagged.items] == [ids[2]]

@@ -209,6 +209,11 @@ def test_openapi_documents_the_new_routes(api: Api) -> None:
     params = {p["name"] for p in paths["/v1/assets"]["get"]["parameters"]}
     assert {"q", "tag", "sort", "scope"} <= params
     assert "tags" in doc["components"]["schemas"]["Asset"]["properties"]
+    refs = {m["schema"]["$ref"].rsplit("/", 1)[1]
+            for path in paths.values() for op in path.values()
+            for m in op.get("requestBody", {}).get("content", {}).values() if "$ref" in m["schema"]}
+    assert refs >= {"AssetUpdate", "BatchDelete", "BatchUpdate", "ImportRequest"}
+    assert refs <= set(doc["components"]["schemas"])  # every body's schema is in the document
 
 
 def _model_matches(name: str, tags: list[str], q: str) -> bool:

@@ -155,3 +155,18 @@ def test_rendering_is_deterministic(tmp_path: Path,
     track, path = min(library[1], key=lambda tp: tp[0].seconds)
     fresh = music.render_track(track, tmp_path / "again.m4a")
     assert fresh.read_bytes() == path.read_bytes()
+
+
+def test_tracks_are_tagged_as_revision_0004_tags_existing_libraries() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from mediashelf.music.songs import TRACKS
+
+    path = Path(__file__).parents[2] / "src/mediashelf/db/migrations/versions"
+    spec = importlib.util.spec_from_file_location("rev0004", path / "0004_search_tags_trash.py")
+    assert spec is not None and spec.loader is not None
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    assert {t.name: t.tags for t in TRACKS} == revision._MUSIC
+    assert all(t.genre in t.tags for t in TRACKS)

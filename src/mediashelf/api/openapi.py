@@ -17,8 +17,10 @@ def customise_openapi(app: FastAPI) -> None:
         doc = get_openapi(title=app.title, version=app.version, description=app.description,
                           routes=app.routes, servers=app.servers)
         components = doc.setdefault("components", {})
-        components.setdefault("schemas", {})["ImportRequest"] = \
-            schemas.ImportRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        for body in (schemas.ImportRequest, schemas.AssetUpdate, schemas.BatchDelete,
+                     schemas.BatchUpdate):  # request bodies the routes read themselves
+            components.setdefault("schemas", {})[body.__name__] = \
+                body.model_json_schema(ref_template="#/components/schemas/{model}")
         components["securitySchemes"] = {
             "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key",
                            "description": "API key to be included in the x-api-key header"},

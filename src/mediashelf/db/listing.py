@@ -37,8 +37,9 @@ _DIRECT = 1000  # pages within this many rows of either end are read without the
 _SUMS_ENTRIES, _SUMS_BYTES = 4096, 8 << 20
 _TOTALS_ENTRIES = 4096
 # a filtered page walks the order's index when that reads fewer rows than the match count
-# by this factor (a row checked costs about that many read through the text index)
-WALK_FACTOR = 4
+# (a row walked is read in order, one read through the text or tag index is a random seek
+# and then sorted: a walked row costs no more)
+WALK_FACTOR = 1
 
 
 class Listing:
