@@ -124,8 +124,7 @@ function openBulkTags() {
 }
 
 async function applyBulkTags(e) {
-  if (e.submitter?.value !== "ok") return; // Cancel closes the dialog as usual
-  e.preventDefault();
+  e.preventDefault(); // Apply, or Enter in a field (Cancel is not a submit button)
   const add = parseTags($("#bulk-add").value);
   const remove = parseTags($("#bulk-remove").value);
   const error = add.error || remove.error || (!add.tags.length && !remove.tags.length ? "Name a tag to add or remove." : "");
@@ -160,6 +159,7 @@ export function wireSelection() {
   $("#bulk-delete").addEventListener("click", bulkDelete);
   $("#bulk-tag").addEventListener("click", openBulkTags);
   $("#bulk-tags-form").addEventListener("submit", applyBulkTags);
+  $("#bulk-tags-cancel").addEventListener("click", () => $("#bulk-tags").close());
   $("#bulk-tags").addEventListener("close", () => $("#bulk-tag").focus());
 }
 
