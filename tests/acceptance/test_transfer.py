@@ -24,7 +24,8 @@ def test_embedded_library_moves_to_another_backend(
     try:
         key = source.new_key("movers")
         with source.client(key) as c:
-            ready = {k: wait_for(c, upload(c, media[k], name=f"my {k}")["id"])
+            ready = {k: wait_for(c, upload(c, media[k], name=f"my {k}",
+                                         **({"tags": "beach,drone"} if k == "png" else {}))["id"])
                      for k in ("png", "jpeg", "mp3", "mp4")}
             failed = wait_for(c, upload(c, media["corrupt"])["id"])
             assert failed["status"] == "FAILED"
@@ -47,6 +48,9 @@ def test_embedded_library_moves_to_another_backend(
         after = c.get("/v1/assets", params=ALL)
         assert after.headers["X-Total-Count"] == "4"
         assert without_urls(after.json()) == without_urls(before.json())
+        # tags and search words travel with the assets (the words are made again on import)
+        found = c.get("/v1/assets", params={"q": "my pn", "tag": "drone"}).json()
+        assert [(a["id"], a["tags"]) for a in found] == [(ready["png"]["id"], ["beach", "drone"])]
         for kind in ("png", "mp3", "mp4"):
             moved = c.get(f"/v1/assets/{ready[kind]['id']}").json()
             assert moved["status"] == "READY"

@@ -14,12 +14,13 @@ from starlette.datastructures import QueryParams
 from tests.support.queries import Selection, selections, spellings
 
 from mediashelf.api.params import list_query
-from mediashelf.domain import SYSTEM_TENANT_ID, AssetStatus, AssetType, ListQuery, Scope
+from mediashelf.domain import SYSTEM_TENANT_ID, AssetStatus, AssetType, ListQuery, Scope, Sort
 from mediashelf.errors import BadRequest
 
-NAMES = ["type", "status", "scope", "page", "pageSize", "sort", "q"]
+NAMES = ["type", "status", "scope", "page", "pageSize", "sort", "q", "tag"]
 TOKENS = [*(t.value for t in AssetType), *(s.value for s in AssetStatus), "mine", "system",
-          "", " ", ",", "1", "0", "020", "100", "101", "-1", "1e3", "image", "READY,", "٣"]
+          "", " ", ",", "1", "0", "020", "100", "101", "-1", "1e3", "image", "READY,", "٣",
+          *(s.value for s in Sort), "x" * 65, "🎉", '"', "NEAR("]
 values = st.one_of(st.sampled_from(TOKENS), st.text(max_size=12),
                    st.lists(st.sampled_from(TOKENS), max_size=4).map(",".join))
 
@@ -36,10 +37,10 @@ def test_any_query_string_is_a_list_query_or_a_400(pairs: list[tuple[str, str]])
         query = parse(urlencode(pairs))
     except BadRequest as err:
         assert err.status == 400
-        named = [n for n in ("type", "status", "scope", "page", "pageSize")
+        named = [n for n in ("type", "status", "scope", "page", "pageSize", "sort", "q", "tag")
                  if f"'{n}'" in err.message]
         assert len(named) == 1, err.message  # names the one parameter at fault
-        assert "allowed values are" in err.message
+        assert "allowed values are" in err.message or named[0] in ("q", "tag")
         return
     assert 1 <= query.page_size <= 100 and query.page >= 1
     assert query.types and query.statuses

@@ -55,7 +55,7 @@ def _tags(params: QueryParams) -> frozenset[str]:
 
 
 def _sort(params: QueryParams) -> Sort:
-    raw = _single(params, "sort")
+    raw = _single(params, "sort", f"; allowed values are {', '.join(Sort)}")
     if raw is None or raw == "":
         return Sort.NEWEST
     try:
@@ -65,10 +65,10 @@ def _sort(params: QueryParams) -> Sort:
                          f"are {', '.join(Sort)}") from None
 
 
-def _single(params: QueryParams, name: str) -> str | None:
+def _single(params: QueryParams, name: str, allowed: str = "") -> str | None:
     values = params.getlist(name)
     if len(values) > 1:
-        raise BadRequest(f"parameter '{name}' given more than once")
+        raise BadRequest(f"parameter '{name}' given more than once{allowed}")
     return values[0] if values else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,12 +15,14 @@ from mediashelf.domain import Asset, AssetStatus, AssetType
 
 TABLES = {"tenants": tenants, "api_keys": api_keys, "assets": assets, "meta": meta}
 _BATCH = 500
+_KEPT = ("search_text", "name_key")  # made again from the name and tags on import
 
 
 class TransferRepository:
     def rows(self, conn: Connection, table: str) -> Iterator[dict[str, Any]]:
         """Every row of one of TABLES, streamed in batches."""
-        result = conn.execution_options(yield_per=_BATCH).execute(sa.select(TABLES[table]))
+        columns = [c for c in TABLES[table].columns if c.name not in _KEPT]
+        result = conn.execution_options(yield_per=_BATCH).execute(sa.select(*columns))
         for row in result.mappings():
             yield dict(row)
 
@@ -36,6 +39,10 @@ class TransferRepository:
         row["extra"] = row["extra"] or {}
         flag = row["extra"].pop("declaredType", None)  # where exports before revision 0003 kept it
         row.setdefault("declared_type", flag is not False)  # as that revision reads it
+        tags = row.get("tags") or "[]"  # JSON text; exports before revision 0004 have none
+        row["tags"] = json.loads(tags) if isinstance(tags, str) else list(tags)
+        for name in _KEPT:
+            row.pop(name, None)
         return Asset(**row)
 
     def is_empty(self, conn: Connection) -> bool:
