@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from mediashelf.domain import AssetType
+from mediashelf.services.system_library import SystemLibrary
 from tests.support import samples
 from tests.support.server import Server, upload, wait_for
 
@@ -19,15 +21,20 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 TONE_NAME = "Test Tone"
+CALM_NAME = "Calm Waves"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server of its own (the tests add to the system library), with one system track."""
+    """A server of its own (the tests add to the system library), with two system tracks;
+    shared by the browser modules, each test a tenant of its own."""
     root = tmp_path_factory.mktemp("web")
     srv = Server(root / "data").start()
-    tone = samples.mp3(root / "tone.mp3", seconds=2.0)
-    srv.cli("system", "import", str(tone), "--type", "AUDIO", "--name", TONE_NAME)
+    library = SystemLibrary(srv.services.db, srv.services.assets)  # as `system import` does
+    for name, seconds, tags in [(TONE_NAME, 2.0, ["bright", "electronic"]),
+                                (CALM_NAME, 1.0, ["ambient", "calm"])]:
+        track = samples.mp3(root / f"{tags[1]}.mp3", seconds=seconds)
+        library.import_file(track, AssetType.AUDIO, name, tags=tags)
     yield srv
     srv.stop()
 

@@ -26,6 +26,13 @@ pytestmark = [
                        reason="set MEDIASHELF_SCREENSHOTS=DIR to take the docs screenshots"),
 ]
 
+TAGS = {  # the scenes' tags, for the chips on the cards
+    "Alpine sunrise": "mountain, sunrise", "Desert dusk": "desert, sunset",
+    "Coastline noon": "sea, summer", "Pine forest fog": "forest, mood",
+    "City night": "city, night", "Lavender fields": "summer, flowers",
+    "Autumn valley": "autumn, mountain", "Glacier blue": "mountain, winter",
+}
+
 SCENES = [  # name, sky top, sky bottom, sun, hills
     ("Alpine sunrise", (255, 183, 130), (255, 236, 200), (255, 250, 235), (70, 90, 140)),
     ("Desert dusk", (94, 60, 153), (250, 150, 110), (255, 220, 150), (120, 60, 70)),
@@ -139,7 +146,8 @@ def _shoot(browser: Any, srv: Server, tmp: Path, out: Path) -> None:
         broken = tmp / "Export v2.mp4"
         broken.write_bytes(files[0].read_bytes()[:300])  # truncated: processing fails
         files.insert(5, broken)
-        ids = [upload(c, p, name=p.name)["id"] for p in reversed(files)]
+        ids = [upload(c, p, name=p.name, tags=TAGS.get(p.stem, ""))["id"]
+               for p in reversed(files)]
         for asset_id in ids:
             wait_for(c, asset_id)
 
@@ -188,6 +196,27 @@ def _shoot(browser: Any, srv: Server, tmp: Path, out: Path) -> None:
 
     page = page_for(390, 844, is_mobile=True, has_touch=True, device_scale_factor=2)
     page.screenshot(path=out / "phone.png")
+    page.context.close()
+
+    # Finding and organizing: a search, a tag filter and a selection.
+    page = page_for()
+    page.get_by_role("button", name="Filter by tag mountain").first.click()
+    page.wait_for_function("() => location.hash.includes('tag=mountain')")
+    settle(page)
+    for box in page.locator(".card-select").all()[:2]:
+        box.check()
+    page.wait_for_timeout(300)
+    page.screenshot(path=out / "search.png")
+    page.context.close()
+
+    with srv.client(key) as c:
+        for asset_id in ids[-3:-1]:
+            c.delete(f"/v1/assets/{asset_id}")
+    page = page_for()
+    page.get_by_role("tab", name="Trash").click()
+    page.locator(".trash-row").first.wait_for()
+    settle(page)
+    page.screenshot(path=out / "trash.png")
     page.context.close()
 
     # Uploads in flight: one file over the image limit, then two on a slow link.

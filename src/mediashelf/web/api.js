@@ -12,10 +12,15 @@ class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = "GET", body, key = state.key } = {}) {
+export async function api(path, { method = "GET", body, json, key = state.key } = {}) {
   let res;
+  const headers = { "x-api-key": key || "" };
+  if (json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(json);
+  }
   try {
-    res = await fetch(path, { method, body, headers: { "x-api-key": key || "" } });
+    res = await fetch(path, { method, body, headers });
   } catch {
     throw new ApiError(0, "Can't reach the server. Check that mediashelf is running and try again.");
   }
@@ -35,8 +40,17 @@ export async function api(path, { method = "GET", body, key = state.key } = {}) 
   return res;
 }
 
-export function listQuery() {
+/* The request behind the current view: the list with its filters, or the trash. */
+export function listPath() {
   const p = new URLSearchParams();
+  if (state.view === "trash") {
+    p.set("page", String(state.page));
+    p.set("pageSize", String(state.pageSize));
+    return `/v1/trash?${p}`;
+  }
+  if (state.q.trim()) p.set("q", state.q.trim());
+  for (const t of state.tags) p.append("tag", t);
+  if (state.sort !== "-createdAt") p.set("sort", state.sort);
   if (state.view === "music") {
     p.append("type", "AUDIO");
     p.set("scope", "system");
@@ -47,7 +61,7 @@ export function listQuery() {
   for (const s of state.status ? [state.status] : STATUSES) p.append("status", s);
   p.set("page", String(state.page));
   p.set("pageSize", String(state.pageSize));
-  return p.toString();
+  return `/v1/assets?${p}`;
 }
 
 /* ---------- key screen ---------- */

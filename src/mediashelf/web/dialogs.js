@@ -1,4 +1,4 @@
-/* Deleting an asset, after a confirmation dialog. */
+/* Deleting an asset, after a confirmation dialog (also asked before deleting a selection). */
 
 import { state } from "./state.js";
 import { api } from "./api.js";
@@ -6,11 +6,14 @@ import { $, announce, toast } from "./dom.js";
 import { displayName } from "./format.js";
 import { load } from "./grid.js";
 import { previewAsset } from "./preview.js";
+import { restoreIds } from "./trash.js";
 
-function askConfirm(a) {
+export const DELETE_NOTE = "It disappears from the library and its links stop working. It stays in the Trash for a while, where you can restore it.";
+
+export function askConfirm(title, text = DELETE_NOTE) {
   const dialog = $("#confirm");
-  $("#confirm-title").textContent = `Delete “${displayName(a)}”?`;
-  $("#confirm-text").textContent = "It disappears from the library and its links stop working. An admin can restore it for a short while.";
+  $("#confirm-title").textContent = title;
+  $("#confirm-text").textContent = text;
   dialog.returnValue = "";
   dialog.showModal();
   return new Promise((resolve) => {
@@ -24,7 +27,7 @@ export async function confirmDelete(a) {
     return;
   }
   const returnTo = document.activeElement;
-  const ok = await askConfirm(a);
+  const ok = await askConfirm(`Delete “${displayName(a)}”?`);
   if (!ok) {
     returnTo?.focus?.();
     return;
@@ -34,7 +37,7 @@ export async function confirmDelete(a) {
   const idx = cards.findIndex((c) => c.closest("[data-id]")?.dataset.id === a.id);
   try {
     await api(`/v1/assets/${encodeURIComponent(a.id)}`, { method: "DELETE" });
-    toast(`Deleted ${displayName(a)}.`);
+    toast(`Deleted ${displayName(a)}.`, "info", { label: "Undo", run: () => restoreIds([a.id]) });
     announce(`${displayName(a)} deleted.`);
     if ($("#preview").open && previewAsset && previewAsset.id === a.id) $("#preview").close();
     state.items = state.items.filter((x) => x.id !== a.id);

@@ -50,11 +50,19 @@ export function announce(text) {
   });
 }
 
-export function toast(text, kind = "info") {
+/* A short message; `action` ({ label, run }) adds a button to it (Undo) and keeps it longer. */
+export function toast(text, kind = "info", action = null) {
   const t = el("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : null, text });
+  if (action) {
+    const run = () => {
+      t.remove();
+      action.run();
+    };
+    t.append(el("button", { class: "toast-action", type: "button", text: action.label, onclick: run }));
+  }
   $("#toasts").append(t);
   setTimeout(() => {
     t.classList.add("leaving");
     setTimeout(() => t.remove(), 300);
-  }, 4000);
+  }, action ? 8000 : 4000);
 }

@@ -1,7 +1,7 @@
 /* The library grid: loading a page, rendering cards and the pager, polling while processing. */
 
 import { state, writeRoute } from "./state.js";
-import { api, listQuery } from "./api.js";
+import { api, listPath } from "./api.js";
 import { $, ICONS, announce, el, svgIcon } from "./dom.js";
 import {
   STATUS_LABEL,
@@ -17,6 +17,9 @@ import { rowFor } from "./music.js";
 import { openPreview } from "./preview.js";
 import { confirmDelete } from "./dialogs.js";
 import { checkUploads, uploads } from "./upload.js";
+import { rememberTags, renderTagFilters, renderTagSuggestions, tagChips } from "./tags.js";
+import { selectBox, syncSelection } from "./select.js";
+import { trashRow } from "./trash.js";
 
 const POLL_MS = 1500; // first delay; it grows while nothing changes, up to POLL_MAX_MS
 const POLL_MAX_MS = 10000;
@@ -34,7 +37,7 @@ export async function load({ quiet = false } = {}) {
     showSkeletons();
   }
   try {
-    const res = await api(`/v1/assets?${listQuery()}`);
+    const res = await api(listPath());
     const items = await res.json();
     if (seq !== loadSeq) return;
     const num = (h, d) => {
@@ -55,8 +58,8 @@ export async function load({ quiet = false } = {}) {
     render();
   } catch (err) {
     if (seq !== loadSeq || err.code === 401) return;
-    if (quiet && state.loaded) {
-      // keep what is on screen; the next poll tries again
+    if (quiet && state.loaded && err.code !== 400) {
+      // keep what is on screen; the next poll tries again (a refused search is shown at once)
     } else {
       state.error = err.message;
       state.items = [];
@@ -88,6 +91,9 @@ function showSkeletons() {
   grid.setAttribute("aria-busy", "true");
   $("#state").hidden = true;
   $("#pager").hidden = true;
+  $("#bulk").hidden = true;
+  if (state.view !== "music") $("#tag-suggest").hidden = true;
+  renderTagFilters();
   $("#count").textContent = "Loading…";
   const n = Math.min(state.pageSize, state.view === "music" ? 8 : 12);
   grid.replaceChildren(
@@ -108,6 +114,7 @@ function render() {
   const grid = $("#grid");
   const stateBox = $("#state");
   const focusedId = document.activeElement?.closest?.("[data-id]")?.dataset.id;
+  renderTagFilters();
 
   if (state.error) {
     grid.replaceChildren();
@@ -119,18 +126,37 @@ function render() {
       svgIcon(ICONS.warn, "icon icon-xl"),
       el("h2", { text: state.view === "music" ? "Couldn't load the music library" : "Couldn't load your library" }),
       el("p", { class: "muted", text: state.error }),
-      el("button", { class: "btn", type: "button", onclick: () => load() }, svgIcon(ICONS.retry), "Try again"),
+      // A refused search or tag (edited into the address, say) has a way out besides retrying.
+      state.q || state.tags.length
+        ? el("button", { class: "btn", type: "button", onclick: () => writeRoute({ q: "", tags: [], page: 1 }) }, "Clear search")
+        : el("button", { class: "btn", type: "button", onclick: () => load() }, svgIcon(ICONS.retry), "Try again"),
     );
+    syncSelection();
     return;
   }
 
-  const filtered = Boolean(state.type || state.status);
+  const searching = Boolean(state.q.trim() || state.tags.length);
+  const filtered = Boolean(state.type || state.status || searching);
   $("#count").textContent = countText();
   if (!state.items.length) {
     grid.replaceChildren();
     stateBox.hidden = false;
     stateBox.className = "state state-empty";
-    if (state.view === "music") {
+    if (state.view === "trash") {
+      stateBox.replaceChildren(
+        svgIcon(ICONS.trash, "icon icon-xl"),
+        el("h2", { text: "The trash is empty" }),
+        el("p", { class: "muted", text: "Deleted assets wait here until they are purged; restore them before then." }),
+      );
+    } else if (searching) {
+      const what = state.q.trim() ? `“${state.q.trim()}”` : "these tags";
+      stateBox.replaceChildren(
+        svgIcon(ICONS.empty, "icon icon-xl"),
+        el("h2", { text: `Nothing matches ${what}` }),
+        el("p", { class: "muted", text: "Search finds the beginnings of words in names and tags. Try fewer or shorter words." }),
+        el("button", { class: "btn", type: "button", onclick: () => writeRoute({ q: "", tags: [], page: 1 }) }, "Clear search"),
+      );
+    } else if (state.view === "music") {
       stateBox.replaceChildren(
         svgIcon(ICONS.audio, "icon icon-xl"),
         el("h2", { text: "No music yet" }),
@@ -154,7 +180,7 @@ function render() {
   } else {
     stateBox.hidden = true;
     const previous = new Map([...grid.children].filter((n) => n.dataset.id).map((n) => [n.dataset.id, n]));
-    const build = state.view === "music" ? rowFor : cardFor;
+    const build = { music: rowFor, trash: trashRow }[state.view] || cardFor;
     const nodes = state.items.map((a) => {
       const old = previous.get(a.id);
       const sig = signature(a);
@@ -166,24 +192,29 @@ function render() {
     });
     grid.replaceChildren(...nodes);
     if (focusedId) {
-      const target = grid.querySelector(`[data-id="${CSS.escape(focusedId)}"] .card-hit`);
+      const target = grid.querySelector(`[data-id="${CSS.escape(focusedId)}"] :is(.card-hit, .row-restore)`);
       if (target) target.focus({ preventScroll: true });
     }
   }
+  syncSelection();
+  renderTagSuggestions();
+  rememberTags();
   renderPager();
 }
 
 function signature(a) {
-  return [a.status, a.name, a.thumbnailUrl ? 1 : 0, a.sizeBytes, a.durationMs, a.width].join("|");
+  const tags = (a.tags || []).map((t) => `${t}${state.tags.includes(t) ? "*" : ""}`).join(",");
+  return [state.view, a.status, a.name, a.thumbnailUrl ? 1 : 0, a.sizeBytes, a.durationMs, a.width, tags, a.deletedAt].join("|");
 }
 
 function countText() {
   const noun = state.view === "music" ? (state.total === 1 ? "track" : "tracks") : state.total === 1 ? "asset" : "assets";
-  if (!state.total) return `0 ${noun}`;
+  const where = state.view === "trash" ? " in the trash" : "";
+  if (!state.total) return `0 ${noun}${where}`;
   const first = (state.page - 1) * state.pageSize + 1;
   const last = Math.min(state.total, first + state.items.length - 1);
-  if (state.totalPages <= 1) return `${state.total} ${noun}`;
-  return `${first}–${last} of ${state.total} ${noun}`;
+  if (state.totalPages <= 1) return `${state.total} ${noun}${where}`;
+  return `${first}–${last} of ${state.total} ${noun}${where}`;
 }
 
 function cardFor(a) {
@@ -226,7 +257,7 @@ function cardFor(a) {
       el("span", { class: "card-foot" }, el("span", { class: "card-meta", text: meta, title: meta }), statusBadge),
     ),
   );
-  const li = el("li", { class: `card${a.isSystem ? " is-system" : ""}`, "data-id": a.id, "data-status": a.status, "data-type": a.type }, hit);
+  const li = el("li", { class: `card${a.isSystem ? " is-system" : ""}`, "data-id": a.id, "data-status": a.status, "data-type": a.type }, hit, tagChips(a), selectBox(a));
   if (!a.isSystem) {
     li.append(
       el(

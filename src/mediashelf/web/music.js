@@ -4,6 +4,7 @@ import { state } from "./state.js";
 import { $, ICONS, el, svgIcon, toast } from "./dom.js";
 import { STATUS_LABEL, displayName, formatBytes, formatDuration, hueOf } from "./format.js";
 import { openPreview } from "./preview.js";
+import { tagChips } from "./tags.js";
 
 const player = new Audio();
 player.preload = "none";
@@ -25,7 +26,9 @@ export function rowFor(a) {
     svgIcon(playing ? ICONS.pause : ICONS.play),
   );
   const m = a.metadata || {};
-  const meta = [m.mood, m.bpm ? `${m.bpm} BPM` : null].filter(Boolean).join(" · ") || [formatBytes(a.sizeBytes), a.mimeType].filter(Boolean).join(" · ");
+  // The mood shows as tag chips when the track has them; the tempo only here.
+  const mood = a.tags && a.tags.length ? null : m.mood;
+  const meta = [mood, m.bpm ? `${m.bpm} BPM` : null].filter(Boolean).join(" · ") || [formatBytes(a.sizeBytes), a.mimeType].filter(Boolean).join(" · ");
   const wave = a.thumbnailUrl
     ? el(
         "span",
@@ -43,7 +46,7 @@ export function rowFor(a) {
     el("span", { class: "row-duration", text: formatDuration(a.durationMs) }),
     a.status !== "READY" ? el("span", { class: `badge status status-${a.status.toLowerCase()}`, text: STATUS_LABEL[a.status] }) : null,
   );
-  return el("li", { class: `card row${playing ? " playing" : ""}`, "data-id": a.id, "data-status": a.status, "data-type": a.type }, play, hit);
+  return el("li", { class: `card row${playing ? " playing" : ""}`, "data-id": a.id, "data-status": a.status, "data-type": a.type }, play, hit, tagChips(a));
 }
 
 function togglePlay(a) {

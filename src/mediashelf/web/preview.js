@@ -16,6 +16,8 @@ import {
 import { blurhashToDataURL, placeholderStyle } from "./blurhash.js";
 import { load } from "./grid.js";
 import { confirmDelete } from "./dialogs.js";
+import { endRename, isRenaming, startRename } from "./rename.js";
+import { fillTagEditor, wireTagEditor } from "./tags.js";
 
 const WAVEFORM_MAX_BYTES = 40 * 1024 * 1024;
 
@@ -23,12 +25,13 @@ export let previewAsset = null;
 let previewReturnFocus = null;
 let waveformAbort = null;
 
-export async function openPreview(a) {
+export async function openPreview(a, { rename = false } = {}) {
   const dialog = $("#preview");
   if (!dialog.open) previewReturnFocus = document.activeElement;
   previewAsset = a;
   fillPreview(a);
   if (!dialog.open) dialog.showModal();
+  if (rename) startRename(a, onSaved);
   // Fetch a fresh copy: newest status and freshly signed URLs.
   try {
     const fresh = await (await api(`/v1/assets/${encodeURIComponent(a.id)}`)).json();
@@ -47,7 +50,18 @@ export async function openPreview(a) {
   }
 }
 
+/* A rename or a tag change came back: show it here and in the list behind. */
+function onSaved(fresh) {
+  if (!previewAsset || previewAsset.id !== fresh.id) return;
+  previewAsset = fresh;
+  state.items = state.items.map((x) => (x.id === fresh.id ? fresh : x));
+  if (!isRenaming()) $("#preview-title").textContent = displayName(fresh);
+  fillMeta(fresh);
+  load({ quiet: true });
+}
+
 function fillPreview(a) {
+  if (isRenaming()) endRename(displayName(a));
   $("#preview-title").textContent = displayName(a);
   const box = $("#preview-media");
   stopPreviewMedia();
@@ -101,7 +115,22 @@ function fillMeta(a) {
   const open = $("#preview-open");
   open.hidden = !a.fileUrl;
   if (a.fileUrl) open.href = a.fileUrl;
+  const download = $("#preview-download");
+  download.hidden = !a.fileUrl;
+  if (a.fileUrl) download.href = a.fileUrl;
+  $("#preview-copy-url").hidden = !a.fileUrl;
   $("#preview-delete").hidden = Boolean(a.isSystem);
+  $("#preview-rename").hidden = Boolean(a.isSystem) || isRenaming();
+  fillTagEditor(a, onSaved);
+}
+
+async function copy(text, done) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(done);
+  } catch {
+    toast(text);
+  }
 }
 
 /* Extra technical details (codec, frame rate…), known keys in friendly units. */
@@ -224,13 +253,22 @@ export function wirePreview() {
   preview.addEventListener("click", (e) => {
     if (e.target === preview || e.target.closest("[data-close]")) preview.close();
   });
+  preview.addEventListener("cancel", (e) => {
+    if (isRenaming()) e.preventDefault(); // Escape in the name field cancels the rename only
+  });
   preview.addEventListener("close", () => {
+    endRename("");
     stopPreviewMedia();
     previewAsset = null;
     if (previewReturnFocus && document.contains(previewReturnFocus)) previewReturnFocus.focus();
   });
   preview.addEventListener("keydown", (e) => {
     if (!previewAsset || e.target.closest("video, audio, canvas, input, select")) return;
+    if (e.key === "F2" && !previewAsset.isSystem) {
+      e.preventDefault();
+      startRename(previewAsset, onSaved);
+      return;
+    }
     const i = state.items.findIndex((x) => x.id === previewAsset.id);
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
       const next = state.items[i + (e.key === "ArrowRight" ? 1 : -1)];
@@ -244,13 +282,8 @@ export function wirePreview() {
     }
   });
   $("#preview-delete").addEventListener("click", () => previewAsset && confirmDelete(previewAsset));
-  $("#preview-copy").addEventListener("click", async () => {
-    if (!previewAsset) return;
-    try {
-      await navigator.clipboard.writeText(previewAsset.id);
-      toast("Asset ID copied.");
-    } catch {
-      toast(`ID: ${previewAsset.id}`);
-    }
-  });
+  $("#preview-copy").addEventListener("click", () => previewAsset && copy(previewAsset.id, "Asset ID copied."));
+  $("#preview-copy-url").addEventListener("click", () => previewAsset?.fileUrl && copy(previewAsset.fileUrl, "File URL copied (it expires; copy it again later for a fresh one)."));
+  $("#preview-rename").addEventListener("click", () => previewAsset && startRename(previewAsset, onSaved));
+  wireTagEditor();
 }
