@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from mediashelf import __version__
 from mediashelf.api import assets as assets_api
@@ -122,10 +123,14 @@ def create_app(settings: Settings, run_worker: bool = True,
         await services.keys.close()
         services.close()
 
-    app = FastAPI(title="mediashelf", version=__version__, lifespan=lifespan,
-                  description="A self-hosted media asset library, wire-compatible with the "
-                              "Argil v1 Assets API.",
-                  servers=[{"url": settings.base_url}])
+    # /docs (Swagger UI) and /redoc from files shipped in fastapi-offline, not a CDN: they work
+    # on a closed network. No validator badge: Swagger UI would send the document to its site.
+    app = FastAPIOffline(title="mediashelf", version=__version__, lifespan=lifespan,
+                         description="A self-hosted media asset library, wire-compatible with "
+                                     "the Argil v1 Assets API.",
+                         servers=[{"url": settings.base_url}], static_url="/docs/assets",
+                         swagger_ui_parameters={"validatorUrl": None,
+                                                "persistAuthorization": True})
     app.state.settings = settings
     app.state.services = services
     app.state.db = services.db

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mediashelf.api import schemas
 from mediashelf.api.deps import asset_service, current_key, replies
 from mediashelf.api.jsonbody import read_import
+from mediashelf.api.openapi import errors
 from mediashelf.api.params import asset_id as parse_id
 from mediashelf.api.params import list_query
 from mediashelf.api.upload import receive_upload
 from mediashelf.errors import UnsupportedMedia
 from mediashelf.services.wire import to_wire
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["assets"])
 
 PAGINATION_HEADERS = ("X-Total-Count", "X-Page", "X-Page-Size", "X-Total-Pages")
 
@@ -29,7 +30,9 @@ _LIST_PARAMETERS: list[dict[str, Any]] = [
      "schema": {"type": "array", "items": {"type": "string",
                                            "enum": ["AUDIO", "IMAGE", "VIDEO"]}}},
     {"name": "status", "in": "query", "required": False,
-     "description": "Filter by processing status. Default: READY.",
+     "description": "Filter by processing status. Default: READY. Can be specified multiple "
+                    "times, or comma-separated (e.g. `?status=READY&status=PROCESSING`): "
+                    "several values are an OR.",
      "schema": {"type": "string", "enum": ["PROCESSING", "READY", "FAILED"],
                 "default": "READY"}},
     {"name": "page", "in": "query", "required": False, "description": "Page number",
@@ -48,7 +51,7 @@ _HEADER_DOCS = {
     "X-Page-Size": "Number of items per page",
     "X-Total-Pages": "Total number of pages",
 }
-_ERROR = {"model": schemas.Error, "description": "Unexpected error"}
+_SEED_400 = {"model": schemas.Error, "description": "Unexpected error"}  # the seed's words
 
 
 @router.get(
@@ -61,7 +64,7 @@ _ERROR = {"model": schemas.Error, "description": "Unexpected error"}
               "description": "An array of assets. Pagination metadata is in response headers.",
               "headers": {h: {"schema": {"type": "integer"}, "description": d}
                           for h, d in _HEADER_DOCS.items()}},
-        400: _ERROR,
+        400: _SEED_400,
     },
 )
 async def list_assets(request: Request) -> Response:
@@ -89,8 +92,16 @@ _CREATE_BODY = {
     description="Upload a file (multipart/form-data, field `file`) or import one from a URL "
                 "(JSON with name, type and url). The asset starts in PROCESSING.",
     openapi_extra={"requestBody": _CREATE_BODY},
-    responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING"},
-               400: _ERROR, 401: _ERROR, 413: _ERROR, 415: _ERROR, 507: _ERROR},
+    responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING",
+                     "headers": {"Location": {
+                         "description": "The asset's URL (`GET` it to follow its processing), "
+                                        "on MEDIASHELF_PUBLIC_URL like `fileUrl`",
+                         "schema": {"type": "string", "format": "uri"}}}},
+               **errors((400, "Invalid body: a missing or bad field, malformed JSON or "
+                              "multipart, an empty or unrecognised file, a refused URL"),
+                        (413, "The file is over its type's size limit, or the JSON body over "
+                              "64 KiB: the message gives the limit"),
+                        (415, "Neither multipart/form-data nor JSON"), 507)},
 )
 async def create_asset(request: Request) -> Response:
     key = await current_key(request)
@@ -105,21 +116,29 @@ async def create_asset(request: Request) -> Response:
         raise UnsupportedMedia("send multipart/form-data with a 'file' field, or JSON with "
                                "name, type and url")
     body = to_wire(asset, service.links(asset))
-    return Response(json.dumps(body), status_code=201, media_type="application/json")
+    location = f"{request.app.state.settings.base_url}/v1/assets/{asset.id}"
+    return Response(json.dumps(body), status_code=201, media_type="application/json",
+                    headers={"Location": location})
+
+
+_ASSET_ID = Path(description="The asset's id, a UUID; anything else names no asset (404)")
+_NO_ASSET = (404, "No such asset for this key's tenant: never was, deleted, or another "
+                  "tenant's")
 
 
 @router.get("/assets/{asset_id}", summary="Get an asset", operation_id="getAsset",
             responses={200: {"model": schemas.Asset, "description": "The asset"},
-                       401: _ERROR, 404: _ERROR})
-async def get_asset(request: Request, asset_id: str) -> Response:
+                       **errors(_NO_ASSET)})
+async def get_asset(request: Request, asset_id: Annotated[str, _ASSET_ID]) -> Response:
     key = await current_key(request)
     return await replies(request).asset(key, parse_id(asset_id))
 
 
 @router.delete("/assets/{asset_id}", summary="Delete an asset", operation_id="deleteAsset",
                responses={200: {"model": schemas.Deleted, "description": "Asset deleted"},
-                          401: _ERROR, 404: _ERROR})
-async def delete_asset(request: Request, asset_id: str) -> dict[str, str]:
+                          **errors((404, _NO_ASSET[1] + "; system assets too"))})
+async def delete_asset(request: Request,
+                       asset_id: Annotated[str, _ASSET_ID]) -> dict[str, str]:
     key = await current_key(request)
     await run_in_threadpool(asset_service(request).delete, key.tenant_id, parse_id(asset_id))
     return {"message": "Asset deleted"}

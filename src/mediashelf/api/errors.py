@@ -13,11 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from mediashelf.errors import InsufficientStorage, MediashelfError, shown
 from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.api")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def error_response(status: int, message: str,
@@ -40,7 +42,22 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         message = f"method {request.method} not allowed on {shown(request.url.path)}"
     else:
         message = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, message, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed(request))
+    return error_response(exc.status_code, message, headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes on this path: Starlette's own 405 names only the first
+    route's, and a path such as /v1/assets has one route per method. A mount matches any
+    method; ours are static files (GET, HEAD)."""
+    scope = {**request.scope, "root_path": request.scope.get("app_root_path", "")}
+    routes = request.app.router.routes
+    found = [method for method in _METHODS
+             if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                    for route in routes if not isinstance(route, Mount))]
+    return found or ["GET", "HEAD"]
 
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
