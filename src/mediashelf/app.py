@@ -123,12 +123,13 @@ def create_app(settings: Settings, run_worker: bool = True,
         await services.keys.close()
         services.close()
 
-    # /docs (Swagger UI) and /redoc from files shipped in fastapi-offline, not a CDN: they work
-    # on a closed network. No validator badge: Swagger UI would send the document to its site.
+    # /docs (Swagger UI) from files shipped in fastapi-offline, not a CDN: it works on a closed
+    # network. No validator badge, no ReDoc: each would still fetch from its makers' sites.
     app = FastAPIOffline(title="mediashelf", version=__version__, lifespan=lifespan,
                          description="A self-hosted media asset library, wire-compatible with "
                                      "the Argil v1 Assets API.",
                          servers=[{"url": settings.base_url}], static_url="/docs/assets",
+                         redoc_url=None,
                          swagger_ui_parameters={"validatorUrl": None,
                                                 "persistAuthorization": True})
     app.state.settings = settings

@@ -53,7 +53,7 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", operation_id="metrics",
-            openapi_extra=PUBLIC, responses={200: {
+            openapi_extra=PUBLIC, response_class=Response, responses={200: {
                 "description": "Prometheus text exposition format",
                 "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
 def metrics() -> Response:
