@@ -22,11 +22,13 @@ router = APIRouter(prefix="/v1", tags=["assets"])
 
 PAGINATION_HEADERS = ("X-Total-Count", "X-Page", "X-Page-Size", "X-Total-Pages")
 
-# The seed's parameters, to the letter, for the OpenAPI document.
+# The seed's parameters, to the letter, for the OpenAPI document: only descriptions grow (what
+# the server takes besides) and mediashelf's own parameters follow.
 _LIST_PARAMETERS: list[dict[str, Any]] = [
     {"name": "type", "in": "query", "required": False,
      "description": "Filter by asset type. Can be specified multiple times (e.g. "
-                    "`?type=VIDEO&type=IMAGE`). Omit to return all types.",
+                    "`?type=VIDEO&type=IMAGE`). Omit to return all types. A comma-separated "
+                    "value (`?type=VIDEO,IMAGE`) is taken too.",
      "schema": {"type": "array", "items": {"type": "string",
                                            "enum": ["AUDIO", "IMAGE", "VIDEO"]}}},
     {"name": "status", "in": "query", "required": False,
