@@ -125,10 +125,13 @@ def create_app(settings: Settings, run_worker: bool = True,
 
     # /docs (Swagger UI) from files shipped in fastapi-offline, not a CDN: it works on a closed
     # network. No validator badge, no ReDoc: each would still fetch from its makers' sites.
+    # Without MEDIASHELF_PUBLIC_URL the document's server is relative: "Try it out" then calls
+    # the host the page was opened on, not a guess such as 127.0.0.1.
     app = FastAPIOffline(title="mediashelf", version=__version__, lifespan=lifespan,
                          description="A self-hosted media asset library, wire-compatible with "
                                      "the Argil v1 Assets API.",
-                         servers=[{"url": settings.base_url}], static_url="/docs/assets",
+                         servers=[{"url": settings.public_url or "/"}],
+                         static_url="/docs/assets",
                          redoc_url=None,
                          swagger_ui_parameters={"validatorUrl": None,
                                                 "persistAuthorization": True})
