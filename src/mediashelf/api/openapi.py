@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from mediashelf.api import schemas
 
@@ -59,6 +60,10 @@ TAGS = [
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics: no key"},
 ]
 
+# Bodies that routes read themselves (no FastAPI body parameter), referenced from their
+# openapi_extra as #/components/schemas/NAME.
+REQUEST_BODIES: tuple[type[BaseModel], ...] = (schemas.ImportRequest,)
+
 SECURITY_SCHEMES = {
     "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key",
                    "description": "API key to be included in the x-api-key header"},
@@ -94,9 +99,10 @@ def finish(doc: dict[str, Any]) -> dict[str, Any]:
     """What every operation shares, added once the routes are described (see the docstring)."""
     components = doc.setdefault("components", {})
     found = components.setdefault("schemas", {})
-    found["Error"] = schemas.Error.model_json_schema(ref_template="#/components/schemas/{model}")
-    found["ImportRequest"] = schemas.ImportRequest.model_json_schema(
-        ref_template="#/components/schemas/{model}")
+    models: tuple[type[BaseModel], ...] = (schemas.Error, *REQUEST_BODIES)
+    for model in models:
+        found[model.__name__] = model.model_json_schema(
+            ref_template="#/components/schemas/{model}")
     for name in ("HTTPValidationError", "ValidationError"):
         found.pop(name, None)
     components["securitySchemes"] = SECURITY_SCHEMES
