@@ -44,7 +44,7 @@ def readyz(request: Request) -> JSONResponse:
             check()
         except Exception:
             log.warning("readyz.failed", exc_info=True, extra={"part": part})
-            return error_response(503, f"{part} unreachable")
+            return error_response(503, f"{part} unreachable", {"Retry-After": "5"})
     # Low space is reported, not failed: reads and deletes (which free space) still work here.
     space = request.app.state.space.measure()
     return JSONResponse({"status": "ready", "database": "ok", "storage": "ok",
