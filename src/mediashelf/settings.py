@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from mediashelf.digits import ascii_int
 from mediashelf.errors import ConfigError
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -80,9 +81,10 @@ def parse_reserve(value: Any) -> Reserve:
 def _parse_ports(value: Any) -> Any:
     if isinstance(value, str):
         words = value.replace(",", " ").split()
-        if not all(w.isascii() and w.isdigit() and 0 < int(w) < 65536 for w in words):
+        ports = [ascii_int(w) for w in words]
+        if not all(p is not None and 0 < p < 65536 for p in ports):
             raise ValueError("expected port numbers (1 to 65535) separated by commas or spaces")
-        return [int(w) for w in words]
+        return ports
     return value
 
 

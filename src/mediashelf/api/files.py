@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -13,11 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from mediashelf.api.openapi import PUBLIC, errors
+from mediashelf.digits import ascii_int
 from mediashelf.errors import BadRequest, Forbidden, NotFound
 from mediashelf.names import inline_disposition
 
 router = APIRouter(tags=["files"])
-_EXPIRY = re.compile(r"[0-9]{1,12}")  # Unix seconds; str.isdigit() takes '²', which int() won't
 
 
 class _File(FileResponse):
@@ -69,10 +68,10 @@ def download(request: Request, key: Annotated[str, Path(description="Storage key
              sig: _Signed = "") -> FileResponse:
     storage = request.app.state.storage
     signer = request.app.state.signer
-    if not _EXPIRY.fullmatch(exp) or \
-            not signer.verify(sig, "/files/" + quote(key), int(exp), ct, fn):
+    expires = ascii_int(exp)  # Unix seconds
+    if expires is None or not signer.verify(sig, "/files/" + quote(key), expires, ct, fn):
         raise Forbidden("invalid signature")
-    if int(exp) < time.time():
+    if expires < time.time():
         raise Forbidden("this link has expired")
     if not hasattr(storage, "file_path"):  # object stores serve their own presigned URLs
         raise NotFound("file not found")

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from starlette.requests import ClientDisconnect, Request
 
+from mediashelf.digits import ascii_int
 from mediashelf.domain import AssetType
 from mediashelf.errors import BadRequest, PayloadTooLarge, shown
 
@@ -107,8 +108,8 @@ def _kind(value: Any) -> str:
 
 async def _read(request: Request) -> bytes:
     """The body, refused with 413 as soon as it is known to be over the cap."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BYTES:
+    declared = ascii_int(request.headers.get("content-length", ""))
+    if declared is not None and declared > MAX_BYTES:
         raise PayloadTooLarge(_TOO_LARGE)  # before reading (and before any 100 Continue)
     raw = bytearray()
     try:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from typing import TypeVar
 
 from starlette.datastructures import QueryParams
 
+from mediashelf.digits import ascii_int
 from mediashelf.domain import AssetStatus, AssetType, ListQuery, Scope
 from mediashelf.errors import BadRequest, NotFound, shown
 
-_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: \d matches the digits of every script
 E = TypeVar("E")
 _TYPES = {t.value: t for t in AssetType}
 _STATUSES = {s.value: s for s in AssetStatus}
@@ -63,7 +62,7 @@ def _int_param(params: QueryParams, name: str, default: int, low: int,
         raise BadRequest(f"parameter '{name}' given more than once; allowed values are "
                          f"integers {bounds}")
     raw = values[0].strip()
-    number = int(raw) if _DIGITS.fullmatch(raw) else None
+    number = ascii_int(raw)
     if number is None or number < low or (high is not None and number > high):
         raise BadRequest(f"invalid value '{shown(values[0])}' for parameter '{name}': allowed "
                          f"values are integers {bounds}")

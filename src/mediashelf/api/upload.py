@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from mediashelf.api import disposition
+from mediashelf.digits import ascii_int
 from mediashelf.domain import Asset, AssetType
 from mediashelf.errors import BadRequest, PayloadTooLarge
 from mediashelf.names import check_file_name, check_name
@@ -172,7 +173,7 @@ def _boundary(request: Request) -> bytes:
 
 def _declared_length(request: Request) -> int | None:
     raw = request.headers.get("content-length", "")
-    return int(raw) if raw.isascii() and raw.isdigit() else None
+    return ascii_int(raw)
 
 
 async def _abort(sink: UploadSink | None) -> None:

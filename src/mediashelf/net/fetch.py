@@ -22,6 +22,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpcore
 import httpx
 
+from mediashelf.digits import ascii_int
 from mediashelf.metrics import IMPORTS_REFUSED
 from mediashelf.net.pinned import PinnedBackend, PinnedTransport, resolve_within, system_resolver
 from mediashelf.net.policy import (
@@ -255,8 +256,8 @@ class Fetcher:
 
     def _read_body(self, resp: httpx.Response, target: Target, sink: Writer, max_bytes: int,
                    limit: str) -> FetchResult:
-        declared = resp.headers.get("content-length", "").strip()
-        if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+        declared = ascii_int(resp.headers.get("content-length", "").strip())
+        if declared is not None and declared > max_bytes:
             raise FetchFailed(f"download larger than {limit}", "too_large")
         digest = hashlib.sha256()
         size = 0

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import idna
 
+from mediashelf.digits import ascii_int
 from mediashelf.errors import BadRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -227,9 +228,10 @@ def parse_url(
 
     port = DEFAULT_PORTS[scheme]
     if raw_port:
-        if not (raw_port.isascii() and raw_port.isdigit()) or not 0 < int(raw_port) < 65536:
+        number = ascii_int(raw_port)
+        if number is None or not 0 < number < 65536:
             raise UrlRefused("url port is not valid", "port")
-        port = int(raw_port)
+        port = number
 
     if not allow_private:
         if ip is not None and not is_public(ip):
