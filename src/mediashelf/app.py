@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from mediashelf import __version__
 from mediashelf.api import assets as assets_api
@@ -139,10 +141,18 @@ def create_app(settings: Settings, run_worker: bool = True,
         await services.keys.close()
         services.close()
 
-    app = FastAPI(title="mediashelf", version=__version__, lifespan=lifespan,
-                  description="A self-hosted media asset library, wire-compatible with the "
-                              "Argil v1 Assets API.",
-                  servers=[{"url": settings.base_url}])
+    # /docs (Swagger UI) from files shipped in fastapi-offline, not a CDN: it works on a closed
+    # network. No validator badge, no ReDoc: each would still fetch from its makers' sites.
+    # The document's server is a path (MEDIASHELF_PUBLIC_URL's, if any): "Try it out" calls the
+    # host the page was opened on, never a guess such as 127.0.0.1 when no public URL is set.
+    app = FastAPIOffline(title="mediashelf", version=__version__, lifespan=lifespan,
+                         description="A self-hosted media asset library, wire-compatible with "
+                                     "the Argil v1 Assets API.",
+                         servers=[{"url": urlsplit(settings.public_url).path or "/"}],
+                         static_url="/docs/assets",
+                         redoc_url=None,
+                         swagger_ui_parameters={"validatorUrl": None,
+                                                "persistAuthorization": True})
     app.state.settings = settings
     app.state.services = services
     app.state.db = services.db

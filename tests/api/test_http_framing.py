@@ -112,7 +112,7 @@ def test_a_huge_header_sent_slowly_is_cut_off(server: Server) -> None:
 
 
 def test_just_within_the_limits_is_served(server: Server, api_key: str) -> None:
-    target = "/v1/assets?pageSize=5&q=" + "a" * (MAX_URL_BYTES - 40)
+    target = "/v1/assets?pageSize=5&note=" + "a" * (MAX_URL_BYTES - 40)
     extra = _headers(MAX_HEADERS - 4, 200)  # with Host, x-api-key and a few of ours
     assert len(target) <= MAX_URL_BYTES and len(extra) < MAX_HEADER_BYTES
     with Connection(server.port) as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from mediashelf.db.assets import AssetRepository
 from mediashelf.domain import SYSTEM_TENANT_ID, AssetStatus, AssetType, now_ms
 from mediashelf.words import query_words, words
 from tests.support.inproc import Api, both_ways
-from tests.support.library import insert, make_asset, tenant_id_of
+from tests.support.library import insert, make_asset, remove, tenant_id_of
 from tests.support.server import upload
+
+_SYSTEM_MADE: list[str] = []
 
 
 def _one(api: Api, key: str | None, name: str = "IMG_0042.MOV",
@@ -24,7 +27,17 @@ def _one(api: Api, key: str | None, name: str = "IMG_0042.MOV",
     tenant = owner or tenant_id_of(api.services, str(key))
     asset = make_asset(tenant, AssetType.VIDEO, AssetStatus.READY, now_ms() - 5000, name)
     insert(api.services, [asset])
+    if owner == SYSTEM_TENANT_ID:
+        _SYSTEM_MADE.append(str(asset.id))
     return str(asset.id)
+
+
+@pytest.fixture(autouse=True)
+def _no_system_assets_left(api: Api) -> Iterator[None]:
+    """System assets show to every tenant of the shared library: none outlives its test."""
+    yield
+    remove(api.services, _SYSTEM_MADE)
+    _SYSTEM_MADE.clear()
 
 
 @both_ways

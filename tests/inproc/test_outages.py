@@ -30,6 +30,7 @@ def test_database_gone_answers_503(backend: Backend,
                               "message": "the database is unavailable; try again shortly"}
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["message"] == "database unreachable"
+        assert res.headers["Retry-After"] == ready.headers["Retry-After"] == "5"  # as documented
         assert client.get("/healthz").status_code == 200
 
 

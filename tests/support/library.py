@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mediashelf.db.assets import AssetRepository
-from mediashelf.domain import Asset, AssetStatus, AssetType, uuid7
+from mediashelf.domain import Asset, AssetStatus, AssetType, now_ms, uuid7
 
 
 def make_asset(tenant_id: uuid.UUID, type_: AssetType, status: AssetStatus, created_ms: int,
@@ -32,3 +32,14 @@ def insert(services: Any, assets: Iterable[Asset]) -> None:
 def tenant_id_of(services: Any, key: str) -> uuid.UUID:
     tenant: uuid.UUID = services.keys.resolve(key).tenant_id
     return tenant
+
+
+def remove(services: Any, asset_ids: Iterable[str | uuid.UUID]) -> None:
+    """Take test assets out of the library for good (system ones would show to every tenant)."""
+    repo = AssetRepository()
+    with services.db.write() as conn:
+        for aid in asset_ids:
+            asset = repo.get(conn, uuid.UUID(str(aid)))
+            if asset is not None:
+                repo.mark_deleted(conn, asset, now_ms())  # takes it off the counts
+                repo.remove(conn, asset.id)

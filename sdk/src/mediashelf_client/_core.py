@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -87,9 +88,17 @@ class Config:
 def make_config(base_url: str | None, api_key: str | None, timeout: float, max_retries: int,
                 retry_backoff: float) -> Config:
     """Resolve the base URL and key (arguments first, then MEDIASHELF_URL / MEDIASHELF_API_KEY)."""
-    url = (base_url or os.environ.get("MEDIASHELF_URL") or DEFAULT_URL).rstrip("/")
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"base_url must be an http:// or https:// URL, not {url!r}")
+    given = base_url or os.environ.get("MEDIASHELF_URL") or DEFAULT_URL
+    url = given.rstrip("/")
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is no number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"base_url must be an http:// or https:// URL with a host, "
+                         f"not {given!r}")
     if url.endswith("/v1"):  # Argil documents its base as https://api.argil.ai/v1
         url = url[: -len("/v1")]
     key = api_key if api_key is not None else os.environ.get("MEDIASHELF_API_KEY")
@@ -142,7 +151,8 @@ def send(config: Config, call: Call) -> Op[httpx.Response]:
         if isinstance(outcome, httpx.Response):
             raise error_for(outcome.status_code, outcome.content)
         reason = type(outcome).__name__ if outcome is not None else "no reply"
-        raise APIConnectionError(f"cannot reach {config.base_url}: {outcome or reason}"
+        said = re.sub(r"^\[Errno -?[0-9]+\] ", "", str(outcome or ""))  # the OS's words only
+        raise APIConnectionError(f"cannot reach {config.base_url}: {said or reason}"
                                  ) from outcome
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mediashelf.api import schemas
 from mediashelf.api.deps import asset_service, current_key, replies
 from mediashelf.api.idempotency import Gate, fingerprint, idempotent
 from mediashelf.api.jsonbody import read_import
+from mediashelf.api.openapi import errors
 from mediashelf.api.params import asset_id as parse_id
 from mediashelf.api.params import list_query
 from mediashelf.api.upload import receive_upload
@@ -19,21 +20,25 @@ from mediashelf.errors import UnsupportedMedia
 from mediashelf.services.assets import AssetService, Created
 from mediashelf.services.wire import to_wire
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["assets"])
 
 PAGINATION_HEADERS = ("X-Total-Count", "X-Page", "X-Page-Size", "X-Total-Pages")
 DUPLICATE_HEADER = "X-Duplicate-Of"  # names the existing asset a create answered with
 CREATE_HEADERS = ("Location", DUPLICATE_HEADER, "Idempotent-Replayed")
 
-# The seed's parameters, to the letter, for the OpenAPI document.
+# The seed's parameters, to the letter, for the OpenAPI document: only descriptions grow (what
+# the server takes besides) and mediashelf's own parameters follow.
 _LIST_PARAMETERS: list[dict[str, Any]] = [
     {"name": "type", "in": "query", "required": False,
      "description": "Filter by asset type. Can be specified multiple times (e.g. "
-                    "`?type=VIDEO&type=IMAGE`). Omit to return all types.",
+                    "`?type=VIDEO&type=IMAGE`). Omit to return all types. A comma-separated "
+                    "value (`?type=VIDEO,IMAGE`) is taken too.",
      "schema": {"type": "array", "items": {"type": "string",
                                            "enum": ["AUDIO", "IMAGE", "VIDEO"]}}},
     {"name": "status", "in": "query", "required": False,
-     "description": "Filter by processing status. Default: READY.",
+     "description": "Filter by processing status. Default: READY. Can be specified multiple "
+                    "times, or comma-separated (e.g. `?status=READY&status=PROCESSING`): "
+                    "several values are an OR.",
      "schema": {"type": "string", "enum": ["PROCESSING", "READY", "FAILED"],
                 "default": "READY"}},
     {"name": "page", "in": "query", "required": False, "description": "Page number",
@@ -73,7 +78,7 @@ _HEADER_DOCS = {
     "X-Page-Size": "Number of items per page",
     "X-Total-Pages": "Total number of pages",
 }
-_ERROR = {"model": schemas.Error, "description": "Unexpected error"}
+_SEED_400 = {"model": schemas.Error, "description": "Unexpected error"}  # the seed's words
 
 
 @router.get(
@@ -86,7 +91,7 @@ _ERROR = {"model": schemas.Error, "description": "Unexpected error"}
               "description": "An array of assets. Pagination metadata is in response headers.",
               "headers": {h: {"schema": {"type": "integer"}, "description": d}
                           for h, d in _HEADER_DOCS.items()}},
-        400: _ERROR,
+        400: _SEED_400,
     },
 )
 async def list_assets(request: Request) -> Response:
@@ -107,7 +112,9 @@ _CREATE_BODY = {
                            "tags": {"type": "string",
                                     "description": "Comma-separated tags"},
                            "type": {"type": "string", "enum": ["AUDIO", "IMAGE", "VIDEO"]},
-                           "dedupe": {"type": "boolean", "default": True,
+                           "dedupe": {"type": "string", "default": "true",
+                                      "enum": ["true", "false", "1", "0", "yes", "no", "on",
+                                               "off"],
                                       "description": "false keeps this upload even if the "
                                                      "library already holds its bytes"}}}},
     },
@@ -121,7 +128,9 @@ _IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 _CREATED_HEADERS = {
-    "Location": {"schema": {"type": "string"}, "description": "The asset's path"},
+    "Location": {"schema": {"type": "string", "format": "uri"},
+                 "description": "The asset's URL (`GET` it to follow its processing), on "
+                                "MEDIASHELF_PUBLIC_URL like `fileUrl`"},
     "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
                             "description": "Present when this is a kept answer replayed"},
 }
@@ -143,39 +152,42 @@ _CREATED_HEADERS = {
                      "headers": {**_CREATED_HEADERS, DUPLICATE_HEADER: {
                          "schema": {"type": "string", "format": "uuid"},
                          "description": "The id of the existing asset answered"}}},
-               400: _ERROR, 401: _ERROR,
-               409: {"model": schemas.Error, "description": "A request with the same "
-                     "Idempotency-Key is still being processed; retry later"},
-               413: _ERROR, 415: _ERROR,
-               422: {"model": schemas.Error, "description": "The Idempotency-Key was used "
-                     "for a different request"},
-               507: _ERROR},
+               **errors((400, "Invalid body: a missing or bad field, malformed JSON or "
+                              "multipart, an empty or unrecognised file, a refused URL, a "
+                              "malformed Idempotency-Key"),
+                        (409, "A request with the same Idempotency-Key is still being "
+                              "processed; retry later"),
+                        (413, "The file is over its type's size limit, or the JSON body over "
+                              "64 KiB: the message gives the limit"),
+                        (415, "Neither multipart/form-data nor JSON"),
+                        (422, "The Idempotency-Key was used for a different request"), 507)},
 )
 async def create_asset(request: Request) -> Response:
     key = await current_key(request)
     service = asset_service(request)
+    base = request.app.state.settings.base_url
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
         async def handle(gate: Gate) -> Response:
             return _created(service, await receive_upload(request, service, key.tenant_id,
-                                                          gate))
+                                                          gate), base)
     elif ctype == "application/json" or ctype.endswith("+json"):
         async def handle(gate: Gate) -> Response:
             name, type_, url, tags, dedupe = await read_import(request)
             gate.check(fingerprint("POST /v1/assets", "import", name, type_, url, tags, dedupe))
             return _created(service, await run_in_threadpool(
                 lambda: service.create_import(key.tenant_id, name, type_, url, tags,
-                                              dedupe=dedupe)))
+                                              dedupe=dedupe)), base)
     else:
         raise UnsupportedMedia("send multipart/form-data with a 'file' field, or JSON with "
                                "name, type and url")
     return await idempotent(request, key.tenant_id, handle)
 
 
-def _created(service: AssetService, created: Created) -> Response:
+def _created(service: AssetService, created: Created, base_url: str) -> Response:
     """201 with the new asset, or 200 with the tenant's copy it already held."""
     asset = created.asset
-    headers = {"Location": f"/v1/assets/{asset.id}"}
+    headers = {"Location": f"{base_url}/v1/assets/{asset.id}"}
     if created.duplicate:
         headers[DUPLICATE_HEADER] = str(asset.id)
     return Response(json.dumps(to_wire(asset, service.links(asset))),
@@ -183,18 +195,24 @@ def _created(service: AssetService, created: Created) -> Response:
                     media_type="application/json", headers=headers)
 
 
+_ASSET_ID = Path(description="The asset's id, a UUID; anything else names no asset (404)")
+_NO_ASSET = (404, "No such asset for this key's tenant: never was, deleted, or another "
+                  "tenant's")
+
+
 @router.get("/assets/{asset_id}", summary="Get an asset", operation_id="getAsset",
             responses={200: {"model": schemas.Asset, "description": "The asset"},
-                       401: _ERROR, 404: _ERROR})
-async def get_asset(request: Request, asset_id: str) -> Response:
+                       **errors(_NO_ASSET)})
+async def get_asset(request: Request, asset_id: Annotated[str, _ASSET_ID]) -> Response:
     key = await current_key(request)
     return await replies(request).asset(key, parse_id(asset_id))
 
 
 @router.delete("/assets/{asset_id}", summary="Delete an asset", operation_id="deleteAsset",
                responses={200: {"model": schemas.Deleted, "description": "Asset deleted"},
-                          401: _ERROR, 403: _ERROR, 404: _ERROR})
-async def delete_asset(request: Request, asset_id: str) -> dict[str, str]:
+                          **errors((403, "System assets are read-only"), _NO_ASSET)})
+async def delete_asset(request: Request,
+                       asset_id: Annotated[str, _ASSET_ID]) -> dict[str, str]:
     key = await current_key(request)
     await run_in_threadpool(asset_service(request).delete, key.tenant_id, parse_id(asset_id))
     return {"message": "Asset deleted"}

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from mediashelf.api import schemas
 from mediashelf.api.deps import asset_service, current_key, edit_service
 from mediashelf.api.jsonbody import kind, read_object
+from mediashelf.api.openapi import errors
 from mediashelf.api.params import asset_id as parse_id
 from mediashelf.api.params import page_params
 from mediashelf.errors import BadRequest
@@ -19,10 +20,9 @@ from mediashelf.services.edits import Outcome
 from mediashelf.services.wire import to_trash_wire, to_wire
 from mediashelf.words import check_tags
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["assets"])
 
 BATCH_MAX = 100
-_ERROR = {"model": schemas.Error, "description": "What is wrong"}
 _PAGE_HEADERS = {h: {"schema": {"type": "integer"}, "description": d} for h, d in (
     ("X-Total-Count", "Deleted assets within the grace period"),
     ("X-Page", "Current page number"), ("X-Page-Size", "Number of items per page"),
@@ -41,7 +41,8 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/AssetUpdate"}}}}},
     responses={200: {"model": schemas.Asset, "description": "The asset as changed"},
-               400: _ERROR, 401: _ERROR, 403: _ERROR, 404: _ERROR, 413: _ERROR})
+               **errors((403, "System assets are read-only"), (404, "No such asset for this key's "
+                                                                "tenant"), 413)})
 async def update_asset(request: Request, asset_id: str) -> Response:
     key = await current_key(request)
     target = parse_id(asset_id)
@@ -87,7 +88,7 @@ def _results(request: Request, outcomes: list[Outcome], ok_message: str | None) 
 _BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": schemas.BatchResults,
           "description": "One result per distinct id, in the order given"},
-    400: _ERROR, 401: _ERROR, 413: _ERROR}
+    **errors(413)}
 
 
 @router.post(
@@ -137,7 +138,7 @@ async def batch_update(request: Request) -> Response:
          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}]},
     responses={200: {"model": list[schemas.TrashedAsset], "headers": _PAGE_HEADERS,
                      "description": "A page of the trash"},
-               400: _ERROR, 401: _ERROR})
+               **errors()})
 async def list_trash(request: Request) -> Response:
     key = await current_key(request)
     page, size = page_params(request.query_params)
@@ -152,7 +153,8 @@ async def list_trash(request: Request) -> Response:
     "/assets/{asset_id}/restore", summary="Restore a deleted asset", operation_id="restoreAsset",
     description="Brings back one of the tenant's deleted assets within the grace period.",
     responses={200: {"model": schemas.Asset, "description": "The asset, back"},
-               401: _ERROR, 403: _ERROR, 404: _ERROR})
+               **errors((403, "System assets are read-only"),
+                        (404, "No such asset in this tenant's trash"))})
 async def restore_asset(request: Request, asset_id: str) -> Response:
     key = await current_key(request)
     asset = await run_in_threadpool(edit_service(request).restore, key.tenant_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,11 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from mediashelf.errors import InsufficientStorage, MediashelfError, shown
 from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.api")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def error_response(status: int, message: str,
@@ -40,7 +43,36 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         message = f"method {request.method} not allowed on {shown(request.url.path)}"
     else:
         message = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, message, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed(request))
+    return error_response(exc.status_code, message, headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes on this path: Starlette's own 405 names only the first
+    route's, and a path such as /v1/assets has one route per method. A mount matches any
+    method; ours are static files (GET, HEAD)."""
+    scope = {**request.scope, "root_path": request.scope.get("app_root_path", "")}
+    routes = [r for r in _flat(request.app.router.routes) if not isinstance(r, Mount)
+              and any(r.matches({**scope, "method": m})[0] != Match.NONE for m in _METHODS)]
+    # A path spelled out by a route (/v1/assets/batch-delete) is that route's, not also a
+    # value of a parameter of another (/v1/assets/{asset_id}).
+    literal = [r for r in routes if not getattr(r, "param_convertors", None)]
+    routes = literal or routes
+    found = [method for method in _METHODS
+             if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                    for route in routes)]
+    return found or ["GET", "HEAD"]
+
+
+def _flat(routes: list[Any]) -> list[Any]:
+    """The routes, with those of included routers taken out of their wrappers."""
+    out: list[Any] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        out += _flat(inner.routes) if inner is not None else [route]
+    return out
 
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
+from mediashelf.api.openapi import PUBLIC, errors
 from mediashelf.digits import ascii_int
 from mediashelf.errors import BadRequest, Forbidden, NotFound
 from mediashelf.names import inline_disposition
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["files"])
 
 
 class _File(FileResponse):
@@ -33,9 +35,37 @@ class _File(FileResponse):
                                 {"Content-Range": f"bytes */{file_size}"}) from None
 
 
-@router.api_route("/files/{key:path}", methods=["GET", "HEAD"])
-def download(key: str, request: Request, exp: str = "", ct: str = "", fn: str = "",
-             sig: str = "") -> FileResponse:
+_Signed = Annotated[str, Query(description="Part of the signed URL, as given")]
+_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+_RANGES = {"Accept-Ranges": {"description": "`bytes`", "schema": {"type": "string"}},
+           "Cache-Control": {"description": "private, until the link expires",
+                             "schema": {"type": "string"}}}
+
+
+_DOWNLOAD: dict[str, Any] = dict(
+    response_class=FileResponse, openapi_extra=PUBLIC,
+    description="The target of a signed `fileUrl` or `thumbnailUrl` on local storage (on S3 "
+                "those URLs are presigned and point at the bucket). No key: the signature is "
+                "the permission. `Range: bytes=…` gives 206.",
+    responses={200: {"description": "The file, with its Content-Type", "content": _BYTES,
+                     "headers": _RANGES},
+               206: {"description": "The requested range", "content": _BYTES,
+                     "headers": {"Content-Range": {"description": "`bytes START-END/SIZE`",
+                                                   "schema": {"type": "string"}}}},
+               **errors((400, "Malformed Range header"),
+                        (403, "Invalid signature, or the link has expired"),
+                        (404, "No such file (deleted, or purged)"), 416)},
+)
+
+
+@router.get("/files/{key:path}", summary="Download a stored file", operation_id="downloadFile",
+            **_DOWNLOAD)
+@router.head("/files/{key:path}", summary="A stored file's headers", operation_id="headFile",
+             **_DOWNLOAD)
+def download(request: Request, key: Annotated[str, Path(description="Storage key (with its "
+                                                             "slashes, from a signed URL)")],
+             exp: _Signed = "", ct: _Signed = "", fn: _Signed = "",
+             sig: _Signed = "") -> FileResponse:
     storage = request.app.state.storage
     signer = request.app.state.signer
     expires = ascii_int(exp)  # Unix seconds

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from mediashelf.api import schemas
+from mediashelf.api.openapi import PUBLIC, errors
 from mediashelf.errors import BadRequest, shown
 
-router = APIRouter(tags=["operations"])
-_OPEN: dict[str, Any] = {"security": []}  # no API key: for load balancers and scrapers
-_ERROR = {"model": schemas.Error, "description": "Unexpected error"}
+router = APIRouter(tags=["health"])
 _WORKERS = {"name": "workers", "in": "query", "required": False,
             "description": "`require` (default): 503 when jobs wait and no worker is alive; "
                            "`ignore`: for a load balancer that keeps the API in rotation "
@@ -21,7 +18,7 @@ _WORKERS = {"name": "workers", "in": "query", "required": False,
             "schema": {"type": "string", "enum": ["require", "ignore"], "default": "require"}}
 
 
-@router.get("/healthz", summary="Liveness", operation_id="healthz", openapi_extra=_OPEN,
+@router.get("/healthz", summary="Liveness", operation_id="healthz", openapi_extra=PUBLIC,
             responses={200: {"description": 'Always `{"status": "ok"}` while the process runs'}})
 async def healthz() -> Response:  # async: nothing to wait for, so no trip through the pool
     return Response(b'{"status":"ok"}', media_type="application/json")
@@ -31,11 +28,10 @@ async def healthz() -> Response:  # async: nothing to wait for, so no trip throu
             description="The database and storage are reachable; free space, live workers and "
                         "the queue are reported. 503 when a part is unreachable, or when jobs "
                         "wait and no worker has sent a heartbeat within the window.",
-            openapi_extra={**_OPEN, "parameters": [_WORKERS]},
+            openapi_extra={**PUBLIC, "parameters": [_WORKERS]},
             responses={200: {"model": schemas.Readiness, "description": "Ready"},
-                       400: _ERROR, 503: {"model": schemas.Error, "description":
-                                          "Not ready: `code`, `message` and, when the parts "
-                                          "answered, the fields of a ready answer"}})
+                       **errors(400, (503, "Not ready: `code`, `message` and, when the parts "
+                                           "answered, the fields of a ready answer"))})
 def readyz(request: Request) -> JSONResponse:
     workers = request.query_params.get("workers", "require")
     if workers not in ("require", "ignore"):
@@ -47,7 +43,7 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", operation_id="metrics",
-            openapi_extra=_OPEN, response_class=Response,
+            openapi_extra=PUBLIC, response_class=Response,
             responses={200: {"description": "Every API process's counters (summed) and the "
                                             "queue read from the database",
                              "content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}})

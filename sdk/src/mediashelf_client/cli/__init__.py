@@ -59,12 +59,43 @@ def run(target: typer.Typer, argv: list[str] | None = None,
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
     except click_exc.ClickException as exc:
+        _in_our_words(exc)
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:
         message, status = explain(exc)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(status)
+
+
+# Typer checks option values with pydantic, whose words ("Input should be a valid integer,
+# unable to parse string as an integer", "Value error, …") are a library's: these are ours.
+_WORDS = {
+    "int_parsing": "expected a whole number", "int_from_float": "expected a whole number",
+    "float_parsing": "expected a number", "bool_parsing": "expected true or false",
+    "greater_than_equal": "must be {ge} or more", "less_than_equal": "must be {le} or less",
+    "greater_than": "must be more than {gt}", "less_than": "must be less than {lt}",
+    "finite_number": "expected a finite number",
+}
+
+
+def _in_our_words(exc: click_exc.ClickException) -> None:
+    """Replace a pydantic message behind a bad option value with our own words."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors) or not errors():
+        return
+    first = errors()[0]
+    kind, ctx = first.get("type", ""), first.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        words = str(ctx["error"])
+    elif kind in _WORDS:
+        words = _WORDS[kind].format(**ctx)
+    else:
+        words = str(first.get("msg", "")).removeprefix("Input ")
+    shown = repr(first["input"]) if isinstance(first.get("input"), str) else None
+    if shown and shown not in words:
+        words = f"{shown}: {words}"
+    exc.message = words
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -96,8 +96,8 @@ def connect(url: str, api_key: str | None) -> Iterator[Client]:
     try:
         with Client(url, api_key, max_retries=2) as client:
             yield client
-    except ValueError as exc:
-        fail(str(exc), BAD_ARGS)
+    except ValueError as exc:  # the SDK names its argument; the terminal knows the option
+        fail(str(exc).replace("base_url", "--url (MEDIASHELF_URL)", 1), BAD_ARGS)
     except MediashelfAPIError as exc:
         fail(exc.message, _code(exc))
 
