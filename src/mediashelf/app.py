@@ -19,17 +19,22 @@ from mediashelf.api import assets as assets_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api.assets import PAGINATION_HEADERS
+from mediashelf.api.limits import HEADERS as RATE_LIMIT_HEADERS
+from mediashelf.api.limits import RateLimitHeaders
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
+from mediashelf.db.quotas import QuotaRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
 from mediashelf.services.keys import KeyService
+from mediashelf.services.limits import Limits
 from mediashelf.services.processing import Processor
+from mediashelf.services.quotas import Quotas
 from mediashelf.services.replies import Replies
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
@@ -135,9 +140,13 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.keys = services.keys
     app.state.assets = services.assets
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
+    app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
+    if app.state.limits.enabled:
+        app.add_middleware(RateLimitHeaders)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
-                       allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))
+                       allow_headers=["*"],
+                       expose_headers=[*PAGINATION_HEADERS, *RATE_LIMIT_HEADERS])
     app.include_router(assets_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)

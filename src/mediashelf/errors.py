@@ -7,6 +7,7 @@ MediashelfError
  ├── NotFound          404  no such asset for this tenant
  ├── PayloadTooLarge   413  an upload over its type's limit, a JSON body over 64 KiB
  ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
+ ├── TooManyRequests   429  a request budget is spent, or too many wrong keys from one address
  ├── Unavailable       503  the database or storage cannot be reached
  └── InsufficientStorage 507  free space is below the reserve: uploads and imports wait
 """
@@ -51,6 +52,15 @@ class PayloadTooLarge(MediashelfError):
 class UnsupportedMedia(MediashelfError):
     status = 415
     default_message = "unsupported content type"
+
+
+class TooManyRequests(MediashelfError):
+    status = 429
+    default_message = "too many requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)  # whole seconds, as Retry-After says it
 
 
 class Unavailable(MediashelfError):

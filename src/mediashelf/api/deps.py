@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mediashelf.api.limits import admit, check_address, limits_of, refuse_wrong_key
 from mediashelf.domain import ApiKey
+from mediashelf.errors import Unauthorized
 from mediashelf.services.assets import AssetService
 from mediashelf.services.replies import Replies
 
@@ -26,8 +28,22 @@ def presented_key(request: Request) -> str | None:
 
 
 async def current_key(request: Request) -> ApiKey:
-    """Resolved on the event loop (see KeyService.resolve_async): no thread-pool trip."""
-    key: ApiKey = await request.app.state.keys.resolve_async(presented_key(request))
+    """Resolved on the event loop (see KeyService.resolve_async): no thread-pool trip; then the
+    request's budgets are spent (api/limits.py), and wrong keys counted per client address."""
+    limits = limits_of(request)
+    if not limits.enabled:
+        key: ApiKey = await request.app.state.keys.resolve_async(presented_key(request))
+        return key
+    check_address(request, limits)
+    presented = presented_key(request)
+    try:
+        key = await request.app.state.keys.resolve_async(presented)
+    except Unauthorized:
+        if presented:  # a wrong key, not a missing one: a guess
+            await refuse_wrong_key(request, limits)
+        raise
+    if limits.budgets:
+        await admit(request, limits, key)
     return key
 
 

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from mediashelf.errors import InsufficientStorage, MediashelfError, shown
+from mediashelf.errors import InsufficientStorage, MediashelfError, TooManyRequests, shown
 from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.api")
@@ -28,7 +28,9 @@ def error_response(status: int, message: str,
 async def _ours(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MediashelfError)
     headers = ({"WWW-Authenticate": 'ApiKey realm="mediashelf"'} if exc.status == 401
-               else {"Retry-After": "5"} if exc.status == 503 else None)
+               else {"Retry-After": "5"} if exc.status == 503
+               else {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests)
+               else None)
     return error_response(exc.status, exc.message, headers)
 
 

@@ -108,6 +108,17 @@ jobs = sa.Table(
     sa.Index("ix_jobs_ready", "state", "run_after_ms"),
 )
 
+# Request budgets shared by every API process (services/limits.py): per bucket, the units handed
+# out in its current window, which ends at expires_ms; `granted` is the last reservation's share.
+rate_limits = sa.Table(
+    "rate_limits", metadata,
+    sa.Column("bucket", sa.String(160), primary_key=True),
+    sa.Column("used", sa.BigInteger, nullable=False),
+    sa.Column("granted", sa.BigInteger, nullable=False),
+    sa.Column("expires_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_rate_limits_expires", "expires_ms"),
+)
+
 meta = sa.Table(
     "meta", metadata,
     sa.Column("key", sa.String(64), primary_key=True),
