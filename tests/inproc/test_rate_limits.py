@@ -91,6 +91,20 @@ def test_every_authenticated_answer_says_what_is_left(limited: InProcess) -> Non
     assert "ratelimit" not in call(limited, "GET", "/v1/assets").headers  # no key: no budget
 
 
+def test_openapi_documents_429_and_its_fields(limited: InProcess) -> None:
+    doc = call(limited, "GET", "/openapi.json").json()
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            refused = operation["responses"].get("429")
+            assert (refused is not None) == path.startswith("/v1/"), path
+            if refused:
+                assert set(refused["headers"]) == {"RateLimit-Policy", "RateLimit",
+                                                   "Retry-After"}
+                assert refused["content"]["application/json"]["schema"]["$ref"].endswith(
+                    "/Error")
+    assert set(doc["components"]["headers"]) == {"RateLimit-Policy", "RateLimit", "Retry-After"}
+
+
 def test_a_spent_budget_answers_429_and_signed_urls_still_work(limited: InProcess,
                                                               media: dict[str, Any]) -> None:
     key = limited.new_key(f"t-{uuid.uuid4().hex[:10]}")
@@ -181,8 +195,6 @@ def test_wrong_keys_are_slowed_down_without_holding_up_others(guarded: InProcess
 
     order, slow, fast = guarded.run(together)
     assert (slow, fast) == (401, 200) and order == ["right", "wrong"]  # the loop kept going
-    started = time.monotonic()
-    refused = call(guarded, "GET", "/v1/assets", "msk_no6", "192.0.2.1")
-    assert refused.status_code == 429 and time.monotonic() - started < 0.4  # no wait to refuse
+    assert call(guarded, "GET", "/v1/assets", "msk_no6", "192.0.2.1").status_code == 429
     missing = call(guarded, "GET", "/v1/assets", None, "192.0.2.3")  # no key is not a guess
     assert missing.status_code == 401 and "ratelimit" not in missing.headers

@@ -9,6 +9,8 @@ handler made the reply.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,3 +97,33 @@ class RateLimitHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_usage)
+
+
+_FIELD_DOCS = {
+    "RateLimit-Policy": "The budgets that apply to this request (draft-ietf-httpapi-ratelimit-"
+                        "headers): `\"reads\";q=600;w=60` is 600 requests per 60 s. On every "
+                        "authenticated answer when budgets are configured.",
+    "RateLimit": "What is left of each budget: `\"reads\";r=598;t=41` is 598 more requests, "
+                 "the window ends in 41 s.",
+    "Retry-After": "Seconds to wait before trying again.",
+}
+
+
+def document(doc: dict[str, Any]) -> None:
+    """Add 429 and its fields to every /v1 operation of the OpenAPI document (kept beside any
+    429 the document already has)."""
+    doc.setdefault("components", {})["headers"] = {
+        name: {"description": text, "schema": {"type": "integer" if name == "Retry-After"
+                                               else "string"}}
+        for name, text in _FIELD_DOCS.items()}
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in _FIELD_DOCS}
+    for path, operations in doc.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for operation in operations.values():
+            refused = operation.setdefault("responses", {}).setdefault("429", {
+                "description": "A request budget is spent, or too many wrong API keys came "
+                               "from this address",
+                "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}})
+            refused.setdefault("headers", {}).update(refs)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from mediashelf.api import schemas
+from mediashelf.api import limits, schemas
 
 
 def customise_openapi(app: FastAPI) -> None:
@@ -26,6 +26,7 @@ def customise_openapi(app: FastAPI) -> None:
                            "description": "The same key as `Authorization: Bearer KEY`"},
         }
         doc["security"] = [{"ApiKeyAuth": []}, {"BearerAuth": []}]
+        limits.document(doc)  # 429 and the RateLimit fields
         app.openapi_schema = doc
         return doc
 

@@ -2,11 +2,12 @@
 
 A budget's window starts at its bucket's first request (so a burst never straddles a boundary
 it did not choose) and its row in the database says how many units all processes have taken
-in it. A process takes units in slices (about 2 % of the budget, at most 1,000): it goes back to
-the database only when its slice is spent, with one statement that never hands out more than
-the budget. So the total admitted in a window never exceeds the budget, whatever the number of
-processes; a slice left unspent in one process when the window ends is lost, which can refuse
-up to one slice per process early. Budgets under 100 are taken a unit at a time: exact.
+in it. A process takes units in slices (about 2 % of the budget, at most 1,000, or as many as
+requests are waiting for them): it goes back to the database only when its slice is spent,
+with one statement that never hands out more than the budget. So the total admitted in a
+window never exceeds the budget, whatever the number of processes; a slice left unspent in one
+process when the window ends is lost, which can refuse up to one slice per process early.
+Budgets under 100 are taken a unit at a time: exact.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Left:
 
 
 class _Bucket:
-    __slots__ = ("expires", "granted", "refill", "spent", "spent_out", "used")
+    __slots__ = ("expires", "granted", "refill", "spent", "spent_out", "used", "waiting")
 
     def __init__(self) -> None:
         self.expires = 0.0  # the window's end (wall clock, seconds); 0: not reserved yet
@@ -53,6 +54,7 @@ class _Bucket:
         self.used = 0  # units all processes had reserved, as of the last reservation
         self.spent_out = False  # the database had nothing left to give in this window
         self.refill: asyncio.Future[None] | None = None
+        self.waiting = 0  # requests waiting for the refill under way
 
 
 class Quotas:
@@ -92,12 +94,17 @@ class Quotas:
 
     async def _refill(self, name: str, bucket: _Bucket, rate: Rate) -> None:
         if bucket.refill is not None:  # another request is already asking: wait for it
-            await asyncio.shield(bucket.refill)
+            bucket.waiting += 1
+            try:
+                await asyncio.shield(bucket.refill)
+            finally:
+                bucket.waiting -= 1
             return
         bucket.refill = asyncio.get_running_loop().create_future()
         try:
-            granted, used, expires = await to_thread.run_sync(
-                self._reserve, name, slice_size(rate.count), rate)
+            # the slice, or more when more requests wait than it holds: none asks again
+            want = max(slice_size(rate.count), bucket.waiting + 1)
+            granted, used, expires = await to_thread.run_sync(self._reserve, name, want, rate)
             if expires != bucket.expires:  # a window of its own: counts start again
                 bucket.granted = bucket.spent = 0
                 bucket.expires = expires
