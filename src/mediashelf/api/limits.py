@@ -37,6 +37,8 @@ def client_address(request: Request) -> str | None:
 
 def check_address(request: Request, limits: Limits) -> None:
     """Refuse at once an address that has sent too many wrong keys."""
+    if not limits.refusing:  # no address is over its budget: nothing to look up
+        return
     usage = limits.blocked(client_address(request))
     if usage is not None:
         _refuse(request, usage)

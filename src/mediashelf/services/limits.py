@@ -20,6 +20,7 @@ from mediashelf.services.quotas import Left, Quotas
 from mediashelf.settings import Rate, Settings
 
 _DELAY_STEPS = 40  # the delay grows with each failure up to this many steps (2 s at 50 ms)
+_BLOCKED_MAX = 10_000  # refused addresses kept before the ended ones are swept
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,11 @@ class Limits:
     def enabled(self) -> bool:
         return self.budgets or self.auth is not None
 
+    @property
+    def refusing(self) -> bool:
+        """Whether some address is over its wrong-key budget (in this process's knowledge)."""
+        return bool(self._blocked)
+
     async def spend(self, key: ApiKey, write: bool) -> Usage | None:
         """Take one unit of each budget of the key's kind of request (None: it has none)."""
         policies = self.writes if write else self.reads
@@ -87,7 +93,7 @@ class Limits:
 
     def blocked(self, address: str | None) -> Usage | None:
         """The refusal for an address over its wrong-key budget, if it is (no waiting)."""
-        if not self._blocked or self.auth is None:
+        if self.auth is None:
             return None
         until = self._blocked.get(_partition(address))
         if until is None:
@@ -108,7 +114,10 @@ class Limits:
         left = await self._quotas.take(f"address:{where}:{self.auth.rate.window}",
                                        self.auth.rate)
         if not left.admitted:
-            self._blocked[where] = time.time() + left.reset
+            now = time.time()
+            if len(self._blocked) >= _BLOCKED_MAX:  # many addresses at once: forget the ended
+                self._blocked = {a: t for a, t in self._blocked.items() if t > now}
+            self._blocked[where] = now + left.reset
             return self._refusal(self.auth, left)
         failures = self.auth.rate.count - left.remaining
         if self._delay > 0:
