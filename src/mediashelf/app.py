@@ -142,7 +142,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
-    if app.state.limits.enabled:
+    if app.state.limits.budgets:  # else only errors carry the fields (api/errors.py)
         app.add_middleware(RateLimitHeaders)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"],

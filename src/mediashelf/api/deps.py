@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from mediashelf.api.limits import admit, check_address, limits_of, refuse_wrong_key
+from mediashelf.api.limits import READS, admit, check_address, limits_of, refuse_wrong_key
 from mediashelf.domain import ApiKey
 from mediashelf.errors import Unauthorized
 from mediashelf.services.assets import AssetService
@@ -34,7 +34,8 @@ async def current_key(request: Request) -> ApiKey:
     if not limits.enabled:
         key: ApiKey = await request.app.state.keys.resolve_async(presented_key(request))
         return key
-    check_address(request, limits)
+    if limits.refused:  # some address is over its wrong-key budget: is it this one?
+        check_address(request, limits)
     presented = presented_key(request)
     try:
         key = await request.app.state.keys.resolve_async(presented)
@@ -43,7 +44,8 @@ async def current_key(request: Request) -> ApiKey:
             await refuse_wrong_key(request, limits)
         raise
     if limits.budgets:
-        await admit(request, limits, key)
+        write = request.method not in READS
+        admit(request, limits.spend_now(key, write) or await limits.spend(key, write))
     return key
 
 

@@ -9,18 +9,18 @@ handler made the reply.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mediashelf.domain import ApiKey
 from mediashelf.errors import TooManyRequests
-from mediashelf.services.limits import Limits, Usage
+from mediashelf.services.limits import Limits, Policy, Usage
 
 USAGE = "mediashelf.usage"  # the scope entry
 HEADERS = ("RateLimit-Policy", "RateLimit", "Retry-After")  # exposed to browsers too
-_READS = frozenset({"GET", "HEAD"})
+READS = frozenset({"GET", "HEAD"})
 
 
 def limits_of(request: Request) -> Limits:
@@ -37,8 +37,6 @@ def client_address(request: Request) -> str | None:
 
 def check_address(request: Request, limits: Limits) -> None:
     """Refuse at once an address that has sent too many wrong keys."""
-    if not limits.refusing:  # no address is over its budget: nothing to look up
-        return
     usage = limits.blocked(client_address(request))
     if usage is not None:
         _refuse(request, usage)
@@ -54,10 +52,9 @@ async def refuse_wrong_key(request: Request, limits: Limits) -> None:
             _refuse(request, usage)
 
 
-async def admit(request: Request, limits: Limits, key: ApiKey) -> None:
-    """Spend the request's budgets; 429 when one is spent."""
-    usage = await limits.spend(key, request.method not in _READS)
-    if usage is not None:
+def admit(request: Request, usage: Usage) -> None:
+    """Note what the request spent of its budgets (Limits.spend); 429 when one is spent."""
+    if usage.policies:
         request.scope[USAGE] = usage
         if usage.retry_after is not None:
             raise TooManyRequests(usage.message, retry_after=usage.retry_after)
@@ -68,18 +65,38 @@ def _refuse(request: Request, usage: Usage) -> None:
     raise TooManyRequests(usage.message, retry_after=usage.retry_after or 1)
 
 
-def policy_field(usage: Usage) -> bytes:
+@functools.lru_cache(maxsize=64)  # a few tuples of policies, made once per process
+def policy_field(policies: tuple[Policy, ...]) -> bytes:
     return ", ".join(f'"{p.name}";q={p.rate.count};w={p.rate.window}'
-                     for p in usage.policies).encode()
+                     for p in policies).encode()
+
+
+@functools.lru_cache(maxsize=64)
+def _limit_names(policies: tuple[Policy, ...]) -> tuple[str, ...]:
+    return tuple(f'"{p.name}";r=' for p in policies)
 
 
 def limit_field(usage: Usage) -> bytes:
-    return ", ".join(f'"{p.name}";r={left.remaining};t={left.reset}'
-                     for p, left in zip(usage.policies, usage.left, strict=True)).encode()
+    names = _limit_names(usage.policies)
+    if len(names) == 1:  # the usual shapes, written out: this runs on every request
+        return f"{names[0]}{usage.left[0].remaining};t={usage.left[0].reset}".encode()
+    return ", ".join([f"{name}{left.remaining};t={left.reset}"
+                      for name, left in zip(names, usage.left, strict=True)]).encode()
+
+
+def usage_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The fields for what the scope's request spent (taken out of the scope: written once)."""
+    usage: Usage | None = scope.pop(USAGE, None)
+    if usage is None:
+        return []
+    return [(b"ratelimit-policy", policy_field(usage.policies)),
+            (b"ratelimit", limit_field(usage))]
 
 
 class RateLimitHeaders:
-    """ASGI middleware: a reply whose request spent a budget carries what is left of it."""
+    """ASGI middleware, when budgets are set: a reply whose request spent a budget carries what
+    is left of it. (Without budgets only wrong keys are counted, and the error handler writes
+    their fields: no request pays for this layer.)"""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -90,12 +107,8 @@ class RateLimitHeaders:
             return
 
         async def send_with_usage(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                usage: Usage | None = scope.get(USAGE)
-                if usage is not None:
-                    message["headers"] = [*message.get("headers", ()),
-                                          (b"ratelimit-policy", policy_field(usage)),
-                                          (b"ratelimit", limit_field(usage))]
+            if message["type"] == "http.response.start" and USAGE in scope:
+                message["headers"] = [*message.get("headers", ()), *usage_headers(scope)]
             await send(message)
 
         await self.app(scope, receive, send_with_usage)

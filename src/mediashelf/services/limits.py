@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mediashelf.domain import ApiKey
 from mediashelf.services.quotas import Left, Quotas
@@ -21,9 +22,10 @@ from mediashelf.settings import Rate, Settings
 
 _DELAY_STEPS = 40  # the delay grows with each failure up to this many steps (2 s at 50 ms)
 _BLOCKED_MAX = 10_000  # refused addresses kept before the ended ones are swept
+_NAMES_MAX = 100_000  # keys whose bucket names are kept
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: cheaply
 class Policy:
     """A named budget, as RateLimit-Policy shows it; `per` is "key", "tenant" or "address"."""
 
@@ -32,8 +34,7 @@ class Policy:
     per: str
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):  # made on every request: a tuple is cheaper to make than a dataclass
     """What a request spent of each budget that applies to it; `retry_after` when refused."""
 
     policies: tuple[Policy, ...]
@@ -41,6 +42,8 @@ class Usage:
     retry_after: int | None = None
     message: str = ""
 
+
+NOTHING = Usage((), ())  # no budget applies
 
 class Limits:
     """One per API process, on the shared Quotas."""
@@ -54,56 +57,80 @@ class Limits:
         self.budgets = bool(self.reads or self.writes)
         auth = settings.auth_failure_limit
         self.auth = Policy("auth-failures", auth, "address") if auth else None
+        self._auth: tuple[Policy, ...] = (self.auth,) if self.auth else ()
         self._delay = settings.auth_failure_delay
-        self._blocked: dict[str, float] = {}  # address -> when its window ends
+        self.enabled = self.budgets or self.auth is not None
+        # addresses over their wrong-key budget, as this process knows: when its window ends
+        self.refused: dict[str, float] = {}
+        self._names: tuple[dict[int, tuple[str, ...]], ...] = ({}, {})  # reads, writes by key
 
-    @property
-    def enabled(self) -> bool:
-        return self.budgets or self.auth is not None
 
-    @property
-    def refusing(self) -> bool:
-        """Whether some address is over its wrong-key budget (in this process's knowledge)."""
-        return bool(self._blocked)
-
-    async def spend(self, key: ApiKey, write: bool) -> Usage | None:
-        """Take one unit of each budget of the key's kind of request (None: it has none)."""
+    def spend_now(self, key: ApiKey, write: bool) -> Usage | None:
+        """As spend(), when this process holds a unit of every budget that applies (the common
+        case: no await, no database); None when spend() must be awaited instead."""
         policies = self.writes if write else self.reads
         if not policies:
+            return NOTHING
+        names = self._names[write].get(key.id.int) or self._bucket_names(key, write)
+        take = self._quotas.take_now
+        first = take(names[0], policies[0].rate)
+        if first is None or not first.admitted:
             return None
-        taken: list[tuple[str, Left]] = []
-        for policy in policies:
-            owner = key.id if policy.per == "key" else key.tenant_id
-            name = f"{policy.per}:{owner.hex}:{policy.name}:{policy.rate.window}"
+        if len(policies) == 1:
+            return Usage(policies, (first,))
+        second = take(names[1], policies[1].rate)
+        if second is None or not second.admitted:
+            self._quotas.give_back(names[0])
+            return None
+        return Usage(policies, (first, second))
+
+    async def spend(self, key: ApiKey, write: bool) -> Usage:
+        """Take one unit of each budget of the key's kind of request, or none if one is spent
+        (NOTHING when no budget applies)."""
+        policies = self.writes if write else self.reads
+        if not policies:
+            return NOTHING
+        names = self._names[write].get(key.id.int) or self._bucket_names(key, write)
+        taken: list[Left] = []
+        for name, policy in zip(names, policies, strict=True):
             left = await self._quotas.take(name, policy.rate)
-            taken.append((name, left))
+            taken.append(left)
             if not left.admitted:
-                for earlier, _ in taken[:-1]:  # a refused request spends nothing
+                for earlier in names[:len(taken) - 1]:  # a refused request spends nothing
                     self._quotas.give_back(earlier)
-                given_back = [Left(True, t.remaining + 1, t.reset) for _, t in taken[:-1]]
+                given_back = [Left(True, t.remaining + 1, t.reset) for t in taken[:-1]]
                 untouched = [Left(True, p.rate.count, p.rate.window)
                              for p in policies[len(taken):]]
-                lefts = (*given_back, left, *untouched)
-                return Usage(policies, lefts, left.reset,
+                return Usage(policies, (*given_back, left, *untouched), left.reset,
                              f"the {policy.name} budget of this "
                              f"{'key' if policy.per == 'key' else 'tenant'} is spent "
                              f"({policy.rate.count} requests per {_period(policy.rate)}); "
                              f"try again in {left.reset} s")
-        return Usage(policies, tuple(t[1] for t in taken))
+        return Usage(policies, tuple(taken))
+
+    def _bucket_names(self, key: ApiKey, write: bool) -> tuple[str, ...]:
+        """The buckets a key's reads or writes spend from, made once per key."""
+        known = self._names[write]
+        if len(known) >= _NAMES_MAX:
+            known.clear()
+        names = known[key.id.int] = tuple(
+            f"{p.per}:{(key.id if p.per == 'key' else key.tenant_id).hex}:{p.name}:"
+            f"{p.rate.window}" for p in (self.writes if write else self.reads))
+        return names
 
     def blocked(self, address: str | None) -> Usage | None:
         """The refusal for an address over its wrong-key budget, if it is (no waiting)."""
         if self.auth is None:
             return None
-        until = self._blocked.get(_partition(address))
+        until = self.refused.get(_partition(address))
         if until is None:
             return None
         now = time.time()
         if now >= until:
-            del self._blocked[_partition(address)]
+            del self.refused[_partition(address)]
             return None
         reset = max(1, int(-(-(until - now) // 1)))
-        return self._refusal(self.auth, Left(False, 0, reset))
+        return self._refusal(Left(False, 0, reset))
 
     async def failed(self, address: str | None) -> Usage | None:
         """Count a wrong key from the address and wait out its delay; a refusal past the
@@ -115,19 +142,20 @@ class Limits:
                                        self.auth.rate)
         if not left.admitted:
             now = time.time()
-            if len(self._blocked) >= _BLOCKED_MAX:  # many addresses at once: forget the ended
-                self._blocked = {a: t for a, t in self._blocked.items() if t > now}
-            self._blocked[where] = now + left.reset
-            return self._refusal(self.auth, left)
+            if len(self.refused) >= _BLOCKED_MAX:  # many addresses at once: forget the ended
+                self.refused = {a: t for a, t in self.refused.items() if t > now}
+            self.refused[where] = now + left.reset
+            return self._refusal(left)
         failures = self.auth.rate.count - left.remaining
         if self._delay > 0:
             await asyncio.sleep(self._delay * min(failures, _DELAY_STEPS))
-        return Usage((self.auth,), (left,))
+        return Usage(self._auth, (left,))
 
-    def _refusal(self, policy: Policy, left: Left) -> Usage:
-        return Usage((policy,), (left,), left.reset,
-                     f"too many wrong API keys from this address ({policy.rate.count} per "
-                     f"{_period(policy.rate)}); try again in {left.reset} s")
+    def _refusal(self, left: Left) -> Usage:
+        rate = self._auth[0].rate
+        return Usage(self._auth, (left,), left.reset,
+                     f"too many wrong API keys from this address ({rate.count} per "
+                     f"{_period(rate)}); try again in {left.reset} s")
 
 
 def _policies(*given: tuple[str, Rate | None, str]) -> tuple[Policy, ...]:

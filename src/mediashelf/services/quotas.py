@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from anyio import to_thread
 
@@ -35,8 +36,7 @@ def slice_size(limit: int) -> int:
     return max(1, min(limit // 50, _SLICE_MAX))
 
 
-@dataclass(frozen=True, slots=True)
-class Left:
+class Left(NamedTuple):  # a tuple: made on every request, and cheaper to make than a dataclass
     """After a request: whether it was admitted, what the budget has left, when it renews."""
 
     admitted: bool
@@ -65,6 +65,23 @@ class Quotas:
         self._db, self._repo, self._clock = db, repo, clock
         self._buckets: dict[str, _Bucket] = {}
         self._next_purge = self._next_db_purge = clock() + _PURGE_EVERY_S
+
+    def take_now(self, name: str, rate: Rate) -> Left | None:
+        """As take(), from this process's slice alone (no await: the common case costs a dict
+        lookup); None when the database must be asked."""
+        bucket = self._buckets.get(name)
+        if bucket is None or bucket.refill is not None:
+            return None
+        now = self._clock()
+        expires = bucket.expires
+        if now >= expires:
+            return None
+        spent = bucket.spent
+        if spent < bucket.granted:
+            bucket.spent = spent = spent + 1
+            left = rate.count - bucket.used + bucket.granted - spent
+            return Left(True, left if left > 0 else 0, math.ceil(expires - now))
+        return Left(False, 0, math.ceil(expires - now)) if bucket.spent_out else None
 
     async def take(self, name: str, rate: Rate) -> Left:
         """One unit of the named bucket's budget, if it has one left in this window."""
