@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from mediashelf.api.limits import READS, admit, check_address, limits_of, refuse_wrong_key
+from mediashelf.api.limits import READS, admit, check_address, refuse_wrong_key
 from mediashelf.domain import ApiKey
 from mediashelf.errors import Unauthorized
 from mediashelf.services.assets import AssetService
+from mediashelf.services.limits import Limits
 from mediashelf.services.replies import Replies
 
 
@@ -30,7 +31,7 @@ def presented_key(request: Request) -> str | None:
 async def current_key(request: Request) -> ApiKey:
     """Resolved on the event loop (see KeyService.resolve_async): no thread-pool trip; then the
     request's budgets are spent (api/limits.py), and wrong keys counted per client address."""
-    limits = limits_of(request)
+    limits: Limits = request.app.state.limits
     if not limits.enabled:
         key: ApiKey = await request.app.state.keys.resolve_async(presented_key(request))
         return key

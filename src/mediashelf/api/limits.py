@@ -23,11 +23,6 @@ HEADERS = ("RateLimit-Policy", "RateLimit", "Retry-After")  # exposed to browser
 READS = frozenset({"GET", "HEAD"})
 
 
-def limits_of(request: Request) -> Limits:
-    found: Limits = request.app.state.limits
-    return found
-
-
 def client_address(request: Request) -> str | None:
     """The socket's peer, or the address a trusted proxy forwarded: uvicorn has already put it
     in the scope when the peer is in its --forwarded-allow-ips (FORWARDED_ALLOW_IPS)."""

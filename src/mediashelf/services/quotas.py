@@ -2,7 +2,7 @@
 
 A budget's window starts at its bucket's first request (so a burst never straddles a boundary
 it did not choose) and its row in the database says how many units all processes have taken
-in it. A process takes units in slices (about 2 % of the budget, at most 1,000, or as many as
+in it. A process takes units in slices (2 % of the budget, at most 100,000, or as many as
 requests are waiting for them): it goes back to the database only when its slice is spent,
 with one statement that never hands out more than the budget. So the total admitted in a
 window never exceeds the budget, whatever the number of processes; a slice left unspent in one
@@ -28,7 +28,7 @@ from mediashelf.settings import Rate
 log = logging.getLogger("mediashelf.limits")
 
 _PURGE_EVERY_S = 60.0  # ended windows are forgotten this often, in memory and in the database
-_SLICE_MAX = 1000
+_SLICE_MAX = 100_000  # a large budget still reserves a few times a window per process
 
 
 def slice_size(limit: int) -> int:
