@@ -18,7 +18,8 @@ from tests.support.server import Server
 from mediashelf_client import Client
 
 ENV = {"MEDIASHELF_RATE_LIMIT_READS": "20/day", "MEDIASHELF_RATE_LIMIT_WRITES": "2/second",
-       "MEDIASHELF_AUTH_FAILURE_DELAY": "0"}
+       "MEDIASHELF_AUTH_FAILURE_DELAY": "0",
+       "MEDIASHELF_AUTH_FAILURE_LIMIT": "120/minute"}  # the default (the harness turns it off)
 
 
 @pytest.fixture(scope="module")
