@@ -2,11 +2,12 @@
 
 One library, two servers on it side by side, as production runs them (`serve --no-worker
 --workers 2`, the listing cache on): one with no limits at all (no budgets, wrong keys not
-counted), one with per-key and per-tenant read budgets too large to ever refuse plus the
-default wrong-key limit. Every round loads the default listing on both, back to back, in turns
-(off first, then on first), and the ratio reported is the median of the rounds' on/off ratios;
-beside it, the servers' CPU time per request (off over on), which load from other programs on
-the machine disturbs much less. Writes bench/results/limiter.json.
+counted), one with read budgets too large to ever refuse, per key and per tenant (`--budgets
+both`) or per key alone, plus the default wrong-key limit. Every round loads the default
+listing on both, back to back, in turns (off first, then on first), and the ratio reported is
+the median of the rounds' on/off ratios; beside it, the servers' CPU time per request (off over
+on), which load from other programs on the machine disturbs much less.
+Writes bench/results/limiter.json.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from bench import fill as filler
 from bench.run import ROOT, Server, median_round, pg_admin, preflight, start_server, wrk
 
 OFF = {"MEDIASHELF_AUTH_FAILURE_LIMIT": "off"}
-ON = {"MEDIASHELF_RATE_LIMIT_READS": "100000000000/minute",
-      "MEDIASHELF_TENANT_RATE_LIMIT_READS": "100000000000/minute"}
+KEY = {"MEDIASHELF_RATE_LIMIT_READS": "100000000000/minute"}
+BOTH = {**KEY, "MEDIASHELF_TENANT_RATE_LIMIT_READS": "100000000000/minute"}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,6 +64,8 @@ def main() -> None:
     ap.add_argument("--list-cache", type=int, default=512)
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--work", type=Path, default=Path("/tmp/mediashelf-bench-limiter"))
+    ap.add_argument("--budgets", choices=["key", "both"], default="both",
+                    help="read budgets of the 'on' server: per key, or per key and per tenant")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "limiter.json")
     args = ap.parse_args()
     preflight([args.backend], {"pocketbase", "upload"}, args.pg_url)
@@ -84,7 +87,8 @@ def main() -> None:
     servers: dict[str, Server] = {}
     rounds: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
     try:
-        for label, env in (("off", OFF), ("on", ON)):
+        on_env = BOTH if args.budgets == "both" else KEY
+        for label, env in (("off", OFF), ("on", on_env)):
             servers[label] = start_server(data, db_url, key, args.workers, args.list_cache,
                                           args.work / f"server-{label}.log", args.connections,
                                           env=env)
@@ -108,7 +112,7 @@ def main() -> None:
               "round_ratios": [round(r, 4) for r in pairs],
               "cpu_per_request_off_over_on": round(cpu_ratio, 4),
               "cpu_round_ratios": [round(r, 4) for r in cpu],
-              "load_average": os.getloadavg(), "settings_on": ON,
+              "load_average": os.getloadavg(), "settings_on": on_env,
               "settings_off": OFF}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
