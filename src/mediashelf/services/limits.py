@@ -45,6 +45,7 @@ class Usage(NamedTuple):  # made on every request: a tuple is cheaper to make th
 
 NOTHING = Usage((), ())  # no budget applies
 
+
 class Limits:
     """One per API process, on the shared Quotas."""
 
@@ -63,7 +64,6 @@ class Limits:
         # addresses over their wrong-key budget, as this process knows: when its window ends
         self.refused: dict[str, float] = {}
         self._names: tuple[dict[int, tuple[str, ...]], ...] = ({}, {})  # reads, writes by key
-
 
     def spend_now(self, key: ApiKey, write: bool) -> Usage | None:
         """As spend(), when this process holds a unit of every budget that applies (the common
