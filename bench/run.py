@@ -60,15 +60,17 @@ class Server:
 
 
 def start_server(data_dir: Path, db_url: str, key: str, workers: int, cache: int,
-                 log: Path, connections: int = 16) -> Server:
+                 log: Path, connections: int = 16, env: dict[str, str] | None = None) -> Server:
     """`mediashelf serve --no-worker --workers W`: uvicorn (httptools, uvloop) as production."""
     port = free_port()
+    extra = env or {}
     env = {**os.environ, "MEDIASHELF_DATA_DIR": str(data_dir), "MEDIASHELF_DATABASE_URL": db_url,
            "MEDIASHELF_PORT": str(port), "MEDIASHELF_SEED_MUSIC": "false",
            "MEDIASHELF_LOG_LEVEL": "WARNING", "MEDIASHELF_LIST_CACHE": str(cache),
            # as many pooled connections as requests in flight: an overflow connection is
            # opened and closed per request (on SQLite with its PRAGMAs), which costs more
-           "MEDIASHELF_DB_POOL_SIZE": str(max(5, connections)), "MEDIASHELF_DB_MAX_OVERFLOW": "10"}
+           "MEDIASHELF_DB_POOL_SIZE": str(max(5, connections)), "MEDIASHELF_DB_MAX_OVERFLOW": "10",
+           **extra}
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "mediashelf", "serve", "--no-worker",
                                  "--workers", str(workers)], env=env, stdout=out,

@@ -22,6 +22,8 @@ from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
+from mediashelf.api.limits import HEADERS as RATE_LIMIT_HEADERS
+from mediashelf.api.limits import RateLimitHeaders
 from mediashelf.api.observe import RequestMetrics
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
@@ -29,6 +31,7 @@ from mediashelf.db.database import Database, open_database
 from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
+from mediashelf.db.quotas import QuotaRepository
 from mediashelf.db.workers import WorkerRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
@@ -38,7 +41,9 @@ from mediashelf.services.edits import EditService
 from mediashelf.services.health import Health
 from mediashelf.services.idempotency import IdempotencyService
 from mediashelf.services.keys import KeyService
+from mediashelf.services.limits import Limits
 from mediashelf.services.processing import Processor
+from mediashelf.services.quotas import Quotas
 from mediashelf.services.replies import Replies
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
@@ -165,10 +170,14 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.idempotency = services.idempotency
     app.state.edits = services.edits
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
+    app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
+    if app.state.limits.budgets:  # else only errors carry the fields (api/errors.py)
+        app.add_middleware(RateLimitHeaders)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"],
-                       expose_headers=[*PAGINATION_HEADERS, *CREATE_HEADERS])
+                       expose_headers=[*PAGINATION_HEADERS, *CREATE_HEADERS,
+                                       *RATE_LIMIT_HEADERS])
     app.add_middleware(RequestMetrics)  # outermost of ours: counts CORS answers too
     app.include_router(assets_api.router)
     app.include_router(edits_api.router)

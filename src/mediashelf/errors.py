@@ -9,6 +9,7 @@ MediashelfError
  ├── PayloadTooLarge   413  an upload over its type's limit, a JSON body over 64 KiB
  ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
  ├── Unprocessable     422  an Idempotency-Key reused for a different request
+ ├── TooManyRequests   429  a request budget is spent, or too many wrong keys from one address
  ├── Unavailable       503  the database or storage cannot be reached
  └── InsufficientStorage 507  free space is below the reserve: uploads and imports wait
 """
@@ -63,6 +64,13 @@ class UnsupportedMedia(MediashelfError):
 class Unprocessable(MediashelfError):
     status = 422
     default_message = "unprocessable request"
+class TooManyRequests(MediashelfError):
+    status = 429
+    default_message = "too many requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)  # whole seconds, as Retry-After says it
 
 
 class Unavailable(MediashelfError):

@@ -88,6 +88,46 @@ def _parse_ports(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A budget: `count` requests per `window` seconds (a whole number, as RateLimit's w)."""
+
+    count: int
+    window: int
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.window}s"
+
+
+_PERIODS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600,
+            "hours": 3600, "day": 86400, "days": 86400}
+_RATE_HINT = "expected a budget such as 600/minute, 60/10s or 5000/hour, or off"
+
+
+def parse_rate(value: Any) -> Rate | None:
+    """'600/minute', '10/second', '60/10s', '5000/hour', '100000/day'; 'off' (or empty) for none."""
+    if value is None or isinstance(value, Rate):
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "off", "none", "0"):
+        return None
+    count, slash, period = (part.strip() for part in text.partition("/"))
+    if not slash or not count.isascii() or not count.isdigit() or not 0 < int(count) < 10**12:
+        raise ValueError(_RATE_HINT)
+    seconds: float = _PERIODS.get(period, 0)
+    if not seconds:
+        try:  # a duration: 10s, 5m, 1h, 7d, or a number of seconds
+            seconds = parse_duration(period) if period else 0
+        except ValueError:
+            raise ValueError(_RATE_HINT) from None
+    if seconds < 1 or seconds != int(seconds) or seconds > 366 * 86400:
+        raise ValueError("a budget's period must be whole seconds, from 1s to 366d")
+    return Rate(int(count), int(seconds))
+
+
+Budget = Annotated[Rate | None, NoDecode, BeforeValidator(parse_rate)]
+
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -162,6 +202,15 @@ class Settings(BaseSettings):
     log_level: Annotated[str, BeforeValidator(_parse_log_level)] = "INFO"
     log_format: Annotated[str, BeforeValidator(_parse_log_format)] = "text"
     tracing: Annotated[str, BeforeValidator(_parse_tracing)] = "off"  # OpenTelemetry (extra)
+
+    # Request budgets (off until set): per API key, and per tenant (all its keys together)
+    rate_limit_reads: Budget = None
+    rate_limit_writes: Budget = None
+    tenant_rate_limit_reads: Budget = None
+    tenant_rate_limit_writes: Budget = None
+    # Wrong keys per client address; each failure waits a growing delay of this step
+    auth_failure_limit: Budget = Rate(120, 60)
+    auth_failure_delay: Duration = 0.05
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

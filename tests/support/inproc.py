@@ -78,8 +78,10 @@ class InProcess:
 
         given = {k[len("MEDIASHELF_"):].lower(): v for k, v in (env or {}).items()
                  if k.startswith("MEDIASHELF_")}
+        # wrong keys not counted unless a test asks (as tests/support/server.py)
         self.settings = load_settings(**{"data_dir": data_dir, "seed_music": False,
-                                         "poll_interval": 0.2, "public_url": BASE_URL, **given})
+                                         "poll_interval": 0.2, "public_url": BASE_URL,
+                                         "auth_failure_limit": "off", **given})
         self.backend = backend
         self.run_worker = run_worker
         self.app: Any = None

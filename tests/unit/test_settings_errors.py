@@ -13,12 +13,14 @@ SIZES = ["MAX_IMAGE_BYTES", "MAX_VIDEO_BYTES", "MAX_AUDIO_BYTES", "MIN_FREE_SPAC
 DURATIONS = ["FETCH_CONNECT_TIMEOUT", "FETCH_READ_TIMEOUT", "FETCH_TOTAL_TIMEOUT", "PURGE_AFTER",
              "URL_TTL", "UPLOAD_LEASE", "MEDIA_TIMEOUT", "MEDIA_MAX_DURATION", "JOB_LEASE",
              "POLL_INTERVAL", "IDEMPOTENCY_TTL",
-             "WORKER_STALE_AFTER"]
+             "WORKER_STALE_AFTER", "AUTH_FAILURE_DELAY"]
 BOOLS = ["ALLOW_PRIVATE_URLS", "SEED_MUSIC"]
 INTS = ["PORT", "WORKER_CONCURRENCY", "MEDIA_PROCESSES", "MEDIA_MEMORY_MB", "MEDIA_MAX_PIXELS",
         "MEDIA_TASKS_PER_PROCESS", "JOB_MAX_ATTEMPTS", "LIST_CACHE", "WEB_CONCURRENCY",
         "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "WORKER_METRICS_PORT"]
-OTHERS = ["ALLOWED_PORTS", "LOG_LEVEL", "LOG_FORMAT", "TRACING"]
+RATES = ["RATE_LIMIT_READS", "RATE_LIMIT_WRITES", "TENANT_RATE_LIMIT_READS",
+         "TENANT_RATE_LIMIT_WRITES", "AUTH_FAILURE_LIMIT"]
+OTHERS = ["ALLOWED_PORTS", "LOG_LEVEL", "LOG_FORMAT", "TRACING", *RATES]
 LIBRARY_TEXT = ("Value error", "Input should", "invalid literal", "pydantic", "validation error",
                 "For further information", "float", "int(", "Traceback")
 
@@ -33,6 +35,8 @@ BAD_OTHERS = {"ALLOWED_PORTS": ["x y", "0", "70000", "-1", "80;443"],
               "LOG_LEVEL": ["loud", "0", "", "info please"],
               "LOG_FORMAT": ["xml", "", "0", "json please"],
               "TRACING": ["on", "jaeger", "", "true"],
+              **dict.fromkeys(RATES, ["lots", "10", "10/fortnight", "-5/minute", "0/minute",
+                                      "½/minute", "1e3/hour", "٣/minute"]),
               "WORKER_STALE_AFTER": ["soon", "-5", "0.5", "1 fortnight", "inf", "٣s"],
               "MIN_FREE_SPACE": ["lots", "-1", "100%", "5 parsecs", "½MB", "٣%", "x%"]}
 KIND = {**dict.fromkeys(SIZES, "size"), **dict.fromkeys(DURATIONS, "duration"),

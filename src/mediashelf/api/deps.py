@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mediashelf.api.limits import READS, admit, check_address, refuse_wrong_key
 from mediashelf.domain import ApiKey
+from mediashelf.errors import Unauthorized
 from mediashelf.services.assets import AssetService
 from mediashelf.services.edits import EditService
+from mediashelf.services.limits import Limits
 from mediashelf.services.replies import Replies
 
 
@@ -27,8 +30,24 @@ def presented_key(request: Request) -> str | None:
 
 
 async def current_key(request: Request) -> ApiKey:
-    """Resolved on the event loop (see KeyService.resolve_async): no thread-pool trip."""
-    key: ApiKey = await request.app.state.keys.resolve_async(presented_key(request))
+    """Resolved on the event loop (see KeyService.resolve_async): no thread-pool trip; then the
+    request's budgets are spent (api/limits.py), and wrong keys counted per client address."""
+    limits: Limits = request.app.state.limits
+    if not limits.enabled:
+        key: ApiKey = await request.app.state.keys.resolve_async(presented_key(request))
+        return key
+    if limits.refused:  # some address is over its wrong-key budget: is it this one?
+        check_address(request, limits)
+    presented = presented_key(request)
+    try:
+        key = await request.app.state.keys.resolve_async(presented)
+    except Unauthorized:
+        if presented:  # a wrong key, not a missing one: a guess
+            await refuse_wrong_key(request, limits)
+        raise
+    if limits.budgets:
+        write = request.method not in READS
+        admit(request, limits.spend_now(key, write) or await limits.spend(key, write))
     return key
 
 

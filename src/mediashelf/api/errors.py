@@ -16,7 +16,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 
-from mediashelf.errors import InsufficientStorage, MediashelfError, shown
+from mediashelf.api.limits import usage_headers
+from mediashelf.errors import InsufficientStorage, MediashelfError, TooManyRequests, shown
 from mediashelf.storage.space import is_disk_full
 
 log = logging.getLogger("mediashelf.api")
@@ -28,11 +29,15 @@ def error_response(status: int, message: str,
     return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
 
 
-async def _ours(_request: Request, exc: Exception) -> JSONResponse:
+async def _ours(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MediashelfError)
     headers = ({"WWW-Authenticate": 'ApiKey realm="mediashelf"'} if exc.status == 401
-               else {"Retry-After": "5"} if exc.status == 503 else None)
-    return error_response(exc.status, exc.message, headers)
+               else {"Retry-After": "5"} if exc.status == 503
+               else {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests)
+               else None)
+    reply = error_response(exc.status, exc.message, headers)
+    reply.raw_headers += usage_headers(request.scope)  # what the request spent of its budgets
+    return reply
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

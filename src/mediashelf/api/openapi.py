@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from mediashelf.api import schemas
+from mediashelf.api import limits, schemas
 
 ERROR_REF = "#/components/schemas/Error"
 PUBLIC: dict[str, Any] = {"security": []}  # openapi_extra of a route that takes no key
@@ -129,9 +129,11 @@ def finish(doc: dict[str, Any]) -> dict[str, Any]:
 def customise_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if not app.openapi_schema:
-            app.openapi_schema = finish(get_openapi(
+            doc = finish(get_openapi(
                 title=app.title, version=app.version, description=app.description,
                 routes=app.routes, servers=app.servers))
+            limits.document(doc)  # the RateLimit fields on every 429
+            app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]

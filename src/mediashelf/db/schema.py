@@ -157,6 +157,17 @@ workers = sa.Table(
     sa.Column("concurrency", sa.Integer, nullable=False),
 )
 
+# Request budgets shared by every API process (services/limits.py): per bucket, the units handed
+# out in its current window, which ends at expires_ms; `granted` is the last reservation's share.
+rate_limits = sa.Table(
+    "rate_limits", metadata,
+    sa.Column("bucket", sa.String(160), primary_key=True),
+    sa.Column("used", sa.BigInteger, nullable=False),
+    sa.Column("granted", sa.BigInteger, nullable=False),
+    sa.Column("expires_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_rate_limits_expires", "expires_ms"),
+)
+
 meta = sa.Table(
     "meta", metadata,
     sa.Column("key", sa.String(64), primary_key=True),

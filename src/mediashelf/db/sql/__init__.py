@@ -34,6 +34,14 @@ class KeyRow(NamedTuple):
     key_hash: str
 
 
+class QuotaRow(NamedTuple):
+    """A reservation's outcome: the units handed out now, the window's total, its end."""
+
+    granted: int
+    used: int
+    expires_ms: int
+
+
 class GroupRow(NamedTuple):
     """A non-empty (owner, type, status) group's count, or (type NULL) an owner's version."""
 
@@ -100,6 +108,12 @@ class Dialect(Protocol):
         ...
 
     def live_keys(self, hashes: Sequence[str]) -> Statement: ...
+    def reserve_quota(self, bucket: str, want: int, limit: int, now_ms: int,
+                      window_ms: int) -> Statement:
+        """Up to `want` units of the bucket's window (a new window once the last has ended),
+        never past `limit` in all: one statement, whatever other processes do meanwhile."""
+        ...
+
     def key(self, row: KeyRow) -> ApiKey: ...
     def groups(self, owners: Sequence[Hashable], types: Sequence[str],
                statuses: Sequence[str]) -> Statement: ...

@@ -204,3 +204,25 @@ def asset(row: AssetRow) -> Asset:
     made.extra = orjson.loads(row.extra) if row.extra else {}
     made.tags = orjson.loads(row.tags) if row.tags != "[]" else []
     return made
+
+
+# Every SET expression reads the row as it was, so `granted` is exactly what `used` grows by.
+_RESERVE = """
+INSERT INTO rate_limits (bucket, used, granted, expires_ms)
+VALUES ({p}, {lo}({p}, {p}), {lo}({p}, {p}), {p} + {p})
+ON CONFLICT (bucket) DO UPDATE SET
+  granted = CASE WHEN rate_limits.expires_ms <= {p} THEN {lo}({p}, {p})
+            ELSE {lo}({p}, {hi}({p} - rate_limits.used, 0)) END,
+  used = CASE WHEN rate_limits.expires_ms <= {p} THEN {lo}({p}, {p})
+         ELSE rate_limits.used + {lo}({p}, {hi}({p} - rate_limits.used, 0)) END,
+  expires_ms = CASE WHEN rate_limits.expires_ms <= {p} THEN {p} + {p}
+               ELSE rate_limits.expires_ms END
+RETURNING granted, used, expires_ms""".format(p="%s", lo="LEAST", hi="GREATEST")
+
+
+def reserve_quota(bucket: str, want: int, limit: int, now_ms: int, window_ms: int) -> Statement:
+    """See Dialect.reserve_quota; rows as QuotaRow."""
+    return _RESERVE, (bucket, want, limit, want, limit, now_ms, window_ms,
+                      now_ms, want, limit, want, limit,
+                      now_ms, want, limit, want, limit,
+                      now_ms, now_ms, window_ms)
