@@ -18,12 +18,14 @@ from mediashelf import __version__
 from mediashelf.api import assets as assets_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
+from mediashelf.api import uploads as uploads_api
 from mediashelf.api.assets import PAGINATION_HEADERS
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
+from mediashelf.db.uploads import UploadRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
@@ -31,6 +33,7 @@ from mediashelf.services.assets import AssetService
 from mediashelf.services.keys import KeyService
 from mediashelf.services.processing import Processor
 from mediashelf.services.replies import Replies
+from mediashelf.services.uploads import UploadService
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
 from mediashelf.storage.base import Storage
@@ -51,6 +54,7 @@ class Services:
     signer: UrlSigner
     keys: KeyService
     assets: AssetService
+    uploads: UploadService
     fetcher: Fetcher
     space: SpaceGuard
     worker: Worker | None = None
@@ -80,8 +84,9 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     asset_repo, job_repo = AssetRepository(), JobRepository()
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check,
                           space=space)
+    uploads = UploadService(db, UploadRepository(), assets, settings)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher, space)
+                        uploads, fetcher, space)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -103,9 +108,10 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
+                    expire_uploads=services.uploads.expire_due,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
-                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)),
+                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4, s.upload_expiry / 4)),
                     sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)))
     return worker
 
@@ -134,11 +140,14 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.signer = services.signer
     app.state.keys = services.keys
     app.state.assets = services.assets
+    app.state.uploads = services.uploads
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     errors.install(app)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
-                       allow_headers=["*"], expose_headers=list(PAGINATION_HEADERS))
+                       allow_headers=["*"],
+                       expose_headers=[*PAGINATION_HEADERS, *uploads_api.EXPOSED])
     app.include_router(assets_api.router)
+    app.include_router(uploads_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"

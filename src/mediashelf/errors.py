@@ -5,8 +5,13 @@ MediashelfError
  ├── Unauthorized      401  no key, or an unknown or revoked key
  ├── Forbidden         403  a bad or expired file signature
  ├── NotFound          404  no such asset for this tenant
+ ├── Conflict          409  a resumable upload's offset is not the one sent
+ ├── Gone              410  a resumable upload that expired
+ ├── PreconditionFailed 412 a tus request of a protocol version we do not speak
  ├── PayloadTooLarge   413  an upload over its type's limit, a JSON body over 64 KiB
  ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
+ ├── Locked            423  another request is writing that upload right now
+ ├── ChecksumMismatch  460  a tus chunk whose Upload-Checksum does not match its bytes
  ├── Unavailable       503  the database or storage cannot be reached
  └── InsufficientStorage 507  free space is below the reserve: uploads and imports wait
 """
@@ -18,8 +23,10 @@ class MediashelfError(Exception):
     status = 500
     default_message = "internal error"
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.message = message or self.default_message
+        self.headers = headers  # added to the error reply (the tus routes' Tus-Resumable)
         super().__init__(self.message)
 
 
@@ -43,6 +50,21 @@ class NotFound(MediashelfError):
     default_message = "not found"
 
 
+class Conflict(MediashelfError):
+    status = 409
+    default_message = "conflict"
+
+
+class Gone(MediashelfError):
+    status = 410
+    default_message = "gone"
+
+
+class PreconditionFailed(MediashelfError):
+    status = 412
+    default_message = "precondition failed"
+
+
 class PayloadTooLarge(MediashelfError):
     status = 413
     default_message = "file too large"
@@ -51,6 +73,16 @@ class PayloadTooLarge(MediashelfError):
 class UnsupportedMedia(MediashelfError):
     status = 415
     default_message = "unsupported content type"
+
+
+class Locked(MediashelfError):
+    status = 423
+    default_message = "locked"
+
+
+class ChecksumMismatch(MediashelfError):
+    status = 460  # tus 1.0, checksum extension
+    default_message = "checksum mismatch"
 
 
 class Unavailable(MediashelfError):

@@ -106,7 +106,7 @@ def test_the_flag_becomes_a_column_and_back(database: Database,
 
 
 def test_new_assets_carry_the_column(database: Database) -> None:
-    assert migrate.current(database) == "0003"
+    assert migrate.current(database) is not None and migrate.current(database) >= "0003"
     with database.read() as conn:
         columns = {c["name"]: c for c in sa.inspect(conn).get_columns("assets")}
     assert columns["declared_type"]["nullable"] is False

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
@@ -48,6 +50,26 @@ class Links:
     thumbnail_url: str | None
 
 
+@dataclass(slots=True)
+class Received:
+    """A file received whole (multipart or tus), its bytes at the asset's 'original' key."""
+
+    tenant_id: uuid.UUID
+    asset_id: uuid.UUID
+    size: int
+    sha256: str
+    head: bytes  # the first bytes, for the type
+    declared: AssetType | None
+    name: str | None
+    filename: str | None
+    content_type: str | None
+    extra: dict[str, object]
+
+    @property
+    def key(self) -> str:
+        return asset_prefix(self.asset_id) + "original"
+
+
 class UploadSink:
     """One upload on its way to storage: counted, hashed, capped, and removed if it fails."""
 
@@ -75,48 +97,24 @@ class UploadSink:
         if self.size > self.limit:
             raise PayloadTooLarge(f"file larger than {format_size(self.limit)}")
         self._sha.update(data)
-        with _full_is_507():
+        with full_is_507():
             self._writer.write(data)
 
     def finish(self, name: str | None, filename: str | None, content_type: str | None,
                declared: AssetType | None = None,
                extra: dict[str, object] | None = None) -> Asset:
         """Commit the bytes and record the asset; the type may be declared after the file part."""
-        self.declared = declared or self.declared
-        if self.size == 0:
-            raise BadRequest("the file is empty")
-        asset_type = self.declared or kinds.sniff(self._head) \
-            or kinds.guess_type(filename, content_type)
-        if asset_type is None:
-            raise BadRequest("cannot tell the file's type: send 'type' (AUDIO, IMAGE or VIDEO)")
-        limit = self._service.limit_for(asset_type)
-        if self.size > limit:
-            raise PayloadTooLarge(f"file larger than {format_size(limit)}")
-        original = check_file_name(filename)  # before commit: a refusal leaves no bytes
-        label = check_name(name) if name is not None else original
-        with _full_is_507():
-            self._writer.commit()
-        now = uuid7_ms(self.asset_id)
-        asset = Asset(
-            id=self.asset_id, tenant_id=self.tenant_id, name=label, type=asset_type,
-            status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
-            size_bytes=self.size, sha256=self._sha.hexdigest(), original_name=original,
-            file_key=self.key, extra=dict(extra or {}), declared_type=self.declared is not None)
-        try:
-            with _full_is_507():
-                self._service.add(asset, JobKind.PROCESS)
-        except BaseException:
-            self._service.storage.delete_prefix(asset_prefix(self.asset_id))
-            raise
-        ASSETS_CREATED.labels(type=asset_type.value, source="upload").inc()
-        return asset
+        received = Received(self.tenant_id, self.asset_id, self.size, self._sha.hexdigest(),
+                            self._head, declared or self.declared, name, filename, content_type,
+                            dict(extra or {}))
+        return self._service.create_uploaded(received, commit=self._writer.commit)
 
     def abort(self) -> None:
         self._writer.abort()
 
 
 @contextmanager
-def _full_is_507() -> Iterator[None]:
+def full_is_507() -> Iterator[None]:
     """A full disk (or the reserve reached) on the way to storage or the database is a 507."""
     try:
         yield
@@ -146,20 +144,56 @@ class AssetService:
         return self._settings.max_bytes(asset_type.value)
 
     def start_upload(self, tenant_id: uuid.UUID, declared: AssetType | None) -> UploadSink:
-        self._check_room()
-        with _full_is_507():
+        self.check_room()
+        with full_is_507():
             return UploadSink(self, tenant_id, declared)
 
-    def _check_room(self) -> None:
+    def check_room(self) -> None:
         """Uploads and imports wait while free space is below the reserve."""
         if self.space is not None and not self.space.has_room():
             raise InsufficientStorage()
 
-    def add(self, asset: Asset, kind: JobKind) -> None:
+    def create_uploaded(self, got: Received, commit: Callable[[], None] | None = None,
+                        also: Callable[[Connection], None] | None = None) -> Asset:
+        """Check a received file, commit its bytes and record it as a PROCESSING asset: the one
+        way a multipart or a tus upload becomes an asset. `also` runs in the same transaction."""
+        if got.size == 0:
+            raise BadRequest("the file is empty")
+        asset_type = got.declared or kinds.sniff(got.head) \
+            or kinds.guess_type(got.filename, got.content_type)
+        if asset_type is None:
+            raise BadRequest("cannot tell the file's type: send 'type' (AUDIO, IMAGE or VIDEO)")
+        limit = self.limit_for(asset_type)
+        if got.size > limit:
+            raise PayloadTooLarge(f"file larger than {format_size(limit)}")
+        original = check_file_name(got.filename)  # before commit: a refusal leaves no bytes
+        label = check_name(got.name) if got.name is not None else original
+        if commit is not None:
+            with full_is_507():
+                commit()
+        now = uuid7_ms(got.asset_id)
+        asset = Asset(
+            id=got.asset_id, tenant_id=got.tenant_id, name=label, type=asset_type,
+            status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
+            size_bytes=got.size, sha256=got.sha256, original_name=original,
+            file_key=got.key, extra=got.extra, declared_type=got.declared is not None)
+        try:
+            with full_is_507():
+                self.add(asset, JobKind.PROCESS, also)
+        except BaseException:
+            self.storage.delete_prefix(asset_prefix(got.asset_id))
+            raise
+        ASSETS_CREATED.labels(type=asset_type.value, source="upload").inc()
+        return asset
+
+    def add(self, asset: Asset, kind: JobKind,
+            also: Callable[[Connection], None] | None = None) -> None:
         """Record a new PROCESSING asset and queue its job, in one transaction."""
         with self._db.write() as conn:
             self._repo.insert(conn, asset)
             self._jobs.enqueue(conn, asset.id, kind, now_ms())
+            if also is not None:
+                also(conn)
         log.info("asset.created", extra={"asset_id": str(asset.id),
                                          "tenant_id": str(asset.tenant_id), "type": asset.type})
         if self.on_enqueue:
@@ -171,13 +205,13 @@ class AssetService:
         name = check_name(name)
         if self._url_check is not None:
             url = self._url_check(url)
-        self._check_room()
+        self.check_room()
         asset_id = uuid7()
         now = uuid7_ms(asset_id)
         asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
                       source_url=url, declared_type=True)
-        with _full_is_507():
+        with full_is_507():
             self.add(asset, JobKind.IMPORT)
         ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
         return asset
@@ -206,7 +240,7 @@ class AssetService:
 
     def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> None:
         """Hide the asset at once and move its bytes to the trash until the purge."""
-        with _full_is_507(), self._db.write() as conn:
+        with full_is_507(), self._db.write() as conn:
             asset = self._repo.get_visible(conn, asset_id, (tenant_id,))
             if asset is None or asset.is_system:
                 raise NotFound("asset not found")
