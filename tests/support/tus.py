@@ -19,7 +19,7 @@ def metadata(**pairs: str) -> str:
 
 
 def noise_png(path: Path, side: int) -> Path:
-    """A real PNG of random pixels: it does not compress, so side² × 3 bytes or so."""
+    """A real PNG of random pixels: it does not compress, so about 3 bytes a pixel."""
     rng = np.random.default_rng(int.from_bytes(os.urandom(4), "big"))
     Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(
         path, "PNG", compress_level=0)
