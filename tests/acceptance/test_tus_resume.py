@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from tusclient import client as tus
-
 from tests.support.backends import Backend
 from tests.support.server import Server, wait_for
 from tests.support.tus import TUS, noise_png, offset
+from tusclient import client as tus
 
 MiB = 2**20
 

@@ -22,7 +22,15 @@ from typing import Any, TypeVar
 import httpx
 
 from mediashelf_client import _core as core
-from mediashelf_client._core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
+from mediashelf_client._core import (
+    AssetRef,
+    FileSource,
+    Op,
+    Outcome,
+    ProgressCallback,
+    Resume,
+    Sleep,
+)
 from mediashelf_client._models import Asset, AssetPage
 
 T = TypeVar("T")
@@ -36,7 +44,7 @@ def _http_args(config: core.Config) -> dict[str, Any]:
 
 def _request_args(call: core.Call) -> dict[str, Any]:
     return {"params": list(call.params) or None, "json": call.json, "data": call.data,
-            "files": call.files}
+            "files": call.files, "headers": call.headers, "content": call.content}
 
 
 class Client:
@@ -44,8 +52,10 @@ class Client:
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
                  transport: httpx.BaseTransport | None = None, timeout: float = 30.0,
-                 max_retries: int = 3, retry_backoff: float = 0.5) -> None:
-        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff)
+                 max_retries: int = 3, retry_backoff: float = 0.5,
+                 tus_threshold: int = 16 * 2**20, tus_chunk_size: int = 8 * 2**20) -> None:
+        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff,
+                                        tus_threshold, tus_chunk_size)
         self._http = httpx.Client(transport=transport, **_http_args(self._config))
 
     @property
@@ -99,9 +109,12 @@ class Client:
         self._run(core.delete(self._config, asset))
 
     def upload(self, file: FileSource, *, name: str | None = None, type: str | None = None,
-               progress: ProgressCallback | None = None) -> Asset:
-        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
-        return self._run(core.upload(self._config, file, name, type, progress))
+               progress: ProgressCallback | None = None, resume: Resume | None = None
+               ) -> Asset:
+        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk.
+        Files above `tus_threshold` go resumable (tus): a dropped connection or a restarted
+        server costs only the chunk in flight; `resume` carries a URL from an earlier run."""
+        return self._run(core.upload(self._config, file, name, type, progress, resume))
 
     def import_url(self, url: str, name: str, type: str) -> Asset:
         """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
@@ -128,8 +141,10 @@ class AsyncClient:
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0,
-                 max_retries: int = 3, retry_backoff: float = 0.5) -> None:
-        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff)
+                 max_retries: int = 3, retry_backoff: float = 0.5,
+                 tus_threshold: int = 16 * 2**20, tus_chunk_size: int = 8 * 2**20) -> None:
+        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff,
+                                        tus_threshold, tus_chunk_size)
         self._http = httpx.AsyncClient(transport=transport, **_http_args(self._config))
 
     @property
@@ -187,9 +202,11 @@ class AsyncClient:
         await self._run(core.delete(self._config, asset))
 
     async def upload(self, file: FileSource, *, name: str | None = None,
-                     type: str | None = None, progress: ProgressCallback | None = None) -> Asset:
-        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk."""
-        return await self._run(core.upload(self._config, file, name, type, progress))
+                     type: str | None = None, progress: ProgressCallback | None = None,
+                     resume: Resume | None = None) -> Asset:
+        """Upload a path or binary file object, streamed; `progress(sent, total)` per chunk;
+        resumable (tus) above `tus_threshold`, as Client.upload."""
+        return await self._run(core.upload(self._config, file, name, type, progress, resume))
 
     async def import_url(self, url: str, name: str, type: str) -> Asset:
         """Ask the server to fetch a file from a URL; the asset starts PROCESSING."""
