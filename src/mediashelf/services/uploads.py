@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -38,6 +41,30 @@ log = logging.getLogger("mediashelf.uploads")
 
 CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
 _READ = 1 << 20
+_RUNNING_HASHES = 1024  # uploads whose SHA-256 so far this process keeps (see Digests)
+
+
+class Digests:
+    """The SHA-256 (and first bytes) of each upload up to its saved offset, for the uploads whose
+    PATCHes this process took: when every PATCH of an upload came here, the last one needs no
+    second read of the whole file. Otherwise (another process, a restart) it reads it back."""
+
+    def __init__(self, size: int = _RUNNING_HASHES) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[uuid.UUID, int], tuple[Any, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, upload_id: uuid.UUID, offset: int) -> tuple[Any, bytes] | None:
+        if offset == 0:
+            return hashlib.sha256(), b""
+        with self._lock:
+            return self._kept.pop((upload_id, offset), None)
+
+    def keep(self, upload_id: uuid.UUID, offset: int, sha: Any, head: bytes) -> None:
+        with self._lock:
+            self._kept[(upload_id, offset)] = (sha, head)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +91,7 @@ class UploadService:
         self.storage = assets.storage
         self.expiry_ms = int(settings.upload_expiry * 1000)
         self.lock_ms = int(settings.upload_lock * 1000)
+        self.digests = Digests()
 
     @property
     def max_size(self) -> int:
@@ -155,6 +183,8 @@ class UploadService:
             if not self._repo.save(conn, patch.upload.id, patch.token, received, state, now,
                                    now + self.expiry_ms):
                 raise Conflict("the upload was taken over by another request")
+        if patch.sha is not None:
+            self.digests.keep(patch.upload.id, received, patch.sha, patch.head[:received])
         patch.upload.received, patch.upload.expires_ms = received, now + self.expiry_ms
         return patch.upload
 
@@ -164,7 +194,10 @@ class UploadService:
         with full_is_507():
             patch.writer.complete()
         try:
-            sha, head = self._digest(up.key)
+            if patch.sha is not None and len(patch.head) >= min(kinds.HEAD, up.length):
+                sha, head = patch.sha.hexdigest(), patch.head
+            else:
+                sha, head = self._digest(up.key)
             got = Received(up.tenant_id, up.id, up.length, sha, head, up.declared_type,
                            up.name, up.filename, up.content_type, {})
             expires = now_ms() + self.expiry_ms
@@ -239,7 +272,9 @@ class Patch:
         self._service, self.upload, self.token, self.writer = service, upload, token, writer
         self._offset = upload.received
         self._start = upload.received
-        self._head = b""
+        running = service.digests.take(upload.id, upload.received)
+        self.sha: Any = running[0] if running is not None else None
+        self.head: bytes = running[1] if running is not None else b""
         self._hash = CHECKSUMS[checksum.algorithm]() if checksum else None
         self._checksum = checksum
         self._extended = time.monotonic()
@@ -252,13 +287,15 @@ class Patch:
     def write(self, data: bytes) -> None:
         if self._offset + len(data) > self.upload.length:
             raise PayloadTooLarge(f"more bytes than Upload-Length ({self.upload.length})")
-        if self._offset == len(self._head) and len(self._head) < kinds.HEAD:
-            self._head += data[: kinds.HEAD - len(self._head)]
+        if self._offset < kinds.HEAD and self._offset == len(self.head):
+            self.head += data[: kinds.HEAD - len(self.head)]
             self._check_type()
-        if self._hash is not None:
-            self._hash.update(data)
         with full_is_507():
             self.writer.write(data)
+        if self._hash is not None:  # after the write: what is hashed is what was kept
+            self._hash.update(data)
+        if self.sha is not None:
+            self.sha.update(data)
         self._offset += len(data)
         if time.monotonic() - self._extended > self._service.lock_ms / 3000:
             self._extended = time.monotonic()
@@ -266,9 +303,9 @@ class Patch:
 
     def _check_type(self) -> None:
         """The first bytes tell the type: its limit applies to Upload-Length at once."""
-        if self.upload.declared_type is not None or len(self._head) < 12:
+        if self.upload.declared_type is not None or len(self.head) < 12:
             return
-        family = kinds.sniff(self._head)
+        family = kinds.sniff(self.head)
         limit = self._service._assets.limit_for(family) if family else None
         if limit is not None and self.upload.length > limit:
             raise PayloadTooLarge(f"Upload-Length {self.upload.length} is larger than the "
