@@ -63,15 +63,43 @@ def _tus(handler: Handler) -> Handler:
     return run
 
 
+_HEADERS = {
+    "Tus-Resumable": "1.0.0 (on every request but OPTIONS, and every answer)",
+    "Upload-Length": "the file's size in bytes",
+    "Upload-Metadata": "comma-separated `key base64(value)`: filename, name, type",
+    "Upload-Offset": "bytes the server holds (a PATCH sends the offset it starts at)",
+    "Upload-Checksum": "`sha256 <base64 digest>` of the chunk (also sha1, md5)",
+    "Upload-Expires": "when an unfinished upload is removed (RFC 9110 date)",
+    "Location": "the new upload's URL",
+    "X-Asset-Id": "the asset the finished upload became",
+}
+
+
+def _said(*names: str) -> dict[str, Any]:
+    """Response headers for the OpenAPI document."""
+    return {n: {"description": _HEADERS[n], "schema": {"type": "string"}} for n in names}
+
+
+def _asked(*names: str) -> dict[str, Any]:
+    """Request headers for the OpenAPI document (added to the path's parameters)."""
+    return {"parameters": [
+        {"name": n, "in": "header", "required": n in ("Tus-Resumable", "Upload-Length",
+                                                      "Upload-Offset"),
+         "description": _HEADERS[n], "schema": {"type": "string"}} for n in names]}
+
+
 _ERR: dict[str, Any] = {"model": schemas.Error,
                         "description": "`{code, message}`, with Tus-Resumable"}
 _DOC: dict[int | str, dict[str, Any]] = {
     s: _ERR for s in (400, 401, 404, 409, 410, 412, 413, 415, 423, 460, 507)}
 
 
-@router.options("/uploads", summary="tus: what this server supports", operation_id="tusOptions",
-                responses={204: {"description": "Tus-Version, Tus-Extension, Tus-Max-Size, "
-                                                "Tus-Checksum-Algorithm"}})
+@router.options("/uploads", status_code=204, summary="tus: what this server supports",
+                operation_id="tusOptions",
+                responses={204: {"description": "What the server supports", "headers": {
+                    n: {"schema": {"type": "string"}} for n in (
+                        "Tus-Version", "Tus-Extension", "Tus-Max-Size",
+                        "Tus-Checksum-Algorithm")}}})
 @router.options("/uploads/{upload_id}", include_in_schema=False)
 async def options(request: Request) -> Response:
     return Response(status_code=204, headers={
@@ -86,8 +114,11 @@ async def options(request: Request) -> Response:
                 "values: `filename`, `name`, optional `type` AUDIO/IMAGE/VIDEO or a MIME type). "
                 "A body of type application/offset+octet-stream is the first chunk "
                 "(creation-with-upload). The type's size limit is checked on Upload-Length.",
-    responses={201: {"description": "Location of the upload; Upload-Offset, Upload-Expires; "
-                                    "X-Asset-Id if the body completed it"}, **_DOC})
+    openapi_extra=_asked("Tus-Resumable", "Upload-Length", "Upload-Metadata",
+                         "Upload-Checksum"),
+    responses={201: {"description": "Created; X-Asset-Id if the body completed it",
+                     "headers": _said("Location", "Upload-Offset", "Upload-Expires",
+                                      "X-Asset-Id", "Tus-Resumable")}, **_DOC})
 @_tus
 async def create(request: Request) -> Response:
     key = await current_key(request)
@@ -111,8 +142,10 @@ async def create(request: Request) -> Response:
 
 
 @router.head("/uploads/{upload_id}", summary="tus: an upload's offset", operation_id="tusHead",
-             responses={200: {"description": "Upload-Offset, Upload-Length, Upload-Metadata; "
-                                             "X-Asset-Id once finished"}, **_DOC})
+             openapi_extra=_asked("Tus-Resumable"),
+             responses={200: {"description": "Where the upload stands", "headers": _said(
+                 "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Expires",
+                 "X-Asset-Id", "Tus-Resumable")}, **_DOC})
 @_tus
 async def head(request: Request, upload_id: str) -> Response:
     key = await current_key(request)
@@ -133,7 +166,10 @@ async def head(request: Request, upload_id: str) -> Response:
                 "`Upload-Checksum: sha256 <base64>` (460 on mismatch). The chunk that completes "
                 "the upload creates the asset: its id is in X-Asset-Id, and it goes PROCESSING "
                 "→ READY or FAILED as any upload.",
-    responses={204: {"description": "Upload-Offset; X-Asset-Id when complete"}, **_DOC})
+    openapi_extra=_asked("Tus-Resumable", "Upload-Offset", "Upload-Checksum"),
+    responses={204: {"description": "Stored; X-Asset-Id when this chunk completed the upload",
+                     "headers": _said("Upload-Offset", "Upload-Expires", "X-Asset-Id",
+                                      "Tus-Resumable")}, **_DOC})
 @_tus
 async def patch(request: Request, upload_id: str) -> Response:
     key = await current_key(request)
@@ -149,7 +185,7 @@ async def patch(request: Request, upload_id: str) -> Response:
 
 
 @router.delete("/uploads/{upload_id}", status_code=204, summary="tus: terminate an upload",
-               operation_id="tusDelete",
+               operation_id="tusDelete", openapi_extra=_asked("Tus-Resumable"),
                responses={204: {"description": "Removed with its bytes"}, **_DOC})
 @_tus
 async def delete(request: Request, upload_id: str) -> Response:
