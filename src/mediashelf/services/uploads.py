@@ -8,12 +8,14 @@ asset through AssetService.create_uploaded, the same call a multipart upload end
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,12 +319,9 @@ class Patch:
                 self._hash.digest() != self._checksum.digest:
             self.abandon()
             raise ChecksumMismatch("the chunk's bytes do not match Upload-Checksum")
-        try:
-            if self._offset == self.upload.length:
-                return self._service._finish(self)
-            return self._service._save(self, self._offset)
-        finally:
-            self._close()
+        if self._offset == self.upload.length:
+            return self._keeping(lambda: self._service._finish(self))
+        return self._keeping(lambda: self._service._save(self, self._offset))
 
     def keep_partial(self) -> Upload | None:
         """The client went away mid-body: keep what arrived, unless a checksum was to be
@@ -330,8 +329,16 @@ class Patch:
         if self._checksum is not None or self._offset == self._start:
             self.abandon()
             return None
+        return self._keeping(lambda: self._service._save(self, self._offset))
+
+    def _keeping(self, keep: Callable[[], Upload]) -> Upload:
+        """Save or finish; if that fails, the lock goes at once rather than when it runs out."""
         try:
-            return self._service._save(self, self._offset)
+            return keep()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._service._unlock(self.upload.id, self.token)
+            raise
         finally:
             self._close()
 
