@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from tests.contract.test_storage import leftovers
 
 from mediashelf.storage.base import Storage
 from mediashelf.storage.s3 import S3Storage
-from tests.contract.test_storage import leftovers
 
 MiB = 2**20
 
