@@ -193,6 +193,7 @@ class UploadService:
     def _finish(self, patch: Patch) -> Upload:
         """The last byte arrived: the object is completed and becomes an asset."""
         up = patch.upload
+        self._extend(up.id, patch.token)  # still ours: completing cannot be undone
         with full_is_507():
             patch.writer.complete()
         try:
@@ -292,6 +293,11 @@ class Patch:
         if self._offset < kinds.HEAD and self._offset == len(self.head):
             self.head += data[: kinds.HEAD - len(self.head)]
             self._check_type()
+        if time.monotonic() - self._extended > self._service.lock_ms / 3000:
+            # before writing: a request that stalled past its lock must not write after
+            # another one took the upload over (this raises 409 instead)
+            self._service._extend(self.upload.id, self.token)
+            self._extended = time.monotonic()
         with full_is_507():
             self.writer.write(data)
         if self._hash is not None:  # after the write: what is hashed is what was kept
@@ -299,9 +305,6 @@ class Patch:
         if self.sha is not None:
             self.sha.update(data)
         self._offset += len(data)
-        if time.monotonic() - self._extended > self._service.lock_ms / 3000:
-            self._extended = time.monotonic()
-            self._service._extend(self.upload.id, self.token)
 
     def _check_type(self) -> None:
         """The first bytes tell the type: its limit applies to Upload-Length at once."""
