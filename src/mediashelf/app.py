@@ -18,6 +18,7 @@ from mediashelf import __version__
 from mediashelf.api import assets as assets_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
+from mediashelf.api import uploads as uploads_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
@@ -25,6 +26,7 @@ from mediashelf.db.database import Database, open_database
 from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
+from mediashelf.db.uploads import UploadRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
@@ -33,6 +35,7 @@ from mediashelf.services.idempotency import IdempotencyService
 from mediashelf.services.keys import KeyService
 from mediashelf.services.processing import Processor
 from mediashelf.services.replies import Replies
+from mediashelf.services.uploads import UploadService
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
 from mediashelf.storage.base import Storage
@@ -53,6 +56,7 @@ class Services:
     signer: UrlSigner
     keys: KeyService
     assets: AssetService
+    uploads: UploadService
     fetcher: Fetcher
     space: SpaceGuard
     idempotency: IdempotencyService
@@ -85,8 +89,9 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
                           space=space)
     idempotency = IdempotencyService(db, IdempotencyRepository(), settings.idempotency_ttl,
                                      settings.upload_lease)
+    uploads = UploadService(db, UploadRepository(), assets, settings)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher, space, idempotency)
+                        uploads, fetcher, space, idempotency)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -109,9 +114,10 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
                     chores={"idempotency": services.idempotency.purge_expired},
+                    expire_uploads=services.uploads.expire_due,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
-                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)),
+                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4, s.upload_expiry / 4)),
                     sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)))
     return worker
 
@@ -141,12 +147,15 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.keys = services.keys
     app.state.assets = services.assets
     app.state.idempotency = services.idempotency
+    app.state.uploads = services.uploads
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     errors.install(app)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"],
-                       expose_headers=[*PAGINATION_HEADERS, *CREATE_HEADERS])
+                       expose_headers=list(dict.fromkeys(
+                           [*PAGINATION_HEADERS, *CREATE_HEADERS, *uploads_api.EXPOSED])))
     app.include_router(assets_api.router)
+    app.include_router(uploads_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"

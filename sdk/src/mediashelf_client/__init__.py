@@ -4,6 +4,7 @@ It needs httpx alone and never imports the server (`mediashelf`), which re-expor
 """
 
 from mediashelf_client._client import AsyncClient, Client
+from mediashelf_client._core import Resume
 from mediashelf_client._errors import (
     APIConnectionError,
     AuthenticationError,
@@ -17,6 +18,7 @@ from mediashelf_client._errors import (
     WaitTimeoutError,
 )
 from mediashelf_client._models import Asset, AssetPage, FolderUpload
+from mediashelf_client._tus import ResumeStore
 from mediashelf_client._version import __version__
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "PayloadTooLargeError",
     "ProcessingFailedError",
     "RateLimitError",
+    "Resume",
+    "ResumeStore",
     "ServerError",
     "WaitTimeoutError",
     "__version__",

@@ -11,6 +11,7 @@ from fastapi import Request
 from mediashelf.domain import ApiKey
 from mediashelf.services.assets import AssetService
 from mediashelf.services.replies import Replies
+from mediashelf.services.uploads import UploadService
 
 
 def presented_key(request: Request) -> str | None:
@@ -40,4 +41,10 @@ def asset_service(request: Request) -> AssetService:
 def replies(request: Request) -> Replies:
     """Listings and single assets, cached."""
     service: Replies = request.app.state.replies
+    return service
+
+
+def upload_service(request: Request) -> UploadService:
+    """Resumable (tus) uploads."""
+    service: UploadService = request.app.state.uploads
     return service

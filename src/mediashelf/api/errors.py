@@ -28,8 +28,9 @@ def error_response(status: int, message: str,
 async def _ours(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MediashelfError)
     headers = ({"WWW-Authenticate": 'ApiKey realm="mediashelf"'} if exc.status == 401
-               else {"Retry-After": "5"} if exc.status == 503 else None)
-    return error_response(exc.status, exc.message, headers)
+               else {"Retry-After": "5"} if exc.status == 503 else {})
+    headers.update(exc.headers or {})
+    return error_response(exc.status, exc.message, headers or None)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
