@@ -139,6 +139,7 @@ class Upload:
     filename: str | None = None
     declared_type: AssetType | None = None
     content_type: str | None = None
+    dedupe: bool = True  # bytes the tenant already holds end as that asset
     state: dict[str, Any] = field(default_factory=dict)  # the storage's (S3 upload id, parts)
     asset_id: uuid.UUID | None = None  # set by the final PATCH
 

@@ -13,6 +13,7 @@ import pytest
 
 from mediashelf_client import APIConnectionError, Client, Resume, ResumeStore
 from tests.support.server import Server
+from tests.support.tus import noise_png
 
 KiB = 2**10
 
@@ -88,3 +89,32 @@ def test_small_files_stay_multipart(server: Server, api_key: str, tmp_path: Path
     with Client(server.url, api_key, transport=net) as ms:  # the 16 MB default threshold
         ms.upload(path)
     assert net.patches == 0
+
+
+class Recording(httpx.HTTPTransport):
+    """Keeps the headers of each tus creation sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.creations: list[httpx.Headers] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/uploads":
+            self.creations.append(request.headers)
+        return super().handle_request(request)
+
+
+def test_tus_upload_is_keyed_and_deduplicated(server: Server, api_key: str,
+                                              tmp_path: Path) -> None:
+    path = noise_png(tmp_path / "n.png", 200)  # a real PNG: its asset stays live
+    with Client(server.url, api_key, tus_threshold=0) as plain:
+        held = plain.upload(path)  # multipart
+    net = Recording()
+    with Client(server.url, api_key, transport=net, tus_threshold=10 * KiB,
+                tus_chunk_size=64 * KiB) as ms:
+        again = ms.upload(path)
+        other = ms.upload(path, dedupe=False)
+    assert again.id == held.id and other.id != held.id
+    keys = [h.get("idempotency-key") for h in net.creations]
+    assert len(keys) == 2 and all(keys) and keys[0] != keys[1]
+    assert "dedupe" in net.creations[1]["upload-metadata"]

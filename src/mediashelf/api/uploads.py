@@ -6,11 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import functools
+import hashlib
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
-from typing import Any
+from typing import IO, Any
 
 import anyio
 from fastapi import APIRouter, Request, Response
@@ -18,12 +21,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from mediashelf.api import schemas
+from mediashelf.api.assets import DUPLICATE_HEADER
 from mediashelf.api.deps import current_key, upload_service
+from mediashelf.api.idempotency import KEY_PARAMETER, REPLAYED, Gate, fingerprint, idempotent
+from mediashelf.api.upload import parse_flag
 from mediashelf.domain import AssetType, Upload
 from mediashelf.errors import (
     BadRequest,
     MediashelfError,
     NotFound,
+    PayloadTooLarge,
     PreconditionFailed,
     UnsupportedMedia,
 )
@@ -36,7 +43,7 @@ EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 CHUNK_TYPE = "application/offset+octet-stream"
 EXPOSED = ("Location", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
            "Tus-Checksum-Algorithm", "Upload-Offset", "Upload-Length", "Upload-Metadata",
-           "Upload-Expires", "X-Asset-Id")
+           "Upload-Expires", "X-Asset-Id", DUPLICATE_HEADER, REPLAYED)
 _TUS = {"Tus-Resumable": VERSION}
 _FLUSH = 1 << 20  # bytes handed to storage per thread hop
 _META_MAX = 4096
@@ -72,6 +79,10 @@ _HEADERS = {
     "Upload-Expires": "when an unfinished upload is removed (RFC 9110 date)",
     "Location": "the new upload's URL",
     "X-Asset-Id": "the asset the finished upload became",
+    DUPLICATE_HEADER: "the tenant already held these bytes: the existing asset X-Asset-Id names "
+                      "(no second copy is kept; `dedupe` false in Upload-Metadata opts out)",
+    REPLAYED: "`true` when this is the kept answer to an earlier request with the same "
+              "Idempotency-Key",
 }
 
 
@@ -111,14 +122,23 @@ async def options(request: Request) -> Response:
 @router.post(
     "/uploads", status_code=201, summary="tus: create an upload", operation_id="tusCreate",
     description="Headers: `Tus-Resumable: 1.0.0`, `Upload-Length`, `Upload-Metadata` (base64 "
-                "values: `filename`, `name`, optional `type` AUDIO/IMAGE/VIDEO or a MIME type). "
-                "A body of type application/offset+octet-stream is the first chunk "
-                "(creation-with-upload). The type's size limit is checked on Upload-Length.",
-    openapi_extra=_asked("Tus-Resumable", "Upload-Length", "Upload-Metadata",
-                         "Upload-Checksum"),
+                "values: `filename`, `name`, optional `type` AUDIO/IMAGE/VIDEO or a MIME type, "
+                "optional `dedupe` false). A body of type application/offset+octet-stream is "
+                "the first chunk (creation-with-upload). The type's size limit is checked on "
+                "Upload-Length. With an Idempotency-Key, a retry answers the first 201 again "
+                "rather than creating a second upload. When the last chunk arrives, bytes the "
+                "tenant already holds end as that asset (X-Duplicate-Of), unless `dedupe` is "
+                "false.",
+    openapi_extra={"parameters": [*_asked("Tus-Resumable", "Upload-Length", "Upload-Metadata",
+                                          "Upload-Checksum")["parameters"], KEY_PARAMETER]},
     responses={201: {"description": "Created; X-Asset-Id if the body completed it",
                      "headers": _said("Location", "Upload-Offset", "Upload-Expires",
-                                      "X-Asset-Id", "Tus-Resumable")}, **_DOC})
+                                      "X-Asset-Id", DUPLICATE_HEADER, REPLAYED,
+                                      "Tus-Resumable")}, **_DOC,
+               409: {**_ERR, "description": "A request with the same Idempotency-Key is "
+                     "still being processed; retry later"},
+               422: {**_ERR, "description": "The Idempotency-Key was used for a different "
+                     "request"}})
 @_tus
 async def create(request: Request) -> Response:
     key = await current_key(request)
@@ -129,23 +149,77 @@ async def create(request: Request) -> Response:
     meta = parse_metadata(request.headers.get("upload-metadata"))
     has_body = _content_type(request) == CHUNK_TYPE
     checksum = parse_checksum(request.headers.get("upload-checksum")) if has_body else None
-    upload = await run_in_threadpool(service.create, key.tenant_id, length, meta)
-    location = request.app.state.settings.public_url + f"/v1/uploads/{upload.id}"
-    if has_body:
+
+    async def handle(gate: Gate) -> Response:
+        spool = await _spool(request, gate, min(length, service.max_size)) \
+            if has_body and gate.keyed else None
         try:
-            patch = await run_in_threadpool(service.begin, key.tenant_id, upload.id, 0, checksum)
-            upload = await receive(request, patch)
-        except MediashelfError as exc:  # created all the same: the client may resume it
-            exc.headers = {"Location": location, "Upload-Offset": "0", **(exc.headers or {})}
-            raise
-    return Response(status_code=201, headers={"Location": location, **_progress(upload)})
+            gate.check(fingerprint("POST /v1/uploads", length, meta.raw,
+                                   spool.sha256 if spool else None))
+            upload = await run_in_threadpool(service.create, key.tenant_id, length, meta)
+            location = request.app.state.settings.public_url + f"/v1/uploads/{upload.id}"
+            if has_body:
+                try:
+                    patch = await run_in_threadpool(service.begin, key.tenant_id, upload.id, 0,
+                                                    checksum)
+                    upload = await (_replay_spool(spool, patch) if spool is not None
+                                    else receive(request, patch))
+                except MediashelfError as exc:  # created all the same: the client may resume
+                    exc.headers = {"Location": location, "Upload-Offset": "0",
+                                   **(exc.headers or {})}
+                    raise
+        finally:
+            if spool is not None:
+                spool.file.close()
+        return Response(status_code=201, headers={"Location": location, **_progress(upload)})
+
+    return await idempotent(request, key.tenant_id, handle)
+
+
+@dataclasses.dataclass
+class _Spooled:
+    file: IO[bytes]
+    sha256: str
+
+
+async def _spool(request: Request, gate: Gate, most: int) -> _Spooled:
+    """Read a keyed creation's body first (memory, then a temporary file): its digest is part
+    of what the key stands for, and a replay must not create a second upload."""
+    file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_FLUSH)  # noqa: SIM115
+    sha = hashlib.sha256()
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > most:
+                raise PayloadTooLarge(f"more bytes than Upload-Length ({most}) or the limit")
+            sha.update(chunk)
+            file.write(chunk)  # a socket read's worth: to memory or the page cache
+            await gate.keep_alive()
+    except BaseException:
+        file.close()
+        raise
+    file.seek(0)
+    return _Spooled(file, sha.hexdigest())
+
+
+async def _replay_spool(spool: _Spooled, work: Patch) -> Upload:
+    """Write a spooled body into the upload, as receive() does with one that streams in."""
+    try:
+        while data := await run_in_threadpool(spool.file.read, _FLUSH):
+            await run_in_threadpool(work.write, data)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(work.abandon)
+        raise
+    return await run_in_threadpool(work.end)
 
 
 @router.head("/uploads/{upload_id}", summary="tus: an upload's offset", operation_id="tusHead",
              openapi_extra=_asked("Tus-Resumable"),
              responses={200: {"description": "Where the upload stands", "headers": _said(
                  "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Expires",
-                 "X-Asset-Id", "Tus-Resumable")}, **_DOC})
+                 "X-Asset-Id", DUPLICATE_HEADER, "Tus-Resumable")}, **_DOC})
 @_tus
 async def head(request: Request, upload_id: str) -> Response:
     key = await current_key(request)
@@ -169,7 +243,7 @@ async def head(request: Request, upload_id: str) -> Response:
     openapi_extra=_asked("Tus-Resumable", "Upload-Offset", "Upload-Checksum"),
     responses={204: {"description": "Stored; X-Asset-Id when this chunk completed the upload",
                      "headers": _said("Upload-Offset", "Upload-Expires", "X-Asset-Id",
-                                      "Tus-Resumable")}, **_DOC})
+                                      DUPLICATE_HEADER, "Tus-Resumable")}, **_DOC})
 @_tus
 async def patch(request: Request, upload_id: str) -> Response:
     key = await current_key(request)
@@ -227,6 +301,8 @@ def _progress(upload: Upload) -> dict[str, str]:
     headers = {"Upload-Offset": str(upload.received)}
     if upload.asset_id is not None:
         headers["X-Asset-Id"] = str(upload.asset_id)
+        if upload.asset_id != upload.id:  # the tenant held these bytes: that asset, no copy
+            headers[DUPLICATE_HEADER] = str(upload.asset_id)
     else:
         headers["Upload-Expires"] = formatdate(upload.expires_ms / 1000, usegmt=True)
     return headers
@@ -280,4 +356,5 @@ def parse_metadata(raw: str | None) -> Meta:
                              "AUDIO, IMAGE, VIDEO (or a MIME type)")
     return Meta(raw=raw.strip(), name=pairs.get("name") or None,
                 filename=pairs.get("filename") or None, type=declared,
-                content_type=(content_type or "")[:128] or None)
+                content_type=(content_type or "")[:128] or None,
+                dedupe=parse_flag(pairs.get("dedupe"), "dedupe", True))

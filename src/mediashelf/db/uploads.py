@@ -21,7 +21,8 @@ def _upload(row: Any) -> Upload:
                   created_ms=row.created_ms, expires_ms=row.expires_ms, metadata=row.metadata,
                   name=row.name, filename=row.filename,
                   declared_type=AssetType(row.declared_type) if row.declared_type else None,
-                  content_type=row.content_type, state=dict(row.state or {}),
+                  content_type=row.content_type, dedupe=bool(row.dedupe),
+                  state=dict(row.state or {}),
                   asset_id=row.asset_id)
 
 
@@ -32,7 +33,7 @@ class UploadRepository:
             created_ms=up.created_ms, updated_ms=up.created_ms, expires_ms=up.expires_ms,
             metadata=up.metadata, name=up.name, filename=up.filename,
             declared_type=up.declared_type.value if up.declared_type else None,
-            content_type=up.content_type, state=up.state))
+            content_type=up.content_type, dedupe=up.dedupe, state=up.state))
 
     def get(self, conn: Connection, upload_id: uuid.UUID, tenant_id: uuid.UUID) -> Upload | None:
         """The tenant's upload; another tenant's is None, as if it did not exist."""

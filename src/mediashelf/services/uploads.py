@@ -78,6 +78,7 @@ class Meta:
     filename: str | None = None
     type: AssetType | None = None
     content_type: str | None = None
+    dedupe: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ class UploadService:
         upload = Upload(id=uuid7(now), tenant_id=tenant_id, length=length, received=0,
                         created_ms=now, expires_ms=now + self.expiry_ms, metadata=meta.raw,
                         name=meta.name, filename=meta.filename, declared_type=meta.type,
-                        content_type=meta.content_type)
+                        content_type=meta.content_type, dedupe=meta.dedupe)
         with full_is_507(), self._db.write() as conn:
             self._repo.insert(conn, upload)
         log.info("upload.created", extra={"upload_id": str(upload.id),
@@ -210,7 +211,14 @@ class UploadService:
                                          expires):
                     raise Conflict("the upload was taken over by another request")
 
-            asset = self._assets.create_uploaded(got, also=mark)
+            # a duplicate answers the tenant's live copy: our bytes are then already deleted
+            # and `mark` did not run, so the upload is marked finished with that asset below
+            asset = self._assets.create_uploaded(got, also=mark, dedupe=up.dedupe)
+            if asset.id != up.id:
+                with self._db.write() as conn:
+                    if not self._repo.finish(conn, up.id, patch.token, asset.id, now_ms(),
+                                             expires):
+                        raise Conflict("the upload was taken over by another request")
         except BaseException:  # refused (type, name, room): the upload cannot be completed
             self.storage.delete_prefix(asset_prefix(up.id))
             with self._db.write() as conn:
@@ -218,7 +226,8 @@ class UploadService:
             raise
         up.asset_id, up.received, up.expires_ms = asset.id, up.length, expires
         log.info("upload.finished", extra={"upload_id": str(up.id), "asset_id": str(asset.id),
-                                           "tenant_id": str(up.tenant_id)})
+                                           "tenant_id": str(up.tenant_id),
+                                           "duplicate": asset.id != up.id})
         return up
 
     def _digest(self, key: str) -> tuple[str, bytes]:

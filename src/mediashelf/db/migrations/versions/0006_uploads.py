@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("filename", sa.String(512)),
         sa.Column("declared_type", sa.String(8)),
         sa.Column("content_type", sa.String(128)),
+        sa.Column("dedupe", sa.Boolean, nullable=False, server_default=sa.true()),
         sa.Column("state", sa.JSON, nullable=False),
         sa.Column("asset_id", sa.Uuid),
         sa.Column("lock_token", sa.String(32)),
