@@ -3,7 +3,8 @@ and as one multipart POST (curl), to the same server in the same run; the server
 growth during the tus upload. Targets: tus at least 0.8 times the multipart throughput, and
 a memory growth of at most 64 MB.
 
-    python -m bench.tus --size 1GiB          # alone; bench.run does not call it
+    python -m bench.tus --size 1GiB          # alone; `python -m bench.run` runs it too
+    python -m bench.tus --into bench/results/latest.json   # and into the report
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import Any
 
 from bench import fill as filler
 from bench.ingest import _rss_kb
-from bench.run import start_server
+from bench.run import ROOT, merge_into, start_server
 from mediashelf.settings import parse_size
 from mediashelf_client import Client
 
 CHUNK = 8 * 2**20
+DOC = ROOT / "docs" / "performance.md"
 
 
 def _file(path: Path, size: int) -> Path:
@@ -75,10 +77,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size", default="1GiB", help="file size (default 1GiB)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/mediashelf-bench"))
+    ap.add_argument("--into", type=Path, default=None,
+                    help="also put the result into this results file (bench/results/"
+                         "latest.json) and write docs/performance.md again")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     result = tus_case(args.work, parse_size(args.size))
     print(json.dumps(result, indent=2))
+    if args.into:
+        merge_into(args.into, "tus", result, DOC)
     ok = result["ratio"] >= 0.8 and result["tus_rss_growth_mb"] <= 64
     print("targets met" if ok else "targets missed: tus at least 0.8x multipart, growth ≤ 64 MB")
 
