@@ -158,3 +158,19 @@ def test_any_creation_replays_as_it_was(client: httpx.Client, name: str, length:
     assert again.content == first.content
     assert again.headers.get("content-type") == first.headers.get("content-type")
     assert again.headers.get("location") == first.headers.get("location")
+
+
+def test_openapi_shows_the_key_on_both_creation_routes(api: Api) -> None:
+    with api.client() as anonymous:
+        doc = anonymous.get("/openapi.json").json()
+    for path in ("/v1/assets", "/v1/uploads"):
+        create = doc["paths"][path]["post"]
+        header = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
+        assert header["in"] == "header" and not header["required"]
+        for status in ("409", "422"):
+            assert create["responses"][status]["content"]["application/json"]["schema"][
+                "$ref"].endswith("/Error")
+    tus = doc["paths"]["/v1/uploads"]["post"]["responses"]["201"]["headers"]
+    assert {"Location", "Idempotent-Replayed", "X-Duplicate-Of"} <= set(tus)
+    patch = doc["paths"]["/v1/uploads/{upload_id}"]["patch"]["responses"]["204"]["headers"]
+    assert "X-Duplicate-Of" in patch
