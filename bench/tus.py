@@ -61,7 +61,8 @@ def tus_case(work: Path, size: int) -> dict[str, Any]:
         res = subprocess.run(
             ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H",
              f"x-api-key: {key}", "-F", f"file=@{src};type=video/mp4", "-F", "type=VIDEO",
-             "-F", "name=big-multipart", f"{server.url}/v1/assets"],
+             "-F", "name=big-multipart", "-F", "dedupe=false",  # the same bytes: keep both
+             f"{server.url}/v1/assets"],
             capture_output=True, text=True)
         multipart_s = time.perf_counter() - t
     finally:
