@@ -73,7 +73,7 @@ def _tus(handler: Handler) -> Handler:
 _HEADERS = {
     "Tus-Resumable": "1.0.0 (on every request but OPTIONS, and every answer)",
     "Upload-Length": "the file's size in bytes",
-    "Upload-Metadata": "comma-separated `key base64(value)`: filename, name, type",
+    "Upload-Metadata": "comma-separated `key base64(value)`: filename, name, type, dedupe",
     "Upload-Offset": "bytes the server holds (a PATCH sends the offset it starts at)",
     "Upload-Checksum": "`sha256 <base64 digest>` of the chunk (also sha1, md5)",
     "Upload-Expires": "when an unfinished upload is removed (RFC 9110 date)",
@@ -192,7 +192,8 @@ async def _spool(request: Request, gate: Gate, most: int) -> _Spooled:
         async for chunk in request.stream():
             size += len(chunk)
             if size > most:
-                raise PayloadTooLarge(f"more bytes than Upload-Length ({most}) or the limit")
+                raise PayloadTooLarge(f"the body is larger than Upload-Length or the size "
+                                      f"limit ({most} bytes)")
             sha.update(chunk)
             file.write(chunk)  # a socket read's worth: to memory or the page cache
             await gate.keep_alive()
