@@ -73,6 +73,18 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, float | None, str, bool
                     "≥ 0.5", up["ratio"] >= 0.5))
         out.append(("server memory growth during the upload (MB)", "VmHWM - VmRSS",
                     up["rss_growth_mb"], "≤ 64", up["rss_growth_mb"] <= 64))
+    tus = res.get("tus")
+    if tus:
+        size = f"{tus['bytes'] / 2**20:.0f} MiB"
+        out.append(("tus in 8 MiB chunks ÷ multipart (throughput)", size, tus["ratio"], "≥ 0.8",
+                    tus["ratio"] >= 0.8))
+        out.append(("server memory growth during the tus upload (MB)", "VmHWM - VmRSS",
+                    tus["tus_rss_growth_mb"], "≤ 64", tus["tus_rss_growth_mb"] <= 64))
+    again = res.get("reupload")
+    if again:
+        out.append(("re-upload of a held folder ÷ first upload (time)",
+                    f"{again['files']} files", again["ratio"], "≤ 0.05",
+                    again["ratio"] <= 0.05))
     return out
 
 
@@ -150,10 +162,37 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
                   f"{up['upload_mb_s']:.0f} | {up['copy_mb_s']:.0f} | {up['ratio']:.2f} |",
                   "", f"Server RSS before the upload {up['rss_before_mb']:.0f} MB; peak growth "
                   f"during it {up['rss_growth_mb']:.1f} MB."]
+    lines += _issue15_lines(res)
     if NOTES.exists():
         lines += ["", NOTES.read_text().rstrip()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+
+
+def _issue15_lines(res: dict[str, Any]) -> list[str]:
+    """Resumable uploads and re-uploads; a case run alone (--into) says when."""
+    lines: list[str] = []
+    tus, again = res.get("tus"), res.get("reupload")
+    if tus:
+        when = f" (run alone {tus['run_alone']})" if tus.get("run_alone") else ""
+        lines += ["", f"## Resumable upload{when}", "", "| case | MB/s | seconds |",
+                  "|---|---|---|",
+                  f"| tus, {tus['chunk'] >> 20} MiB chunks (SDK), {tus['bytes'] >> 20} MiB | "
+                  f"{tus['tus_mb_s']:.0f} | {tus['tus_s']:.1f} |",
+                  f"| multipart (curl), same file, same server | {tus['multipart_mb_s']:.0f} | "
+                  f"{tus['multipart_s']:.1f} |",
+                  "", f"tus ÷ multipart throughput {tus['ratio']:.2f}; server RSS growth during "
+                  f"the tus upload {tus['tus_rss_growth_mb']:.1f} MB."]
+    if again:
+        when = f" (run alone {again['run_alone']})" if again.get("run_alone") else ""
+        lines += ["", f"## Re-upload of a folder the library holds{when}", "",
+                  "| case | seconds | ÷ first |", "|---|---|---|",
+                  f"| first upload, {again['files']} files of {again['file_bytes'] >> 10} KiB "
+                  f"| {again['first_s']:.2f} | 1 |",
+                  f"| again (digests cached) | {again['again_s']:.3f} | {again['ratio']:.3f} |",
+                  f"| again, empty digest cache | {again['again_cold_cache_s']:.3f} | "
+                  f"{again['ratio_cold_cache']:.3f} |"]
+    return lines
 
 
 if __name__ == "__main__":

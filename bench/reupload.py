@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from bench import fill
-from bench.run import start_server
+from bench.run import ROOT, merge_into, start_server
 from mediashelf_client import Client
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -81,11 +81,16 @@ def main() -> None:
     ap.add_argument("--work", type=Path,
                     default=Path(tempfile.gettempdir()) / "mediashelf-bench-reupload")
     ap.add_argument("--json", type=Path, default=None, help="also write the result here")
+    ap.add_argument("--into", type=Path, default=None,
+                    help="also put the result into this results file (bench/results/"
+                         "latest.json) and write docs/performance.md again")
     args = ap.parse_args()
     result = run(args.files, args.size_kb * 1024, args.work, args.database_url)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.into:
+        merge_into(args.into, "reupload", result, ROOT / "docs" / "performance.md")
     shutil.rmtree(args.work, ignore_errors=True)
 
 

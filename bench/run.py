@@ -299,6 +299,30 @@ def upload_server(work: Path, args: argparse.Namespace) -> Any:
                         work / "upload-server.log")
 
 
+def issue15_cases(work: Path, skip: set[str], tus_size: str) -> dict[str, Any]:
+    """The resumable and the re-upload cases (bench/tus.py, bench/reupload.py); each can also
+    run alone and write its figures into an existing results file (--into)."""
+    from bench import reupload, tus  # they import this module: imported when needed
+    from mediashelf.settings import parse_size
+
+    out: dict[str, Any] = {}
+    if "tus" not in skip:
+        print(f"  ingest: {tus_size} tus vs multipart", flush=True)
+        out["tus"] = tus.tus_case(work, parse_size(tus_size))
+    if "reupload" not in skip:
+        print("  ingest: re-upload of 200 known files", flush=True)
+        out["reupload"] = reupload.run(200, 1024 * 1024, work / "reupload", None)
+    return out
+
+
+def merge_into(results_path: Path, key: str, result: dict[str, Any], doc: Path) -> None:
+    """Put one case's result into a full run's results file and write the report again."""
+    results = json.loads(results_path.read_text())
+    results[key] = {**result, "run_alone": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    results_path.write_text(json.dumps(results, indent=1))
+    write_markdown(results, doc)
+
+
 def machine() -> dict[str, Any]:
     def cmd(*a: str) -> str:
         try:
@@ -327,7 +351,7 @@ def preflight(backends: list[str], skip: set[str], pg_url: str) -> None:
     missing = []
     if not shutil.which("wrk"):
         missing.append("wrk, the load generator: apt-get install -y wrk")
-    if "upload" not in skip and not shutil.which("curl"):
+    if not {"upload", "tus"} <= skip and not shutil.which("curl"):
         missing.append("curl, for the upload case: apt-get install -y curl")
     if "pocketbase" not in skip:
         try:
@@ -359,7 +383,9 @@ def main() -> None:
     ap.add_argument("--list-cache", type=int, default=512)
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--work", type=Path, default=Path("/tmp/mediashelf-bench"))
-    ap.add_argument("--skip", default="", help="comma list of: pocketbase, ingest, upload")
+    ap.add_argument("--skip", default="",
+                    help="comma list of: pocketbase, ingest, upload, tus, reupload")
+    ap.add_argument("--tus-size", default="1GiB", help="the tus case's file (default 1GiB)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
     args = ap.parse_args()
@@ -389,6 +415,7 @@ def main() -> None:
     if "upload" not in skip:
         print("  ingest: 1 GiB upload", flush=True)
         results["upload"] = ingest.upload_case(args.work, lambda: upload_server(args.work, args))
+    results.update(issue15_cases(args.work, skip, args.tus_size))
     partial.unlink(missing_ok=True)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     results["machine"]["load_after"] = os.getloadavg()

@@ -21,6 +21,7 @@ from mediashelf.api import assets as assets_api
 from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
+from mediashelf.api import uploads as uploads_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
 from mediashelf.api.limits import HEADERS as RATE_LIMIT_HEADERS
 from mediashelf.api.limits import RateLimitHeaders
@@ -32,6 +33,7 @@ from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
 from mediashelf.db.quotas import QuotaRepository
+from mediashelf.db.uploads import UploadRepository
 from mediashelf.db.workers import WorkerRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
@@ -45,6 +47,7 @@ from mediashelf.services.limits import Limits
 from mediashelf.services.processing import Processor
 from mediashelf.services.quotas import Quotas
 from mediashelf.services.replies import Replies
+from mediashelf.services.uploads import UploadService
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
 from mediashelf.storage.base import Storage
@@ -65,6 +68,7 @@ class Services:
     signer: UrlSigner
     keys: KeyService
     assets: AssetService
+    uploads: UploadService
     fetcher: Fetcher
     space: SpaceGuard
     idempotency: IdempotencyService
@@ -101,8 +105,9 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
                                      settings.upload_lease)
     health = Health(db, storage, space, job_repo, WorkerRepository(),
                     stale_after_s=settings.worker_stale_after)
+    uploads = UploadService(db, UploadRepository(), assets, settings)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
-                        fetcher, space, idempotency, health,
+                        uploads, fetcher, space, idempotency, health,
                         EditService(db, asset_repo, assets, settings.purge_after))
     if with_worker:
         services.analyser = make_analyser(settings)
@@ -126,9 +131,10 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
                     chores={"idempotency": services.idempotency.purge_expired},
+                    expire_uploads=services.uploads.expire_due,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
-                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4)),
+                    purge_every_s=max(1.0, min(60.0, s.purge_after / 4, s.upload_expiry / 4)),
                     sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)),
                     workers=WorkerRepository(), beat_every_s=s.worker_stale_after / 3)
     return worker
@@ -169,6 +175,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.assets = services.assets
     app.state.idempotency = services.idempotency
     app.state.edits = services.edits
+    app.state.uploads = services.uploads
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
@@ -176,11 +183,13 @@ def create_app(settings: Settings, run_worker: bool = True,
         app.add_middleware(RateLimitHeaders)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"],
-                       expose_headers=[*PAGINATION_HEADERS, *CREATE_HEADERS,
-                                       *RATE_LIMIT_HEADERS])
+                       expose_headers=list(dict.fromkeys(
+                           [*PAGINATION_HEADERS, *CREATE_HEADERS, *RATE_LIMIT_HEADERS,
+                            *uploads_api.EXPOSED])))
     app.add_middleware(RequestMetrics)  # outermost of ours: counts CORS answers too
     app.include_router(assets_api.router)
     app.include_router(edits_api.router)
+    app.include_router(uploads_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"

@@ -136,6 +136,30 @@ class Asset:
         return self.tenant_id == SYSTEM_TENANT_ID
 
 
+@dataclass(slots=True)
+class Upload:
+    """A resumable (tus) upload: the asset it becomes has the same id, and its bytes the key."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    length: int
+    received: int
+    created_ms: int
+    expires_ms: int
+    metadata: str = ""  # the Upload-Metadata header as sent, answered again by HEAD
+    name: str | None = None
+    filename: str | None = None
+    declared_type: AssetType | None = None
+    content_type: str | None = None
+    dedupe: bool = True  # bytes the tenant already holds end as that asset
+    state: dict[str, Any] = field(default_factory=dict)  # the storage's (S3 upload id, parts)
+    asset_id: uuid.UUID | None = None  # set by the final PATCH
+
+    @property
+    def key(self) -> str:
+        return asset_prefix(self.id) + "original"
+
+
 def asset_prefix(asset_id: uuid.UUID) -> str:
     """Every stored object of one asset lives under this prefix, so one call removes them all."""
     return f"assets/{asset_id}/"

@@ -5,11 +5,16 @@ MediashelfError
  ├── Unauthorized      401  no key, or an unknown or revoked key
  ├── Forbidden         403  a bad or expired file signature
  ├── NotFound          404  no such asset for this tenant
- ├── Conflict          409  a request with the same Idempotency-Key is still running
+ ├── Conflict          409  an upload offset that is not the one sent, or a request with the
+ │                          same Idempotency-Key still running
+ ├── Gone              410  a resumable upload that expired
+ ├── PreconditionFailed 412 a tus request of a protocol version we do not speak
  ├── PayloadTooLarge   413  an upload over its type's limit, a JSON body over 64 KiB
  ├── UnsupportedMedia  415  a body that is neither JSON nor multipart
  ├── Unprocessable     422  an Idempotency-Key reused for a different request
  ├── TooManyRequests   429  a request budget is spent, or too many wrong keys from one address
+ ├── Locked            423  another request is writing that upload right now
+ ├── ChecksumMismatch  460  a tus chunk whose Upload-Checksum does not match its bytes
  ├── Unavailable       503  the database or storage cannot be reached
  └── InsufficientStorage 507  free space is below the reserve: uploads and imports wait
 """
@@ -21,8 +26,10 @@ class MediashelfError(Exception):
     status = 500
     default_message = "internal error"
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.message = message or self.default_message
+        self.headers = headers  # added to the error reply (the tus routes' Tus-Resumable)
         super().__init__(self.message)
 
 
@@ -51,6 +58,16 @@ class Conflict(MediashelfError):
     default_message = "conflict"
 
 
+class Gone(MediashelfError):
+    status = 410
+    default_message = "gone"
+
+
+class PreconditionFailed(MediashelfError):
+    status = 412
+    default_message = "precondition failed"
+
+
 class PayloadTooLarge(MediashelfError):
     status = 413
     default_message = "file too large"
@@ -71,6 +88,16 @@ class TooManyRequests(MediashelfError):
     def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)  # whole seconds, as Retry-After says it
+
+
+class Locked(MediashelfError):
+    status = 423
+    default_message = "locked"
+
+
+class ChecksumMismatch(MediashelfError):
+    status = 460  # tus 1.0, checksum extension
+    default_message = "checksum mismatch"
 
 
 class Unavailable(MediashelfError):

@@ -36,7 +36,8 @@ class Worker:
                  chores: dict[str, Callable[[], object]] | None = None, concurrency: int,
                  lease_s: float, poll_s: float, purge_every_s: float = 60.0,
                  sweep_every_s: float = 300.0, workers: WorkerRepository | None = None,
-                 beat_every_s: float = 20.0) -> None:
+                 beat_every_s: float = 20.0,
+                 expire_uploads: Callable[[], int] | None = None) -> None:
         self._db, self._jobs, self._processor, self._assets = db, jobs, processor, assets
         self._storage = storage
         self._chores = dict(chores or {})  # more sweeps, run with the storage's
@@ -48,6 +49,7 @@ class Worker:
         self._workers = workers or WorkerRepository()
         self._beat_every_s = beat_every_s
         self.last_beat: float | None = None  # time.monotonic() of the last heartbeat written
+        self._expire_uploads = expire_uploads  # unfinished tus uploads past their expiry
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -160,6 +162,8 @@ class Worker:
             if now >= next_purge:
                 next_purge = now + self._purge_every_s
                 self._chore("purge", self._assets.purge_due)
+                if self._expire_uploads is not None:
+                    self._chore("expire_uploads", self._expire_uploads)
             self._chore("heartbeat", self._heartbeat)
             if now >= next_sweep:
                 next_sweep = now + self._sweep_every_s

@@ -25,19 +25,22 @@ EXAMPLES = 5  # per operation and phase: the coverage phase adds its boundary va
 
 def test_the_server_answers_as_its_document_says(make_server: Callable[..., Server],
                                                  tmp_path: Path) -> None:
-    # The API alone: fuzzed uploads and imports stay queued, nothing fetches their URLs.
-    server = make_server()  # with its worker: /readyz is 503 while jobs wait for none
+    # With its worker (/readyz is 503 while jobs wait for none); fuzzed imports name no
+    # reachable host. The tus routes are left to their protocol tests (tuspy and raw HTTP in
+    # tests/inproc/test_tus*.py): their headers are a protocol that a schema fuzzer can only
+    # half describe (Tus-Resumable checked before the key, offsets that depend on state).
+    server = make_server()
     key = server.new_key(f"fuzz-{uuid.uuid4().hex[:8]}")
     run = subprocess.run(
         [str(Path(sys.executable).with_name("schemathesis")), "run", f"{server.url}/openapi.json",
          "--url", server.url, "--header", f"x-api-key: {key}",
          "--max-examples", str(EXAMPLES), "--seed", "17", "--workers", "1",
          "--generation-database", "none", "--exclude-checks", EXCLUDED_CHECKS,
-         "--no-color", "--warnings", "off"],
+         "--exclude-path-regex", "^/v1/uploads", "--no-color", "--warnings", "off"],
         cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-8000:]
     selected = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", report)
     assert selected, report[-2000:]
-    chosen, total, tested = map(int, selected.groups())
-    assert chosen == total == tested >= 9, report[-2000:]  # every operation, none skipped
+    chosen, _total, tested = map(int, selected.groups())
+    assert chosen == tested >= 9, report[-2000:]  # every operation selected, none skipped

@@ -1,9 +1,11 @@
 """The web page at / in headless Chromium: key screen, upload, live status, filters, pages,
-preview, delete, the music tab, phone width."""
+preview, delete, the music tab, phone width; a large upload (tus) that survives going offline."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import TONE_NAME
 from tests.support import samples
-from tests.support.server import Server
+from tests.support.server import Server, wait_for
+from tests.support.tus import noise_png
 
 pytestmark = pytest.mark.browser
 
@@ -202,3 +205,40 @@ def test_phone_width_has_two_columns_and_no_sideways_scroll(
     assert len(columns.split()) == 2, columns
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     expect(cards(page).first.locator(".card-delete")).to_be_visible()  # no hover on touch
+
+
+def test_a_large_upload_survives_going_offline(
+        new_page: Any, login: Any, key: str, web_server: Server, tmp_path: Path) -> None:
+    """Resumable (tus-js-client) above 16 MB; offline mid-upload (CDP), then back."""
+    path = noise_png(tmp_path / "big noise.png", 2600)  # ~20 MB: past the page's 16 MB
+    data = path.read_bytes()
+    page = new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda req: failed.append(f"{req.method} {req.url}"))
+    login(page, key)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {  # ~6 MB/s up: the upload takes seconds
+        "offline": False, "latency": 5, "downloadThroughput": -1,
+        "uploadThroughput": 6 * 2**20})
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Upload").click()
+    chooser.value.set_files(str(path))
+    row = page.locator(".upload", has_text="big noise.png")
+    bar = row.locator(".progress")
+    page.wait_for_function("bar => Number(bar.getAttribute('aria-valuenow')) >= 20",
+                           arg=bar.element_handle(), timeout=30_000)
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    time.sleep(3)
+    expect(row).to_have_attribute("data-state", "uploading")  # waiting, not failed
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    expect(row).to_have_attribute("data-state", "ready", timeout=60_000)
+    assert any("/v1/uploads" in f for f in failed), failed  # the cut did hit the upload
+    with web_server.client(key) as client:
+        listed = client.get("/v1/assets").json()
+        (asset,) = [a for a in listed if a["name"] == "big noise.png"]
+        done = wait_for(client, asset["id"])
+    assert done["sha256"] == hashlib.sha256(data).hexdigest()
+    assert done["sizeBytes"] == len(data)

@@ -4,6 +4,7 @@ It needs httpx alone and never imports the server (`mediashelf`), which re-expor
 """
 
 from mediashelf_client._client import AsyncClient, Client
+from mediashelf_client._core import Resume
 from mediashelf_client._errors import (
     APIConnectionError,
     AuthenticationError,
@@ -18,6 +19,7 @@ from mediashelf_client._errors import (
     WaitTimeoutError,
 )
 from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
+from mediashelf_client._tus import ResumeStore
 from mediashelf_client._version import __version__
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "PermissionDeniedError",
     "ProcessingFailedError",
     "RateLimitError",
+    "Resume",
+    "ResumeStore",
     "ServerError",
     "WaitTimeoutError",
     "__version__",

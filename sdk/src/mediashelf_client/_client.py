@@ -24,7 +24,15 @@ from typing import Any, TypeVar
 import httpx
 
 from mediashelf_client import _core as core
-from mediashelf_client._core import AssetRef, FileSource, Op, Outcome, ProgressCallback, Sleep
+from mediashelf_client._core import (
+    AssetRef,
+    FileSource,
+    Op,
+    Outcome,
+    ProgressCallback,
+    Resume,
+    Sleep,
+)
 from mediashelf_client._errors import AuthenticationError, MediashelfAPIError
 from mediashelf_client._files import HashCache, media_files
 from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
@@ -50,7 +58,8 @@ def _http_args(config: core.Config) -> dict[str, Any]:
 
 def _request_args(call: core.Call) -> dict[str, Any]:
     return {"params": list(call.params) or None, "json": call.json, "data": call.data,
-            "files": call.files, "headers": dict(call.headers) if call.headers else None}
+            "files": call.files, "headers": dict(call.headers) if call.headers else None,
+            "content": call.content}
 
 
 class Client:
@@ -58,8 +67,10 @@ class Client:
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
                  transport: httpx.BaseTransport | None = None, timeout: float = 30.0,
-                 max_retries: int = 3, retry_backoff: float = 0.5) -> None:
-        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff)
+                 max_retries: int = 3, retry_backoff: float = 0.5,
+                 tus_threshold: int = 16 * 2**20, tus_chunk_size: int = 8 * 2**20) -> None:
+        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff,
+                                        tus_threshold, tus_chunk_size)
         self._http = httpx.Client(transport=transport, **_http_args(self._config))
 
     @property
@@ -145,10 +156,13 @@ class Client:
 
     def upload(self, file: FileSource, *, name: str | None = None, type: str | None = None,
                progress: ProgressCallback | None = None, tags: Sequence[str] = (),
-               dedupe: bool = True) -> Asset:
+               dedupe: bool = True, resume: Resume | None = None) -> Asset:
         """Upload a path, a binary file object or bytes, streamed; `progress(sent, total)` per
-        chunk. Bytes the library already holds answer that asset (unless dedupe=False)."""
-        return self._run(core.upload(self._config, file, name, type, progress, tags, dedupe))
+        chunk. Bytes the library already holds answer that asset (unless dedupe=False). Files
+        above `tus_threshold` go resumable (tus): a dropped connection or a restarted server
+        costs only the chunk in flight; `resume` carries a URL from an earlier run."""
+        return self._run(core.upload(self._config, file, name, type, progress, tags, dedupe,
+                                     resume))
 
     def find_existing(self, digests: Sequence[str]) -> dict[str, Asset]:
         """This key's own PROCESSING or READY assets with these SHA-256 digests, by digest."""
@@ -205,8 +219,10 @@ class AsyncClient:
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0,
-                 max_retries: int = 3, retry_backoff: float = 0.5) -> None:
-        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff)
+                 max_retries: int = 3, retry_backoff: float = 0.5,
+                 tus_threshold: int = 16 * 2**20, tus_chunk_size: int = 8 * 2**20) -> None:
+        self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff,
+                                        tus_threshold, tus_chunk_size)
         self._http = httpx.AsyncClient(transport=transport, **_http_args(self._config))
 
     @property
@@ -295,11 +311,12 @@ class AsyncClient:
 
     async def upload(self, file: FileSource, *, name: str | None = None,
                      type: str | None = None, progress: ProgressCallback | None = None,
-                     tags: Sequence[str] = (), dedupe: bool = True) -> Asset:
+                     tags: Sequence[str] = (), dedupe: bool = True,
+                     resume: Resume | None = None) -> Asset:
         """Upload a path, a binary file object or bytes, streamed; `progress(sent, total)` per
-        chunk. Bytes the library already holds answer that asset (unless dedupe=False)."""
+        chunk; dedupe and resumable (tus) above `tus_threshold`, as Client.upload."""
         return await self._run(core.upload(self._config, file, name, type, progress, tags,
-                                            dedupe))
+                                            dedupe, resume))
 
     async def find_existing(self, digests: Sequence[str]) -> dict[str, Asset]:
         """This key's own PROCESSING or READY assets with these SHA-256 digests, by digest."""

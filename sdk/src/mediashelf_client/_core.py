@@ -55,6 +55,7 @@ class Call:
     files: Mapping[str, Any] | None = None
     replayable: bool = True
     headers: Mapping[str, str] | None = None
+    content: bytes | None = None
 
     @property
     def keyed(self) -> bool:
@@ -74,7 +75,8 @@ Op = Generator[Step, Outcome, T]
 
 @dataclass(frozen=True)
 class Config:
-    """What both clients are built from: base URL, headers, timeout, retry policy."""
+    """What both clients are built from: base URL, headers, timeout, retry policy, and when
+    uploads go resumable (tus; files above tus_threshold bytes, 0 for never)."""
 
     base_url: str
     headers: Mapping[str, str]
@@ -83,10 +85,13 @@ class Config:
     retry_backoff: float
     max_backoff: float = 8.0
     jitter: Callable[[], float] = field(default=random.random, compare=False)
+    tus_threshold: int = 16 * 2**20
+    tus_chunk_size: int = 8 * 2**20
 
 
 def make_config(base_url: str | None, api_key: str | None, timeout: float, max_retries: int,
-                retry_backoff: float) -> Config:
+                retry_backoff: float, tus_threshold: int = 16 * 2**20,
+                tus_chunk_size: int = 8 * 2**20) -> Config:
     """Resolve the base URL and key (arguments first, then MEDIASHELF_URL / MEDIASHELF_API_KEY)."""
     given = base_url or os.environ.get("MEDIASHELF_URL") or DEFAULT_URL
     url = given.rstrip("/")
@@ -105,7 +110,8 @@ def make_config(base_url: str | None, api_key: str | None, timeout: float, max_r
     headers = {"user-agent": USER_AGENT, "accept": "application/json"}
     if key:
         headers["x-api-key"] = key
-    return Config(url, headers, timeout, max(0, max_retries), max(0.0, retry_backoff))
+    return Config(url, headers, timeout, max(0, max_retries), max(0.0, retry_backoff),
+                  tus_threshold=max(0, tus_threshold), tus_chunk_size=max(1, tus_chunk_size))
 
 
 def _retryable(call: Call, outcome: Outcome) -> bool:
@@ -377,29 +383,49 @@ class _ProgressReader:
 
 def upload(config: Config, source: FileSource, name: str | None, type_: str | None,
            progress: ProgressCallback | None, tags: Sequence[str] = (),
-           dedupe: bool = True) -> Op[Asset]:
-    """POST a multipart upload of a path, a binary file or bytes, streamed in 64 KiB chunks."""
+           dedupe: bool = True, resume: Resume | None = None) -> Op[Asset]:
+    """POST a multipart upload of a path, a binary file or bytes, streamed in 64 KiB chunks,
+    or (a seekable file above the tus threshold) a resumable upload, chunk by chunk."""
     if isinstance(source, bytes | bytearray | memoryview):
         data = io.BytesIO(bytes(source))
         return (yield from _upload(config, data, name or "upload", name, type_, progress,
-                                   tags, dedupe))
+                                   tags, dedupe, resume))
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         with path.open("rb") as fh:
             return (yield from _upload(config, fh, path.name, name, type_, progress, tags,
-                                       dedupe))
+                                       dedupe, resume))
     if isinstance(source, io.TextIOBase):
         raise TypeError("upload() needs a file opened in binary mode (open(path, 'rb'))")
     if not callable(getattr(source, "read", None)):
         raise TypeError("upload() takes a path, a binary file object or bytes, not "
                         f"{type(source).__name__}")
     filename = Path(str(getattr(source, "name", "") or "upload")).name
-    return (yield from _upload(config, source, filename, name, type_, progress, tags, dedupe))
+    return (yield from _upload(config, source, filename, name, type_, progress, tags, dedupe,
+                               resume))
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a resumable upload was left (`url`), and who to tell its URL as it changes."""
+
+    url: str | None = None
+    on_url: Callable[[str | None], None] | None = None
 
 
 def _upload(config: Config, fh: IO[bytes], filename: str, name: str | None,
-            type_: str | None, progress: ProgressCallback | None, tags: Sequence[str],
-            dedupe: bool) -> Op[Asset]:
+            type_: str | None, progress: ProgressCallback | None, tags: Sequence[str] = (),
+            dedupe: bool = True, resume: Resume | None = None) -> Op[Asset]:
+    total = _length(fh)
+    if total is not None and config.tus_threshold and total > config.tus_threshold:
+        from mediashelf_client import _tus
+
+        resume = resume or Resume()
+        asset_id = yield from _tus.upload(
+            config, fh, total, filename, name, type_, progress,
+            chunk_size=config.tus_chunk_size, resume_url=resume.url, on_url=resume.on_url,
+            dedupe=dedupe, tags=tags)
+        return (yield from get(config, asset_id))
     reader = _ProgressReader(fh, progress)
     fields = {"name": name} if name else {}
     if type_:

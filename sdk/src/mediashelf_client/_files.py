@@ -49,7 +49,7 @@ class HashCache:
 
     def __init__(self, folder: Path | None = None) -> None:
         self._db: sqlite3.Connection | None = None
-        where = folder or _cache_dir()
+        where = folder or cache_dir()
         try:
             where.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(where / "sha256.db", timeout=10)
@@ -101,7 +101,9 @@ class HashCache:
             self._db = None
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where the client keeps its state (digests, resumable upload URLs): one folder, one
+    setting, MEDIASHELF_CACHE_DIR."""
     if os.environ.get("MEDIASHELF_CACHE_DIR"):
         return Path(os.environ["MEDIASHELF_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mediashelf.api import schemas
 from mediashelf.api.deps import asset_service, current_key, replies
-from mediashelf.api.idempotency import Gate, fingerprint, idempotent
+from mediashelf.api.idempotency import KEY_PARAMETER, Gate, fingerprint, idempotent
 from mediashelf.api.jsonbody import read_import
 from mediashelf.api.openapi import errors
 from mediashelf.api.params import asset_id as parse_id
@@ -119,14 +119,6 @@ _CREATE_BODY = {
                                                      "library already holds its bytes"}}}},
     },
 }
-_IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key", "in": "header", "required": False,
-    "description": "Makes a retried POST safe (draft-ietf-httpapi-idempotency-key-header): "
-                   "the same key with the same request, from this tenant within 24 h, answers "
-                   "the first answer again (status and body, with `Idempotent-Replayed: true`). "
-                   "Up to 255 printable ASCII characters, bare or as a quoted string.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-}
 _CREATED_HEADERS = {
     "Location": {"schema": {"type": "string", "format": "uri"},
                  "description": "The asset's URL (`GET` it to follow its processing), on "
@@ -143,7 +135,7 @@ _CREATED_HEADERS = {
                 "tenant already holds (a live asset of the same type and SHA-256), or a URL it "
                 "already imported, answer that asset with 200 instead (`dedupe=false` opts "
                 "out); a FAILED or deleted asset is no such copy.",
-    openapi_extra={"requestBody": _CREATE_BODY, "parameters": [_IDEMPOTENCY_KEY]},
+    openapi_extra={"requestBody": _CREATE_BODY, "parameters": [KEY_PARAMETER]},
     responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING",
                      "headers": _CREATED_HEADERS},
                200: {"model": schemas.Asset,

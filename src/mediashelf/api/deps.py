@@ -15,6 +15,7 @@ from mediashelf.services.assets import AssetService
 from mediashelf.services.edits import EditService
 from mediashelf.services.limits import Limits
 from mediashelf.services.replies import Replies
+from mediashelf.services.uploads import UploadService
 
 
 def presented_key(request: Request) -> str | None:
@@ -66,4 +67,10 @@ def edit_service(request: Request) -> EditService:
 def replies(request: Request) -> Replies:
     """Listings and single assets, cached."""
     service: Replies = request.app.state.replies
+    return service
+
+
+def upload_service(request: Request) -> UploadService:
+    """Resumable (tus) uploads."""
+    service: UploadService = request.app.state.uploads
     return service

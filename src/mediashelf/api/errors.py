@@ -34,8 +34,9 @@ async def _ours(request: Request, exc: Exception) -> JSONResponse:
     headers = ({"WWW-Authenticate": 'ApiKey realm="mediashelf"'} if exc.status == 401
                else {"Retry-After": "5"} if exc.status == 503
                else {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests)
-               else None)
-    reply = error_response(exc.status, exc.message, headers)
+               else {})
+    headers.update(exc.headers or {})
+    reply = error_response(exc.status, exc.message, headers or None)
     reply.raw_headers += usage_headers(request.scope)  # what the request spent of its budgets
     return reply
 

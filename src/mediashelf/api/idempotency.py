@@ -29,7 +29,18 @@ log = logging.getLogger("mediashelf.api")
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
-KEPT_HEADERS = ("location", "x-duplicate-of")  # repeated with a replayed answer
+# repeated with a replayed answer (names as Starlette lists them: lower case)
+KEPT_HEADERS = ("content-type", "location", "x-duplicate-of", "x-asset-id", "upload-offset",
+                "upload-expires", "tus-resumable")
+_JSON = "application/json"
+KEY_PARAMETER = {  # the header in the OpenAPI document
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Makes a retried POST safe (draft-ietf-httpapi-idempotency-key-header): "
+                   "the same key with the same request, from this tenant within 24 h, answers "
+                   "the first answer again (status and body, with `Idempotent-Replayed: true`). "
+                   "Up to 255 printable ASCII characters, bare or as a quoted string.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def fingerprint(*parts: object) -> str:
@@ -43,6 +54,11 @@ class Gate:
     def __init__(self, service: IdempotencyService | None = None,
                  claim: Claim | None = None) -> None:
         self._service, self._claim = service, claim
+
+    @property
+    def keyed(self) -> bool:
+        """The request came with an Idempotency-Key (check() then matters)."""
+        return self._claim is not None
 
     def check(self, print_: str) -> None:
         """Raises Replayed (the answer to send again) or Unprocessable (the key was used for
@@ -73,7 +89,10 @@ async def idempotent(request: Request, tenant_id: uuid.UUID,
     except MediashelfError as exc:
         body = json.dumps({"code": exc.status, "message": exc.message}, ensure_ascii=False,
                           separators=(",", ":"))  # as the error handler writes it
-        await _settle(service, claim, Answer(exc.status, body))
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()
+                   if k.lower() in KEPT_HEADERS}
+        await _settle(service, claim, Answer(exc.status, body,
+                                             {**headers, "content-type": _JSON}))
         raise
     except BaseException:
         await _settle(service, claim, None)
@@ -93,5 +112,10 @@ async def _settle(service: IdempotencyService, claim: Claim, answer: Answer | No
 
 
 def _replay(answer: Answer) -> Response:
-    return Response(answer.body, status_code=answer.status, media_type="application/json",
-                    headers={**answer.headers, REPLAYED: "true"})
+    """The first answer again: its status, body bytes and content type (none for an empty
+    body, as tus's 201). Answers kept before content types were kept were all JSON."""
+    headers = {k.lower(): v for k, v in answer.headers.items()}
+    if answer.body and "content-type" not in headers:
+        headers["content-type"] = _JSON
+    return Response(answer.body.encode(), status_code=answer.status,
+                    headers={**headers, REPLAYED: "true"})

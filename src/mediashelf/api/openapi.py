@@ -56,6 +56,8 @@ HTTP_LAYER = (400, 414, 431)
 TAGS = [
     {"name": "assets", "description": "Your library: list, upload, import, get and delete "
                                       "assets (the Argil v1 Assets API and its additions)"},
+    {"name": "uploads", "description": "Resumable uploads (tus 1.0): create, send in chunks, "
+                                       "resume after a drop; the last chunk makes the asset"},
     {"name": "files", "description": "Downloads behind the signed, expiring `fileUrl` and "
                                      "`thumbnailUrl`: no key, `Range` honoured"},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics: no key"},

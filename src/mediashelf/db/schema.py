@@ -168,6 +168,30 @@ rate_limits = sa.Table(
     sa.Index("ix_rate_limits_expires", "expires_ms"),
 )
 
+# Resumable (tus) uploads: any API process can take the next PATCH. `lock_token` is held by the
+# request writing the upload; a lock whose request died runs out at `lock_expires_ms`.
+uploads = sa.Table(
+    "uploads", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("length", sa.BigInteger, nullable=False),
+    sa.Column("received", sa.BigInteger, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    sa.Column("expires_ms", sa.BigInteger, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("name", sa.String(256)),
+    sa.Column("filename", sa.String(512)),
+    sa.Column("declared_type", sa.String(8)),
+    sa.Column("content_type", sa.String(128)),
+    sa.Column("dedupe", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("state", sa.JSON, nullable=False),
+    sa.Column("asset_id", sa.Uuid),
+    sa.Column("lock_token", sa.String(32)),
+    sa.Column("lock_expires_ms", sa.BigInteger),
+    sa.Index("ix_uploads_expires", "expires_ms"),
+)
+
 meta = sa.Table(
     "meta", metadata,
     sa.Column("key", sa.String(64), primary_key=True),

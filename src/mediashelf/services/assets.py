@@ -118,7 +118,7 @@ class UploadSink:
         if self.size > self.limit:
             raise PayloadTooLarge(f"file larger than {format_size(self.limit)}")
         self._sha.update(data)
-        with _full_is_507():
+        with full_is_507():
             self._writer.write(data)
 
     def finish(self, name: str | None, filename: str | None, content_type: str | None,
@@ -144,7 +144,7 @@ class UploadSink:
 
 
 @contextmanager
-def _full_is_507() -> Iterator[None]:
+def full_is_507() -> Iterator[None]:
     """A full disk (or the reserve reached) on the way to storage or the database is a 507."""
     try:
         yield
@@ -174,11 +174,11 @@ class AssetService:
         return self._settings.max_bytes(asset_type.value)
 
     def start_upload(self, tenant_id: uuid.UUID, declared: AssetType | None) -> UploadSink:
-        self._check_room()
-        with _full_is_507():
+        self.check_room()
+        with full_is_507():
             return UploadSink(self, tenant_id, declared)
 
-    def _check_room(self) -> None:
+    def check_room(self) -> None:
         """Uploads and imports wait while free space is below the reserve."""
         if self.space is not None and not self.space.has_room():
             raise InsufficientStorage()
@@ -213,7 +213,7 @@ class AssetService:
                     self.storage.delete_prefix(asset_prefix(got.asset_id))
                 return found
         if commit is not None:
-            with _full_is_507():
+            with full_is_507():
                 commit()
         now = uuid7_ms(got.asset_id)
         asset = Asset(
@@ -223,7 +223,7 @@ class AssetService:
             file_key=got.key, extra=got.extra, declared_type=got.declared is not None,
             tags=list(got.tags))
         try:
-            with _full_is_507():
+            with full_is_507():
                 kept = self.add(asset, JobKind.PROCESS, also, dedupe=dedupe)
         except BaseException:
             self.storage.delete_prefix(asset_prefix(got.asset_id))
@@ -274,13 +274,13 @@ class AssetService:
         name = check_name(name)
         if self._url_check is not None:
             url = self._url_check(url)
-        self._check_room()
+        self.check_room()
         asset_id = uuid7()
         now = uuid7_ms(asset_id)
         asset = Asset(id=asset_id, tenant_id=tenant_id, name=name, type=asset_type,
                       status=AssetStatus.PROCESSING, created_ms=now, updated_ms=now,
                       source_url=url, declared_type=True, tags=list(tags or []))
-        with _full_is_507():
+        with full_is_507():
             kept = self.add(asset, JobKind.IMPORT, dedupe=dedupe)
         if kept is not asset:
             return Created(kept, duplicate=True)
@@ -311,7 +311,7 @@ class AssetService:
 
     def delete(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
         """Hide the asset at once and move its bytes to the trash until the purge."""
-        with _full_is_507(), self._db.write() as conn:
+        with full_is_507(), self._db.write() as conn:
             asset = self._repo.get_visible(conn, asset_id, (tenant_id, SYSTEM_TENANT_ID))
             if asset is None:
                 raise NotFound("asset not found")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from mediashelf.storage.scratch import Swept
 
@@ -16,6 +16,20 @@ class StorageWriter(Protocol):
     def write(self, data: bytes) -> None: ...
     def commit(self) -> None: ...
     def abort(self) -> None: ...
+
+
+class ResumableWriter(Protocol):
+    """One object written over many requests, maybe by many processes. Between requests the
+    database keeps the offset and `state` (small, JSON-able); what a request wrote past the
+    last saved offset is dropped by the next one, so a request that dies leaves nothing wrong."""
+
+    def write(self, data: bytes) -> None: ...
+    def save(self) -> dict[str, Any]:
+        """Make the bytes written so far durable; the state to keep with the new offset."""
+    def complete(self) -> None:
+        """Make the object visible at its key (all bytes written)."""
+    def close(self) -> None:
+        """Let go of open files; bytes written since the last save() are not kept."""
 
 
 class Storage(Protocol):
@@ -45,6 +59,13 @@ class Storage(Protocol):
 
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
         """An absolute URL that serves the object without an API key until expires_at (unix s)."""
+
+    def resume(self, key: str, offset: int, state: dict[str, Any]) -> ResumableWriter:
+        """Go on writing a resumable object at `offset` (0 and {} for a new one);
+        FileNotFoundError if the bytes saved so far are gone."""
+
+    def drop_resumable(self, key: str) -> None:
+        """Remove an unfinished resumable object: its bytes and any open multipart upload."""
 
     def ping(self) -> None:
         """Raise if the storage cannot be reached."""

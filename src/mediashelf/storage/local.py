@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote, quote_plus
 
 from mediashelf.security import UrlSigner
@@ -41,6 +42,49 @@ class LocalWriter:
         self._scratch.discard()
 
 
+class LocalResumable:
+    """Appends to `<key>.part` beside the final file; complete() renames it into place."""
+
+    def __init__(self, partial: Path, final: Path, offset: int,
+                 space: SpaceGuard | None) -> None:
+        self._partial, self._final, self._space = partial, final, space
+        self._unchecked = 0
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._file: BinaryIO | None = os.fdopen(fd, "r+b")
+        if os.fstat(fd).st_size < offset:
+            self.close()
+            raise FileNotFoundError("the saved bytes of this upload are gone")
+        self._file.truncate(offset)  # past the offset: a request that died before its save
+        self._file.seek(offset)
+
+    def write(self, data: bytes) -> None:
+        assert self._file is not None, "resumable write already closed"
+        if self._space is not None:
+            self._unchecked += len(data)
+            if self._unchecked >= _CHECK_EVERY:
+                self._unchecked = 0
+                self._space.check(len(data))
+        self._file.write(data)
+
+    def save(self) -> dict[str, Any]:
+        assert self._file is not None, "resumable write already closed"
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return {}
+
+    def complete(self) -> None:
+        self.save()
+        self.close()
+        os.replace(self._partial, self._final)
+
+    def close(self) -> None:
+        fh, self._file = self._file, None
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                fh.close()
+
+
 class LocalStorage:
     def __init__(self, root: Path, base_url: str, signer: UrlSigner,
                  space: SpaceGuard | None = None) -> None:
@@ -63,6 +107,16 @@ class LocalStorage:
         if self._space is not None:
             self._space.check()
         return LocalWriter(self.scratch.file(), final, self._space)
+
+    def resume(self, key: str, offset: int, state: dict[str, Any]) -> LocalResumable:
+        if self._space is not None:
+            self._space.check()
+        final = self._path(key)
+        return LocalResumable(final.with_name(final.name + ".part"), final, offset, self._space)
+
+    def drop_resumable(self, key: str) -> None:
+        final = self._path(key)
+        final.with_name(final.name + ".part").unlink(missing_ok=True)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         if self._space is not None:

@@ -16,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from mediashelf.names import inline_disposition
+from mediashelf.storage.s3_resumable import S3Resumable, drop_resumable
 from mediashelf.storage.s3_uploads import LEASE_DIR, UploadLeases
 from mediashelf.storage.scratch import ScratchDir, Swept
 from mediashelf.storage.space import SpaceGuard
@@ -159,6 +160,13 @@ class S3Storage:
     def writer(self, key: str, content_type: str | None = None) -> S3Writer:
         return S3Writer(self.client, self.bucket, self._key(key), content_type, self._part_size,
                         self.leases)
+
+    def resume(self, key: str, offset: int, state: dict[str, Any]) -> S3Resumable:
+        return S3Resumable(self.client, self.bucket, self._key(key), offset, state,
+                           self._part_size, self.leases)
+
+    def drop_resumable(self, key: str) -> None:
+        drop_resumable(self.client, self.bucket, self._key(key), self.leases)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}

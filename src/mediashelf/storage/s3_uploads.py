@@ -7,6 +7,9 @@ before the upload starts and put again every lease/5 seconds by its process. The
 upload under our prefix when no lease of its key is younger than the lease period and the
 upload itself started longer ago than that. Ages are measured by the bucket's own clock (its
 Date header against its LastModified and Initiated times), so the machines' clocks do not matter.
+
+A resumable (tus) upload outlives any one process: its lease is `held`, never renewed and never
+stale, until the upload completes or expires (the database knows which; see s3_resumable.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mediashelf.s3")
 
 LEASE_DIR = ".uploads/"
+HELD = "held"  # the lease of a resumable upload (a uuid hex never has this name)
 
 
 class UploadLeases:
@@ -60,6 +64,16 @@ class UploadLeases:
                                                 daemon=True)
                 self._thread.start()
         return lease
+
+    def hold(self, key: str) -> None:
+        """A lease that covers key's uploads until release(key), whatever its age."""
+        self._put(f"{self._folder(key)}/{HELD}", key)
+
+    def release(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self._bucket, Key=f"{self._folder(key)}/{HELD}")
+        except (BotoCoreError, ClientError):
+            log.warning("s3.lease_release_failed", exc_info=True)
 
     def drop(self, lease: str) -> None:
         """The upload is finished or aborted: stop renewing its lease and remove it."""
@@ -99,7 +113,8 @@ class UploadLeases:
         def age(when: datetime) -> float:
             return (now - when).total_seconds()
 
-        covered = {k.rsplit("/", 1)[0] for k, when in leases.items() if age(when) < self.lease_s}
+        covered = {k.rsplit("/", 1)[0] for k, when in leases.items()
+                   if age(when) < self.lease_s or k.endswith("/" + HELD)}
         swept = Swept()
         for up in uploads:
             if self._folder(up["Key"]) in covered or age(up["Initiated"]) < self.lease_s:
@@ -115,7 +130,7 @@ class UploadLeases:
             swept = swept.add(Swept(1, size))
             log.info("s3.upload_aborted", extra={"key": up["Key"], "bytes": size})
         for lease, when in leases.items():  # left by processes that died
-            if age(when) >= self.lease_s:
+            if age(when) >= self.lease_s and not lease.endswith("/" + HELD):
                 self._client.delete_object(Bucket=self._bucket, Key=lease)
         return swept
 

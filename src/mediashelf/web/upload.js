@@ -7,6 +7,10 @@ import { formatBytes, sentence } from "./format.js";
 import { load, resetPollDelay, schedulePoll } from "./grid.js";
 
 const UPLOAD_CONCURRENCY = 2;
+// Larger files go resumable (tus, /v1/uploads): a dropped network costs one chunk, not the file.
+const TUS_THRESHOLD = 16 * 1000 * 1000;
+const TUS_CHUNK = 8 * 1024 * 1024;
+const TUS_RETRY_DELAYS = [0, 1000, 2000, 3000, 5000, 5000, 10000, 10000, 10000, 20000, 30000];
 
 export const uploads = new Map();
 let uploadSeq = 0;
@@ -16,7 +20,7 @@ export function addFiles(fileList) {
   if (!files.length) return;
   for (const file of files) {
     const id = `u${++uploadSeq}`;
-    const u = { id, file, state: "queued", progress: 0, xhr: null, assetId: null, message: "" };
+    const u = { id, file, state: "queued", progress: 0, xhr: null, tus: null, assetId: null, message: "" };
     u.node = uploadRow(u);
     uploads.set(id, u);
     $("#upload-list").prepend(u.node);
@@ -96,7 +100,109 @@ function pumpUploads() {
   }
 }
 
+let tusLoading = null;
+
+/* tus-js-client (vendor/tus.min.js, from npm), loaded the first time a large file comes. */
+function loadTus() {
+  tusLoading ||= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "/web/vendor/tus.min.js";
+    script.onload = () => resolve(window.tus);
+    script.onerror = () => {
+      tusLoading = null;
+      reject(new Error("could not load the resumable upload client"));
+    };
+    document.head.append(script);
+  });
+  return tusLoading;
+}
+
 function startUpload(u) {
+  if (u.file.size > TUS_THRESHOLD) startResumable(u);
+  else startMultipart(u);
+}
+
+function uploadDone(u, body) {
+  u.assetId = body && body.id;
+  u.state = body && body.status === "READY" ? "ready" : body && body.status === "FAILED" ? "failed" : "processing";
+  u.message = (body && body.failureReason) || "";
+  announce(`${u.file.name} uploaded${u.state === "processing" ? ", processing" : ""}.`);
+  load({ quiet: true });
+}
+
+async function startResumable(u) {
+  u.state = "uploading";
+  paintUpload(u);
+  let tus;
+  try {
+    tus = await loadTus();
+  } catch (err) {
+    u.state = "error";
+    u.message = err.message;
+    finishUpload(u);
+    return;
+  }
+  if (u.state !== "uploading") return; // canceled while loading
+  const upload = new tus.Upload(u.file, {
+    endpoint: "/v1/uploads",
+    headers: { "x-api-key": state.key },
+    chunkSize: TUS_CHUNK,
+    retryDelays: TUS_RETRY_DELAYS,
+    metadata: { filename: u.file.name, filetype: u.file.type || "application/octet-stream" },
+    storeFingerprintForResuming: true, // a reloaded page resumes the same file
+    removeFingerprintOnSuccess: true,
+    // tus-js-client gives up at once while the browser says it is offline; we wait instead
+    onShouldRetry: (err) => {
+      const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
+      return status === 0 || status >= 500 || [409, 423, 429].includes(status);
+    },
+    onProgress: (sent, total) => {
+      u.progress = total ? sent / total : 0;
+      paintUpload(u);
+    },
+    onSuccess: async ({ lastResponse }) => {
+      const id = lastResponse && lastResponse.getHeader("X-Asset-Id");
+      let body = null;
+      try {
+        body = id ? await (await api(`/v1/assets/${encodeURIComponent(id)}`)).json() : null;
+      } catch {
+        body = { id, status: "PROCESSING" };
+      }
+      uploadDone(u, body || { id, status: "PROCESSING" });
+      finishUpload(u);
+    },
+    onError: (err) => {
+      const res = err && err.originalResponse;
+      const status = res ? res.getStatus() : 0;
+      if (!status && navigator.onLine === false && u.state === "uploading") {
+        // offline for longer than the retries: go on from the server's offset once back
+        window.addEventListener("online", () => u.state === "uploading" && upload.start(), { once: true });
+        return;
+      }
+      let body = null;
+      try {
+        body = res ? JSON.parse(res.getBody()) : null;
+      } catch {
+        body = null;
+      }
+      u.state = "error";
+      if (status === 401) {
+        u.message = "API key not accepted";
+        signOut("That API key was not accepted (it may have been revoked). Paste a valid key.");
+      } else {
+        u.message = sentence(body && body.message) || (status ? `Upload failed (HTTP ${status})` : "Network error: the upload did not reach the server");
+        announce(`${u.file.name}: ${u.message}`);
+      }
+      finishUpload(u);
+    },
+  });
+  u.tus = upload;
+  const previous = await upload.findPreviousUploads().catch(() => []);
+  if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+  upload.start();
+}
+
+function startMultipart(u) {
   const xhr = new XMLHttpRequest();
   u.xhr = xhr;
   u.state = "uploading";
@@ -117,11 +223,7 @@ function startUpload(u) {
       body = null;
     }
     if (xhr.status === 201 || xhr.status === 200) {
-      u.assetId = body && body.id;
-      u.state = body && body.status === "READY" ? "ready" : body && body.status === "FAILED" ? "failed" : "processing";
-      u.message = (body && body.failureReason) || "";
-      announce(`${u.file.name} uploaded${u.state === "processing" ? ", processing" : ""}.`);
-      load({ quiet: true });
+      uploadDone(u, body);
     } else if (xhr.status === 401) {
       u.state = "error";
       u.message = "API key not accepted";
@@ -150,6 +252,7 @@ function startUpload(u) {
 
 function finishUpload(u) {
   u.xhr = null;
+  u.tus = null;
   resetPollDelay();
   paintUpload(u);
   pumpUploads();
@@ -158,7 +261,14 @@ function finishUpload(u) {
 
 function cancelUpload(u) {
   if (u.state === "uploading" && u.xhr) u.xhr.abort();
-  else if (u.state === "queued") {
+  else if (u.state === "uploading" && u.tus) {
+    u.tus.abort(true).catch(() => {}); // true: the server drops what it has (tus termination)
+    u.state = "canceled";
+    finishUpload(u);
+  } else if (u.state === "uploading") {
+    u.state = "canceled"; // still loading the client
+    finishUpload(u);
+  } else if (u.state === "queued") {
     u.state = "canceled";
     paintUpload(u);
   }

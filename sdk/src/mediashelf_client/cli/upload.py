@@ -26,8 +26,11 @@ from mediashelf_client import (
     AuthenticationError,
     Client,
     MediashelfAPIError,
+    Resume,
+    ResumeStore,
 )
 from mediashelf_client._files import HashCache, media_files
+from mediashelf_client._tus import default_store
 from mediashelf_client.cli.common import (
     API_ERROR,
     BAD_ARGS,
@@ -134,12 +137,14 @@ def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str
     tasks = [progress.add_task(escape(r.path.name), total=size, start=False)
              for r, size in zip(rows, sizes, strict=True)]
     done = 0
+    store = default_store()  # where a stopped run's large files left off
     for row, task, size in zip(rows, tasks, sizes, strict=True):
         progress.start_task(task)
         try:
             row.asset = client.upload(row.path, name=name, type=type_, dedupe=dedupe,
                                       tags=tags,
-                                      progress=_reporter(progress, task, overall, done))
+                                      progress=_reporter(progress, task, overall, done),
+                                      resume=_resume(store, row.path, client.base_url))
         except (AuthenticationError, APIConnectionError):
             raise  # nothing else will get through either
         except MediashelfAPIError as exc:
@@ -149,6 +154,12 @@ def _send_all(client: Client, rows: Sequence[_Row], name: str | None, type_: str
         done += size
         progress.update(task, completed=size)
         progress.update(overall, completed=done)
+
+
+def _resume(store: ResumeStore, path: Path, base_url: str) -> Resume:
+    """Resume the file's upload from an earlier run, and remember where this one gets to."""
+    key = store.key(path, base_url)
+    return Resume(store.get(key), lambda url: store.put(key, url))
 
 
 def _reporter(progress: Progress, task: Any, overall: Any, before: int
