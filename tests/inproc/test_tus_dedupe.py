@@ -60,7 +60,7 @@ def test_a_tus_upload_of_held_bytes_ends_as_that_asset(api: Api, client: httpx.C
     assert not list(api.services.storage.list_keys(f"assets/{upload_id}/"))
     assert open_multipart(api) == []
     assert client.get(f"/v1/assets/{upload_id}").status_code == 404
-    listed = client.get("/v1/assets", params={"status": "PROCESSING,READY"})
+    listed = client.get("/v1/assets", params={"status": "PROCESSING,READY", "scope": "mine"})
     assert [a["id"] for a in listed.json()] == [held]
     assert wait_for(client, held)["name"] == "first"  # the asset as it was, not renamed
 
