@@ -74,7 +74,9 @@ def _answer(res: httpx.Response) -> tuple[int, dict[str, str], Any]:
             if item.get(field):
                 item[field] = urlsplit(item[field])._replace(query="").geturl()
     if isinstance(body, dict) and isinstance(body.get("queue"), dict):
-        body["queue"].pop("oldestQueuedSeconds", None)  # /readyz: read at the moment of asking
+        # /readyz: read at the moment of asking; the disk's free bytes move with every write
+        body["queue"].pop("oldestQueuedSeconds", None)
+        assert isinstance(body.pop("freeBytes", 0), int)
     if isinstance(body, (list, dict)):
         headers.pop("content-length")  # the URLs' signatures differ in length on S3
     return res.status_code, headers, body
