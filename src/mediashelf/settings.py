@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -245,15 +246,20 @@ class Settings(BaseSettings):
                 "AUDIO": self.max_audio_bytes}[asset_type]
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read the environment (plus flag overrides); a bad value raises ConfigError naming it."""
+def load_settings(flags: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read the environment (plus flag overrides); a bad value raises ConfigError naming it:
+    the flag it came from (`flags` maps a field to its flag's spelling), else the variable."""
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**given)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = err.get("loc") or ()
         if loc:
-            raise ConfigError(f"MEDIASHELF_{str(loc[0]).upper()}: {_explain(err)}") from None
+            field = str(loc[0])
+            name = (flags or {}).get(field) if field in given else None
+            raise ConfigError(f"{name or 'MEDIASHELF_' + field.upper()}: {_explain(err)}"
+                              ) from None
         raise ConfigError(_explain(err)) from None
     except SettingsError:  # a value pydantic-settings could not even decode
         raise ConfigError("a MEDIASHELF_* setting could not be read") from None

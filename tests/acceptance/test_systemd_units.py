@@ -100,6 +100,16 @@ def test_unit_runs_the_command_as_a_confined_user(name: str) -> None:
     assert service["EnvironmentFile"] == ["/etc/mediashelf/mediashelf.env"]
 
 
+def test_the_worker_unit_serves_its_health_and_metrics() -> None:
+    """The worker unit gives its process a port of its own, a valid one, apart from the API's."""
+    env = dict(v.split("=", 1) for v in _directives(
+        DEPLOY / "mediashelf-worker.service")["Service.Environment"])
+    port = load_settings(data_dir=Path("/tmp"),
+                         worker_metrics_port=env["MEDIASHELF_WORKER_METRICS_PORT"]
+                         ).worker_metrics_port
+    assert port is not None and port != 8000
+
+
 def test_a_bad_setting_exits_2_which_is_not_restarted(tmp_path: Path) -> None:
     for name in UNITS:
         assert _directives(DEPLOY / name)["Service.RestartPreventExitStatus"] == ["2"]

@@ -79,6 +79,24 @@ def test_the_server_commands_refuse_bad_values_plainly(
     assert said.count("\n") == 1 and not any(text in said for text in LIBRARY_TEXT), said
 
 
+@pytest.mark.parametrize(("args", "env", "words"), [
+    (["serve", "--port", "99999"], {}, "error: --port: must be at most 65535"),
+    (["serve"], {"MEDIASHELF_PORT": "99999"}, "error: MEDIASHELF_PORT: must be at most 65535"),
+    (["serve", "--workers", "0"], {}, "error: --workers: must be at least 1"),
+    (["worker", "--metrics-port", "70000"], {}, "error: --metrics-port: must be at most 65535"),
+    (["serve", "--port", "8000"], {"MEDIASHELF_WEB_CONCURRENCY": "0"},
+     "error: MEDIASHELF_WEB_CONCURRENCY: must be at least 1"),
+])
+def test_an_out_of_range_value_names_where_it_came_from(
+        args: list[str], env: dict[str, str], words: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flag's bad value names the flag; the variable is named only when it was the source."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, said = run(mediashelf.cli.main, args, capsys)
+    assert code != 0 and said.strip() == words, said
+
+
 @pytest.mark.parametrize(("url", "setting"), [
     ("https://127.0.0.1/a.png", "MEDIASHELF_ALLOW_PRIVATE_URLS=true"),
     ("https://printer.local/a.png", "MEDIASHELF_ALLOW_PRIVATE_URLS=true"),

@@ -18,11 +18,16 @@ class Failure(Exception):
     """A one-line error for the user, and a non-zero exit."""
 
 
+# the settings a command-line flag can give, and the flag's spelling, to name it in an error
+FLAGS = {"host": "--host", "port": "--port", "web_concurrency": "--workers",
+         "worker_metrics_port": "--metrics-port"}
+
+
 def settings_from_env(quiet: bool = True, **flags: Any) -> Settings:
     """Settings from the environment; one-shot commands log only warnings, to keep output clean."""
     from mediashelf import logs, tracing
 
-    settings = load_settings(**flags)
+    settings = load_settings(FLAGS, **flags)
     logs.setup("WARNING" if quiet else settings.log_level, settings.log_format)
     if not quiet:  # the server's commands
         tracing.setup(settings.tracing)
