@@ -23,7 +23,7 @@ from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.transfer import TABLES, TransferRepository
-from mediashelf.domain import Asset, AssetStatus, JobKind, now_ms
+from mediashelf.domain import SYSTEM_TENANT_ID, Asset, AssetStatus, JobKind, now_ms
 from mediashelf.errors import MediashelfError
 from mediashelf.storage.base import Storage
 
@@ -78,6 +78,8 @@ def export_library(db: Database, storage: Storage, folder: Path) -> Summary:
                     n += 1
                     if name == "assets":
                         ids.add(str(row["id"]))
+                    elif name == "tenants" and row["id"] == SYSTEM_TENANT_ID:
+                        n -= 1  # every library has it: an import keeps its own, so not counted
             if name != "meta":
                 setattr(summary, {"api_keys": "keys"}.get(name, name), n)
     objects = folder / "objects"
