@@ -71,8 +71,9 @@ class EventService:
         return self._db.reading(lambda conn: self._repo.after_many(conn, cursors, limit))
 
     def start(self, tenant_id: uuid.UUID) -> int:
-        """Where a new stream of the tenant starts: after its newest event."""
-        return self._db.reading(lambda conn: self._repo.newest_id(conn, tenant_id))
+        """Where a new stream of the tenant starts: after its newest event (kept or swept)."""
+        return self._db.reading(lambda conn: max(self._repo.newest_id(conn, tenant_id),
+                                                 self._repo.swept_to(conn, tenant_id)))
 
     def gap(self, tenant_id: uuid.UUID, after_id: int) -> bool:
         """Whether resuming after after_id would miss events: some were swept, or the id was
