@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -165,3 +165,22 @@ def until_metric(srv: Server, value: int, timeout: float = 30) -> None:
             return
         assert time.monotonic() < deadline, f"open streams: {line!r}, want {value}"
         time.sleep(0.1)
+
+
+def test_opening_a_stream_spends_the_read_budget(make_server: Callable[..., Server]) -> None:
+    srv = make_server({"MEDIASHELF_RATE_LIMIT_READS": "2/day"})
+    key = srv.new_key("budget")
+    with ExitStack() as stack:
+        for _ in range(2):
+            stack.enter_context(stream(srv, key))
+        refused = httpx.get(srv.url + "/v1/events", headers={"x-api-key": key}, timeout=10)
+    assert refused.status_code == 429 and refused.json()["code"] == 429
+    assert int(refused.headers["retry-after"]) > 0
+
+
+def test_a_server_stops_with_streams_open(make_server: Callable[..., Server]) -> None:
+    srv = make_server()
+    key = srv.new_key("stop")
+    with stream(srv, key) as source:
+        assert srv.stop() == 0  # the streams end with the server, they do not hold it up
+        assert list(source.iter_sse()) == []
