@@ -3,6 +3,7 @@ a server without one (an Argil-shaped scripted server)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediashelf_client import Client, Event, NotFoundError, ProcessingFailedError
+from mediashelf_client import AsyncClient, Client, Event, NotFoundError, ProcessingFailedError
 from mediashelf_client._events import Parser
 from tests.sdk.conftest import Scripted
 from tests.sdk.test_retries import ARGIL_ASSET
@@ -37,7 +38,7 @@ def test_events_follow_an_upload_and_resume_after_an_id(server: Server, api_key:
 
     with Client(server.url, api_key) as sdk:
         def follow() -> None:
-            stream = sdk.events()
+            stream = sdk.events(after=0)  # a new tenant: all of its events, whenever it opens
             opened.set()
             for event in stream:
                 got.append(event)
@@ -107,3 +108,21 @@ def test_the_parser_reads_what_a_server_writes(lines: list[str], event_id: int) 
     assert event is not None
     assert (event.id, event.type, event.text) == (event_id, "asset.ready", text)
     assert parser.feed("") is None  # nothing more to dispatch
+
+
+def test_the_async_client_listens_too(server: Server, api_key: str,
+                                      media: dict[str, Path]) -> None:
+    async def run() -> tuple[list[str], str]:
+        async with AsyncClient(server.url, api_key) as sdk:
+            asset = await sdk.upload(media["png"], dedupe=False)
+            ready = await sdk.wait_until_ready(asset, timeout=60)
+            seen: list[str] = []
+            async for event in sdk.events(after=0, types=["asset.created", "asset.ready"]):
+                if event.asset is not None and event.asset.id == asset.id:
+                    seen.append(event.type)
+                if seen == ["asset.created", "asset.ready"]:
+                    break
+            return seen, ready.status
+
+    seen, status = asyncio.run(run())
+    assert status == "READY" and seen == ["asset.created", "asset.ready"]

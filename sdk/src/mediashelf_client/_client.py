@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from mediashelf_client import _core as core
-from mediashelf_client import _events as events
+from mediashelf_client import _streams as streams
 from mediashelf_client._core import (
     AssetRef,
     FileSource,
@@ -34,13 +34,7 @@ from mediashelf_client._core import (
     Resume,
     Sleep,
 )
-from mediashelf_client._errors import (
-    APIConnectionError,
-    AuthenticationError,
-    MediashelfAPIError,
-    ProcessingFailedError,
-    error_for,
-)
+from mediashelf_client._errors import AuthenticationError, MediashelfAPIError
 from mediashelf_client._events import Event
 from mediashelf_client._files import HashCache, media_files
 from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
@@ -212,73 +206,21 @@ class Client:
         server has none, or it fails); ProcessingFailedError / WaitTimeoutError otherwise."""
         deadline = time.monotonic() + timeout
         asset_id = asset.id if isinstance(asset, Asset) else str(asset).strip()
-        found = self._wait_streaming(asset_id, deadline) if asset_id else None
+        found = None
+        if asset_id:
+            found = streams.wait_ready(self._http, self._config, asset_id, deadline,
+                                       lambda: self._run(core.get(self._config, asset_id)))
         if found is not None:
             return found
         left = max(0.0, deadline - time.monotonic())
         return self._run(core.wait_until_ready(self._config, asset, left, poll_interval))
-
-    def _wait_streaming(self, asset_id: str, deadline: float) -> Asset | None:
-        """The asset once READY, by the stream; None to poll instead (no stream, a failure,
-        or time out: the poll then looks once more and says so)."""
-        last: int | None = None
-        while (left := deadline - time.monotonic()) > 0:
-            timeout = httpx.Timeout(self._config.timeout, read=max(0.1, min(left, 30.0)))
-            try:
-                with self._http.stream("GET", events.PATH, timeout=timeout,
-                                       params=events.request_params(events.FINAL),
-                                       headers=events.request_headers(last)) as res:
-                    if res.status_code >= 400:  # 404: a server without the stream (Argil)
-                        return None
-                    # it may have finished before the stream began: look once, then listen
-                    current = self._run(core.get(self._config, asset_id))
-                    if current.is_ready:
-                        return current
-                    if current.is_failed:
-                        raise ProcessingFailedError(current)
-                    parser = events.Parser()
-                    for line in res.iter_lines():
-                        event = parser.feed(line)
-                        if event is None:
-                            continue
-                        last = event.id if event.id is not None else last
-                        done = events.outcome(asset_id, event)
-                        if done is not None:
-                            return done
-            except httpx.ReadTimeout:
-                continue  # quiet for too long: look again, resuming after the last id
-            except httpx.TransportError:
-                return None
-        return None
 
     def events(self, *, after: int | None = None, types: Sequence[str] | None = None,
                reconnect: bool = True) -> Iterator[Event]:
         """The tenant's asset events as they happen: after the event id `after`, else from
         now. A dropped stream is reopened after the last id seen, so none is lost (a `resync`
         event says some were too old to keep). NotFoundError where the server has no stream."""
-        last, failures = after, 0
-        while True:
-            try:
-                with self._http.stream("GET", events.PATH, params=events.request_params(types),
-                                       headers=events.request_headers(last),
-                                       timeout=httpx.Timeout(self._config.timeout,
-                                                             read=None)) as res:
-                    if res.status_code >= 400:
-                        raise error_for(res.status_code, res.read())
-                    failures = 0
-                    parser = events.Parser()
-                    for line in res.iter_lines():
-                        event = parser.feed(line)
-                        if event is not None:
-                            last = event.id if event.id is not None else last
-                            yield event
-            except httpx.TransportError as exc:
-                if not reconnect:
-                    raise APIConnectionError(f"the event stream was lost: {exc}") from exc
-            if not reconnect:
-                return
-            failures += 1
-            time.sleep(min(self._config.retry_backoff * 2 ** failures, 8.0))
+        return streams.follow(self._http, self._config, after, types, reconnect)
 
     def close(self) -> None:
         self._http.close()
@@ -431,9 +373,23 @@ class AsyncClient:
 
     async def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
                                poll_interval: float = 0.25) -> Asset:
-        """Poll with backoff until READY; ProcessingFailedError / WaitTimeoutError otherwise."""
-        return await self._run(core.wait_until_ready(self._config, asset, timeout,
-                                                     poll_interval))
+        """As Client.wait_until_ready: the event stream, else polling with backoff."""
+        deadline = time.monotonic() + timeout
+        asset_id = asset.id if isinstance(asset, Asset) else str(asset).strip()
+        found = None
+        if asset_id:
+            found = await streams.await_ready(
+                self._http, self._config, asset_id, deadline,
+                lambda: self._run(core.get(self._config, asset_id)))
+        if found is not None:
+            return found
+        left = max(0.0, deadline - time.monotonic())
+        return await self._run(core.wait_until_ready(self._config, asset, left, poll_interval))
+
+    def events(self, *, after: int | None = None, types: Sequence[str] | None = None,
+               reconnect: bool = True) -> AsyncIterator[Event]:
+        """As Client.events, for `async for`."""
+        return streams.afollow(self._http, self._config, after, types, reconnect)
 
     async def aclose(self) -> None:
         await self._http.aclose()
