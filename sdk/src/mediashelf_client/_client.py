@@ -205,11 +205,8 @@ class Client:
         """Until READY, following the server's event stream (polling with backoff where the
         server has none, or it fails); ProcessingFailedError / WaitTimeoutError otherwise."""
         deadline = time.monotonic() + timeout
-        asset_id = asset.id if isinstance(asset, Asset) else str(asset).strip()
-        found = None
-        if asset_id:
-            found = streams.wait_ready(self._http, self._config, asset_id, deadline,
-                                       lambda: self._run(core.get(self._config, asset_id)))
+        found = streams.wait_ready(self._http, self._config, asset, deadline,
+                                   lambda: self._run(core.get(self._config, asset)))
         if found is not None:
             return found
         left = max(0.0, deadline - time.monotonic())
@@ -375,12 +372,8 @@ class AsyncClient:
                                poll_interval: float = 0.25) -> Asset:
         """As Client.wait_until_ready: the event stream, else polling with backoff."""
         deadline = time.monotonic() + timeout
-        asset_id = asset.id if isinstance(asset, Asset) else str(asset).strip()
-        found = None
-        if asset_id:
-            found = await streams.await_ready(
-                self._http, self._config, asset_id, deadline,
-                lambda: self._run(core.get(self._config, asset_id)))
+        found = await streams.await_ready(self._http, self._config, asset, deadline,
+                                          lambda: self._run(core.get(self._config, asset)))
         if found is not None:
             return found
         left = max(0.0, deadline - time.monotonic())

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, contextmanager
 import httpx
 
 from mediashelf_client import _events as events
-from mediashelf_client._core import Config
+from mediashelf_client._core import AssetRef, Config
 from mediashelf_client._errors import (
     APIConnectionError,
     MediashelfAPIError,
@@ -121,11 +121,18 @@ def _settled(asset: Asset) -> Asset | None:
     return asset if asset.is_ready else None
 
 
-def wait_ready(http: httpx.Client, config: Config, asset_id: str, deadline: float,
+def _id(ref: AssetRef) -> str:
+    return ref.id if isinstance(ref, Asset) else str(ref).strip()
+
+
+def wait_ready(http: httpx.Client, config: Config, ref: AssetRef, deadline: float,
                look: Callable[[], Asset]) -> Asset | None:
     """The asset once READY, by the stream; None to poll instead (no stream, a failure, or
     time out: the poll then looks once more and says so)."""
     last: int | None = None
+    asset_id = _id(ref)
+    if not asset_id:
+        return None
     while (left := deadline - time.monotonic()) > 0:
         read = max(0.1, min(left, _QUIET_S))
         try:
@@ -151,10 +158,13 @@ def wait_ready(http: httpx.Client, config: Config, asset_id: str, deadline: floa
     return None
 
 
-async def await_ready(http: httpx.AsyncClient, config: Config, asset_id: str, deadline: float,
+async def await_ready(http: httpx.AsyncClient, config: Config, ref: AssetRef, deadline: float,
                       look: Callable[[], Awaitable[Asset]]) -> Asset | None:
     """As wait_ready, awaited."""
     last: int | None = None
+    asset_id = _id(ref)
+    if not asset_id:
+        return None
     while (left := deadline - time.monotonic()) > 0:
         read = max(0.1, min(left, _QUIET_S))
         try:
