@@ -80,13 +80,9 @@ async def stream_events(request: Request) -> EventSourceResponse:
     events: EventService = request.app.state.services.events
     hub: EventHub = request.app.state.event_hub
     tenant = key.tenant_id
-    gap = resume is not None and await run_in_threadpool(events.gap, tenant, resume)
-    if resume is None or gap:
-        start = await run_in_threadpool(events.start, tenant)
-    else:
-        start = resume
+    start, resync = await run_in_threadpool(events.position, tenant, resume)
     heartbeat = request.app.state.settings.event_heartbeat
-    stream = _stream(hub, tenant, start, types, start if gap else None)
+    stream = _stream(hub, tenant, start, types, start if resync else None)
     return EventSourceResponse(stream, ping=heartbeat, ping_message_factory=_ping,
                                send_timeout=30, headers={"Cache-Control": "no-store"})
 
