@@ -20,6 +20,7 @@ from mediashelf import __version__
 from mediashelf.api import assets as assets_api
 from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
+from mediashelf.api import events as events_api
 from mediashelf.api import files as files_api
 from mediashelf.api import uploads as uploads_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
@@ -29,6 +30,7 @@ from mediashelf.api.observe import RequestMetrics
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
+from mediashelf.db.events import EventRepository
 from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
@@ -40,6 +42,8 @@ from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
 from mediashelf.services.edits import EditService
+from mediashelf.services.event_stream import EventHub
+from mediashelf.services.events import EventService
 from mediashelf.services.health import Health
 from mediashelf.services.idempotency import IdempotencyService
 from mediashelf.services.keys import KeyService
@@ -74,6 +78,7 @@ class Services:
     idempotency: IdempotencyService
     health: Health
     edits: EditService
+    events: EventService
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -99,8 +104,10 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
                       read_timeout=settings.fetch_read_timeout,
                       total_timeout=settings.fetch_total_timeout)
     asset_repo, job_repo = AssetRepository(), JobRepository()
+    events = EventService(db, EventRepository(), settings.event_retention)
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check,
-                          space=space)
+                          space=space, events=events)
+    events.links = assets.links
     idempotency = IdempotencyService(db, IdempotencyRepository(), settings.idempotency_ttl,
                                      settings.upload_lease)
     health = Health(db, storage, space, job_repo, WorkerRepository(),
@@ -108,7 +115,7 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     uploads = UploadService(db, UploadRepository(), assets, settings)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
                         uploads, fetcher, space, idempotency, health,
-                        EditService(db, asset_repo, assets, settings.purge_after))
+                        EditService(db, asset_repo, assets, settings.purge_after), events)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
@@ -128,9 +135,11 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
     s = services.settings
     limits = {t: s.max_bytes(t.value) for t in AssetType}
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
-                          services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
+                          services.fetcher, max_attempts=s.job_max_attempts, limits=limits,
+                          events=services.events)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
-                    chores={"idempotency": services.idempotency.purge_expired},
+                    chores={"idempotency": services.idempotency.purge_expired,
+                            "events": services.events.sweep},
                     expire_uploads=services.uploads.expire_due,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
@@ -149,6 +158,7 @@ def create_app(settings: Settings, run_worker: bool = True,
         if services.worker is not None:
             services.worker.start()
         yield
+        await app.state.event_hub.close()
         await services.keys.close()
         services.close()
 
@@ -177,6 +187,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.edits = services.edits
     app.state.uploads = services.uploads
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
+    app.state.event_hub = EventHub(services.events, settings.event_poll)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
     if app.state.limits.budgets:  # else only errors carry the fields (api/errors.py)
@@ -190,6 +201,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.include_router(assets_api.router)
     app.include_router(edits_api.router)
     app.include_router(uploads_api.router)
+    app.include_router(events_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"
