@@ -18,7 +18,8 @@ T = TypeVar("T")
 class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._running: dict[Hashable, asyncio.Task[T]] = {}
-        self.started = 0  # computations begun: the others joined one (seen by tests, bench)
+        self.started = 0  # computations begun (seen by tests and the benchmark) ...
+        self.joined = 0  # ... and callers that waited for one already in flight
 
     async def run(self, key: Hashable, compute: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """compute()'s result, or that of the identical computation already in flight."""
@@ -28,6 +29,8 @@ class SingleFlight(Generic[T]):
             self.started += 1
             self._running[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
+        else:
+            self.joined += 1
         return await asyncio.shield(task)
 
     def _finished(self, key: Hashable, task: asyncio.Task[T]) -> None:
