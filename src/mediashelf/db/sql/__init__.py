@@ -39,7 +39,7 @@ class KeyRow(NamedTuple):
     key_hash: str
 
 
-def type_versions(owner: str, label: str) -> str:
+def version_columns(owner: str, label: str) -> str:
     """The selected columns of KeyRow's versions of one owner (an SQL expression), per type."""
     return ", ".join(
         f"(SELECT v.version FROM type_versions v WHERE v.tenant_id = {owner} "

@@ -20,7 +20,7 @@ from mediashelf.db.sql import (
     column_list,
     key_versions,
     ordered,
-    type_versions,
+    version_columns,
 )
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
 
@@ -52,7 +52,7 @@ def _marks(n: int) -> str:
 _LIVE_KEYS = (
     "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.prefix, k.created_ms, k.revoked_ms, "
     "k.last_used_ms, "
-    f"{type_versions('k.tenant_id', 'own')}, {type_versions('%s', 'system')}, "
+    f"{version_columns('k.tenant_id', 'own')}, {version_columns('%s', 'system')}, "
     "k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
     "WHERE k.key_hash = ANY(%s) AND k.revoked_ms IS NULL")
 
