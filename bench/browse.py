@@ -178,13 +178,15 @@ def browse_case(data: Path, db_url: str, lib: filler.Library, peer: Peer | None,
 
 
 def _image(i: int) -> bytes:
-    """A small PNG of its own bytes (no two alike: the library would keep one of each)."""
+    """A small PNG of its own bytes (two alike would be one asset: the library dedupes)."""
     from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
 
     img = Image.new("RGB", (64, 48), ((i * 7) % 256, (i * 13) % 256, (i // 256) % 256))
-    img.putpixel((i % 64, (i // 64) % 48), (255, 255, 255))
+    text = PngInfo()
+    text.add_text("bench", str(i))  # the number itself in the file: no two files alike
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, "PNG", pnginfo=text)
     return buf.getvalue()
 
 
@@ -229,6 +231,16 @@ class Writer(threading.Thread):
                     self.halt.wait(wait)
 
 
+def _replies(url: str) -> dict[str, float]:
+    """The server's mediashelf_replies_total of listings, by outcome (hit, miss, read)."""
+    out = {}
+    for line in httpx.get(url + "/metrics", timeout=30).text.splitlines():
+        if line.startswith('mediashelf_replies_total{kind="list"'):
+            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
+            out[outcome] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
 def writes_case(data: Path, db_url: str, lib: filler.Library, args: argparse.Namespace,
                 work: Path) -> dict[str, Any]:
     """Reads of the cached listings alone and under a stream of uploads, rounds alternating
@@ -248,8 +260,11 @@ def writes_case(data: Path, db_url: str, lib: filler.Library, args: argparse.Nam
                         writer.start()
                         time.sleep(0.5)  # the stream under way before the reads start
                     began = time.perf_counter()
+                    before = _replies(server.url)
                     res = wrk(server.url + path, key, args.duration, args.connections)
                     res["path"] = path
+                    res["replies"] = {k: v - before.get(k, 0.0)
+                                      for k, v in _replies(server.url).items()}
                     if writing:
                         writer.halt.set()
                         writer.join()
@@ -270,6 +285,12 @@ def writes_case(data: Path, db_url: str, lib: filler.Library, args: argparse.Nam
             rounds[f"{name}_alone"], rounds[f"{name}_writes"], strict=True))
         out[f"{name}_rps_ratio"] = pairs[len(pairs) // 2]
         out[f"{name}_p99_ratio"] = busy["p99_us"] / max(1, alone["p99_us"])
+        seen = busy.get("replies", {})
+        out[f"{name}_hit_share"] = seen.get("hit", 0.0) / max(
+            1.0, seen.get("hit", 0.0) + seen.get("miss", 0.0))
+        out[f"{name}_read_per_miss"] = seen.get("read", 0.0) / max(1.0, seen.get("miss", 0.0))
         print(f"    {name} under {out['uploads_per_s']:.1f} uploads/s: req/s x "
-              f"{out[f'{name}_rps_ratio']:.2f}, p99 x {out[f'{name}_p99_ratio']:.2f}", flush=True)
+              f"{out[f'{name}_rps_ratio']:.2f}, p99 x {out[f'{name}_p99_ratio']:.2f}, cache "
+              f"hits {out[f'{name}_hit_share']:.3f}, reads per miss "
+              f"{out[f'{name}_read_per_miss']:.3f}", flush=True)
     return out

@@ -158,7 +158,13 @@ def _browse_lines(res: dict[str, Any]) -> list[str]:
                       "server, worker embedded)", "",
                       f"{w['uploads']} uploads at {w['uploads_per_s']:.1f}/s "
                       f"({w['upload_failures']} failed), rounds alone and with the writer "
-                      "alternating.", "", _HEAD, _RULE]
+                      "alternating. Under the writes (the median round, from "
+                      "`mediashelf_replies_total`): the default list answered "
+                      f"{w.get('list_default_hit_share', 0):.1%} of its requests from the "
+                      f"cache and read {w.get('list_default_read_per_miss', 0):.1%} of its "
+                      "misses (the others joined a read in flight); the VIDEO list "
+                      f"{w.get('list_video_hit_share', 0):.1%} from the cache.", "", _HEAD,
+                      _RULE]
             lines += [_row(name, {**c, "path": c.get("path", "")}) for name, c in w.items()
                       if isinstance(c, dict) and "rps" in c]
     return lines

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from mediashelf.domain import AssetStatus, AssetType, now_ms
 from tests.support.inproc import InProcess
@@ -78,13 +79,21 @@ def _together(app: InProcess, key: str, path: str, flight: Any, *,
     return result
 
 
+def _counted(outcome: str) -> float:
+    """mediashelf_replies_total of listings (this process's registry: the app runs here)."""
+    return REGISTRY.get_sample_value("mediashelf_replies_total",
+                                     {"kind": "list", "outcome": outcome}) or 0.0
+
+
 def test_identical_cold_listings_are_read_once(app: InProcess) -> None:
     key = app.new_key(f"flight-{uuid.uuid4().hex[:8]}")
     _fill(app, key)
     replies = app.app.state.replies
     started, hits = replies.list_reads.started, replies._lists.hits
+    counted = {o: _counted(o) for o in ("miss", "read")}
     got = _together(app, key, "/v1/assets?pageSize=50&type=VIDEO,AUDIO", replies.list_reads)
     assert replies.list_reads.started - started == 1
+    assert _counted("miss") - counted["miss"] == N and _counted("read") - counted["read"] == 1
     assert {r.status_code for r in got} == {200} and len({r.content for r in got}) == 1
     assert len(got[0].json()) == 50 and got[0].headers["x-total-count"] == "60"
     assert len(replies.list_reads) == 0  # nothing left in flight

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from mediashelf.domain import ApiKey, Asset, AssetType, ListQuery, Page, StoredRow
 from mediashelf.lru import BoundedLRU
+from mediashelf.metrics import REPLIES
 from mediashelf.services.assets import AssetService
 from mediashelf.services.flight import SingleFlight
 from mediashelf.services.wire import to_wire
@@ -29,6 +30,8 @@ WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15
 WIRE_MEMO_BYTES = 24 << 20  # ... and never more than this
 
 Kept = tuple[bytes, list[tuple[bytes, bytes]]]  # a reply's body and its encoded headers
+_COUNTED = {(kind, outcome): REPLIES.labels(kind, outcome)
+            for kind in ("list", "get") for outcome in ("hit", "miss", "read")}
 
 
 class Replay(Response):
@@ -120,11 +123,14 @@ class Replies:
                      query.versions(key.versions))
         hit = self._lists.replay(reply_key)
         if hit is not None:
+            _COUNTED["list", "hit"].inc()
             return hit
+        _COUNTED["list", "miss"].inc()
 
         # A request that joins a read in flight has the same versions as its leader: nothing
         # it lists changed between the two key reads, so the leader's read is fresh enough.
         async def read() -> Kept:
+            _COUNTED["list", "read"].inc()
             return _kept(await to_thread.run_sync(self._list, key, query,
                                                   limiter=self._threads))
 
@@ -142,9 +148,12 @@ class Replies:
         if slot is not None:
             hit = self._gets.replay((key.tenant_id, asset_id, epoch, slot, key.versions[slot]))
             if hit is not None:
+                _COUNTED["get", "hit"].inc()
                 return hit
+        _COUNTED["get", "miss"].inc()
 
         async def read() -> tuple[Kept, int]:
+            _COUNTED["get", "read"].inc()
             reply, slot = await to_thread.run_sync(self._get, key, asset_id, epoch,
                                                    limiter=self._threads)
             return _kept(reply), slot
