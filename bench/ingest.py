@@ -167,7 +167,8 @@ def upload_case(work: Path, start_server: Callable[..., Any], size: int = 1 << 3
                 res = subprocess.run(
                     ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H",
                      f"x-api-key: {server.key}", "-F", f"file=@{src};type=video/mp4", "-F",
-                     "type=VIDEO", "-F", f"name=big-{r}", f"{server.url}/v1/assets"],
+                     "type=VIDEO", "-F", f"name=big-{r}", "-F", "dedupe=false",  # keep each
+                     f"{server.url}/v1/assets"],
                     capture_output=True, text=True)
                 uploads.append(time.perf_counter() - t)
                 statuses.append(res.stdout.strip())

@@ -113,7 +113,7 @@ class Replies:
         self._threads = CapacityLimiter(threads)
         # misses in flight by their reply key (with the caches on: off, every request reads)
         self.list_reads: SingleFlight[Kept] = SingleFlight()
-        self.get_reads: SingleFlight[tuple[Kept, int]] = SingleFlight()
+        self.get_reads: SingleFlight[Kept] = SingleFlight()
 
     async def listing(self, key: ApiKey, query: ListQuery) -> Response:
         """A page of the listing, with the pagination headers."""
@@ -142,8 +142,8 @@ class Replies:
         # its owner's type (known once it was read)
         epoch = self._assets.links_epoch()
         if self._gets is None:
-            return (await to_thread.run_sync(self._get, key, asset_id, epoch,
-                                             limiter=self._threads))[0]
+            return await to_thread.run_sync(self._get, key, asset_id, epoch,
+                                            limiter=self._threads)
         slot = self._slots.get((key.tenant_id, asset_id))
         if slot is not None:
             hit = self._gets.replay((key.tenant_id, asset_id, epoch, slot, key.versions[slot]))
@@ -152,14 +152,13 @@ class Replies:
                 return hit
         _COUNTED["get", "miss"].inc()
 
-        async def read() -> tuple[Kept, int]:
+        async def read() -> Kept:
             _COUNTED["get", "read"].inc()
-            reply, slot = await to_thread.run_sync(self._get, key, asset_id, epoch,
-                                                   limiter=self._threads)
-            return _kept(reply), slot
+            return _kept(await to_thread.run_sync(self._get, key, asset_id, epoch,
+                                                  limiter=self._threads))
 
-        kept, _ = await self.get_reads.run((key.tenant_id, asset_id, epoch, key.versions), read)
-        return Replay(*kept)
+        return Replay(*await self.get_reads.run((key.tenant_id, asset_id, epoch, key.versions),
+                                                read))
 
     def _list(self, key: ApiKey, query: ListQuery) -> Response:
         page = self._assets.list(key.tenant_id, query)
@@ -175,18 +174,18 @@ class Replies:
             self._lists.keep((key.tenant_id, query, epoch, page.versions), reply)
         return reply
 
-    def _get(self, key: ApiKey, asset_id: uuid.UUID, epoch: int) -> tuple[Response, int]:
+    def _get(self, key: ApiKey, asset_id: uuid.UUID, epoch: int) -> Response:
         # The asset is read after the versions were, so it is at least as new as they say: a
         # reply kept under its type's version is never older than a fresh read at it would be
         # (a write that changes its type raises both types' versions).
         asset = self._assets.get(key.tenant_id, asset_id)
         reply = Response(orjson.dumps(to_wire(asset, self._assets.links(asset))),
                          media_type="application/json")
-        slot = _slot(key, asset)
         if self._gets is not None:
+            slot = _slot(key, asset)
             self._gets.keep((key.tenant_id, asset_id, epoch, slot, key.versions[slot]), reply)
             self._slots.put((key.tenant_id, asset_id), slot)
-        return reply, slot
+        return reply
 
 
 _TYPES = tuple(AssetType)
