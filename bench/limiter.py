@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from bench import fill as filler
-from bench.run import ROOT, Server, median_round, pg_admin, preflight, start_server, wrk
+from bench.run import ROOT, Server, make_library, median_round, preflight, start_server, wrk
 
 OFF = {"MEDIASHELF_AUTH_FAILURE_LIMIT": "off"}
 KEY = {"MEDIASHELF_RATE_LIMIT_READS": "100000000000/minute"}
@@ -69,20 +68,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "limiter.json")
     args = ap.parse_args()
     preflight([args.backend], {"pocketbase", "upload"}, args.pg_url)
-    data = args.work / f"{args.backend}-{args.n}"
-    if data.exists():
-        shutil.rmtree(data)
-    data.mkdir(parents=True)
-    if args.backend == "postgres":
-        name = f"mediashelf_bench_limiter_{args.n}"
-        pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
-        db_url = args.pg_url.rpartition("/")[0] + "/" + name
-    else:
-        db_url = f"sqlite:///{data / 'mediashelf.db'}"
-    services = filler.open_library(data, db_url)
-    lib = filler.fill(services, args.n)
-    services.close()
+    data, db_url, lib = make_library(args.backend, args.n, args.pg_url, args.work, "limiter")
     key = lib.keys[filler.TENANTS[0]]
     servers: dict[str, Server] = {}
     rounds: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}

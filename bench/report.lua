@@ -1,5 +1,9 @@
--- wrk script: an API key header, optional page walk, and a JSON summary on the last line.
+-- wrk script: an API key header, optional page walk or sequence of requests, and a JSON summary
+-- on the last line.
 local key = os.getenv("BENCH_KEY")
+local paths_file = os.getenv("BENCH_PATHS") or ""
+local seq = {}
+local seq_i = 0
 local walk_pages = tonumber(os.getenv("BENCH_WALK_PAGES") or "0")
 local walk_path = os.getenv("BENCH_WALK_PATH") or ""
 local page = 0
@@ -10,9 +14,22 @@ function setup(thread) end
 
 function init(args)
   if key and key ~= "" then wrk.headers["x-api-key"] = key end
+  if paths_file ~= "" then
+    -- one request a line: its key ("-" for none) and its path, sent in order, then again
+    for line in io.lines(paths_file) do
+      local k, p = line:match("^(%S+)%s+(%S+)$")
+      if k then seq[#seq + 1] = {k, p} end
+    end
+  end
 end
 
 function request()
+  if #seq > 0 then
+    seq_i = seq_i % #seq + 1
+    local h = {}
+    if seq[seq_i][1] ~= "-" then h["x-api-key"] = seq[seq_i][1] end
+    return wrk.format(nil, seq[seq_i][2], h)
+  end
   if walk_pages > 0 then
     page = page + 1
     if page > walk_pages then page = walk_pages end

@@ -40,7 +40,7 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, float | None, str, bool
         p = res.get("pocketbase", {}).get(str(big))
         for label in ("cached", "uncached"):
             c = r[label]
-            tag = f"{backend}, N={big:,}, {label}"
+            tag = f"{backend}, N={big:,}, {_label(label)}"
             ratio = c["list_default"]["rps"] / c["healthz"]["rps"]
             out.append(("default list ÷ /healthz (req/s)", tag, ratio, "≥ 0.5", ratio >= 0.5))
             if s is not None and small != big:
@@ -58,6 +58,7 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, float | None, str, bool
                 out.append(("÷ PocketBase with totals (req/s)", tag, ratio, "≥ 20", ratio >= 20))
                 ratio = c["list_default"]["rps"] / p["list_default_skiptotal"]["rps"]
                 out.append(("÷ PocketBase skipTotal=1 (req/s)", tag, ratio, "≥ 1", ratio >= 1))
+    out += _browse_targets(res)
     ing = res.get("ingest")
     if ing:
         out.append(("image thumbnail ÷ bare Pillow", "12 MP JPEG", ing["image"]["ratio"],
@@ -88,13 +89,95 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, float | None, str, bool
     return out
 
 
+def _label(label: str) -> str:
+    """A case's server, cache hits said as such."""
+    return "cached (repeated requests are cache hits)" if label == "cached" else label
+
+
+def _browse_targets(res: dict[str, Any]) -> list[tuple[str, str, float | None, str,
+                                                        bool | None]]:
+    """The random browse, S3 and write-stream targets (bench/browse.py)."""
+    out: list[tuple[str, str, float | None, str, bool | None]] = []
+    for key, r in res["runs"].items():
+        backend, n = key.split("-")
+        tag = f"{backend}, N={int(n):,}"
+        b, w = r.get("browse"), r.get("writes")
+        if b:
+            for label in ("uncached", "cached"):
+                ratio = b[f"{label}_browse"]["rps"] / b[f"{label}_healthz"]["rps"]
+                out.append(("random browse ÷ /healthz (req/s)", f"{tag}, {_label(label)}",
+                            ratio, "≥ 0.15", ratio >= 0.15))
+                if "pocketbase_browse_skiptotal" in b:
+                    ratio = b[f"{label}_browse"]["rps"] / b["pocketbase_browse_skiptotal"]["rps"]
+                    out.append(("random browse ÷ PocketBase skipTotal=1, same sequence",
+                                f"{tag}, {_label(label)}", ratio, "≥ 100", ratio >= 100))
+            ratio = b["uncached_list_default"]["rps"] / b["uncached_healthz"]["rps"]
+            out.append(("default list ÷ /healthz (req/s)", f"{tag}, uncached, browse rounds",
+                        ratio, "≥ 0.3", ratio >= 0.3))
+            if backend == "postgres" and "pocketbase_browse_skiptotal" in b:
+                p = res.get("pocketbase", {}).get(n)
+                if p:
+                    ratio = r["uncached"]["list_default"]["rps"] / \
+                        p["list_default_skiptotal"]["rps"]
+                    out.append(("default list ÷ PocketBase skipTotal=1", f"{tag}, uncached",
+                                ratio, "≥ 2", ratio >= 2))
+            if "s3_browse" in b:
+                for case in ("list_default", "browse"):
+                    ratio = b[f"s3_{case}"]["rps"] / b[f"uncached_{case}"]["rps"]
+                    out.append((f"{case.replace('_', ' ')}: S3 (moto) ÷ local storage",
+                                f"{tag}, uncached", ratio, "≥ 0.8", ratio >= 0.8))
+        if w:
+            for case, what in (("list_default", "default list (each upload changes it)"),
+                               ("list_video", "VIDEO list (no upload changes it)")):
+                rate = f"{w['uploads_per_s']:.1f} uploads/s"
+                ratio = w[f"{case}_rps_ratio"]
+                out.append((f"{what} under {rate} ÷ alone (req/s)", f"{tag}, {_label('cached')}",
+                            ratio, "≥ 0.9", ratio >= 0.9))
+                ratio = w[f"{case}_p99_ratio"]
+                out.append((f"{what} under {rate} ÷ alone (p99)", f"{tag}, {_label('cached')}",
+                            ratio, "≤ 2", ratio <= 2))
+    return out
+
+
+def _browse_lines(res: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for key, r in res["runs"].items():
+        backend, n = key.split("-")
+        b, w = r.get("browse"), r.get("writes")
+        if b:
+            lines += ["", f"## {backend}, N = {int(n):,}: random browse, S3 and /healthz in the "
+                      "same rounds", "", f"Sequence: {b['sequence']} (3 tenants, 6 filter "
+                      "combinations, page sizes 20/50/100, uniformly random pages; PocketBase "
+                      "gets the same sequence as its equivalent queries). \"cached\": "
+                      "repeated requests are cache hits; \"uncached\" and \"s3\" "
+                      "(moto, uncached) read every request.", "", _HEAD, _RULE]
+            lines += [_row(name, {**c, "path": c.get("path", "(sequence)")})
+                      for name, c in b.items() if isinstance(c, dict) and "rps" in c]
+        if w:
+            lines += ["", f"## {backend}, N = {int(n):,}: reads under a write stream (cached "
+                      "server, worker embedded)", "",
+                      f"{w['uploads']} uploads at {w['uploads_per_s']:.1f}/s "
+                      f"({w['upload_failures']} failed), rounds alone and with the writer "
+                      "alternating. Under the writes (the median round, from "
+                      "`mediashelf_replies_total`): the default list answered "
+                      f"{w.get('list_default_hit_share', 0):.1%} of its requests from the "
+                      f"cache and read {w.get('list_default_read_per_miss', 0):.1%} of its "
+                      "misses (the others joined a read in flight); the VIDEO list "
+                      f"{w.get('list_video_hit_share', 0):.1%} from the cache.", "", _HEAD,
+                      _RULE]
+            lines += [_row(name, {**c, "path": c.get("path", "")}) for name, c in w.items()
+                      if isinstance(c, dict) and "rps" in c]
+    return lines
+
+
 def write_markdown(res: dict[str, Any], path: Path) -> None:
     m, st = res["machine"], res["settings"]
     lines = [
         "# Performance",
         "",
-        "Generated by `bench/run.py` from `bench/results/latest.json`; rerun with the command "
-        "below (see `bench/README.md`). Numbers are from one run on a shared machine: read the "
+        "Generated by `bench/run.py` from its results file (`--out`, by default "
+        "`bench/results/latest.json`); rerun with the command below. Numbers are from one "
+        "run on a shared machine: read the "
         "ratios, which compare cases measured in neighbouring runs of the same rounds, rather "
         "than the absolute figures.",
         "",
@@ -130,7 +213,7 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         backend, n = key.split("-")
         for label in ("cached", "uncached"):
             c = r[label]
-            lines += ["", f"## {backend}, N = {int(n):,}, {label} (filled in "
+            lines += ["", f"## {backend}, N = {int(n):,}, {_label(label)} (filled in "
                       f"{r['fill_seconds']:.0f} s)", "",
                       _HEAD, _RULE]
             for case in CASES:
@@ -143,6 +226,7 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         for case, r in p.items():
             if isinstance(r, dict):
                 lines.append(_row(case, r))
+    lines += _browse_lines(res)
     ing = res.get("ingest")
     if ing:
         lines += ["", "## Ingest", "", "| case | ours | bare library | ratio |",
@@ -158,7 +242,11 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
                   f"{ing['throughput']['ratio']:.2f} |"]
     up = res.get("upload")
     if up:
-        lines += [f"| 1 GiB multipart upload (curl) vs fsynced copy, MB/s | "
+        if not ing:
+            lines += ["", "## Ingest", "", "| case | ours | bare library | ratio |",
+                      "|---|---|---|---|"]
+        lines += [f"| 1 GiB multipart upload (curl) vs fsynced copy, MB/s, median of "
+                  f"{len(up.get('upload_rounds_s', [1]))} alternating rounds each | "
                   f"{up['upload_mb_s']:.0f} | {up['copy_mb_s']:.0f} | {up['ratio']:.2f} |",
                   "", f"Server RSS before the upload {up['rss_before_mb']:.0f} MB; peak growth "
                   f"during it {up['rss_growth_mb']:.1f} MB."]

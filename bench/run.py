@@ -60,8 +60,10 @@ class Server:
 
 
 def start_server(data_dir: Path, db_url: str, key: str, workers: int, cache: int,
-                 log: Path, connections: int = 16, env: dict[str, str] | None = None) -> Server:
-    """`mediashelf serve --no-worker --workers W`: uvicorn (httptools, uvloop) as production."""
+                 log: Path, connections: int = 16, env: dict[str, str] | None = None,
+                 worker: bool = False) -> Server:
+    """`mediashelf serve --no-worker --workers W` (the worker embedded if asked): uvicorn
+    (httptools, uvloop) as production; returns once the listing answers."""
     port = free_port()
     extra = env or {}
     env = {**os.environ, "MEDIASHELF_DATA_DIR": str(data_dir), "MEDIASHELF_DATABASE_URL": db_url,
@@ -72,7 +74,8 @@ def start_server(data_dir: Path, db_url: str, key: str, workers: int, cache: int
            "MEDIASHELF_DB_POOL_SIZE": str(max(5, connections)), "MEDIASHELF_DB_MAX_OVERFLOW": "10",
            **extra}
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "mediashelf", "serve", "--no-worker",
+        proc = subprocess.Popen([sys.executable, "-m", "mediashelf", "serve",
+                                 *([] if worker else ["--no-worker"]),
                                  "--workers", str(workers)], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -90,8 +93,9 @@ def start_server(data_dir: Path, db_url: str, key: str, workers: int, cache: int
 
 
 def wrk(url: str, key: str, duration: int, connections: int,
-        walk: tuple[str, int] | None = None) -> dict[str, Any]:
-    env = {**os.environ, "BENCH_KEY": key}
+        walk: tuple[str, int] | None = None, paths: Path | None = None) -> dict[str, Any]:
+    """One wrk run on url; with paths, the requests of that file in turn (bench/report.lua)."""
+    env = {**os.environ, "BENCH_KEY": key, "BENCH_PATHS": str(paths or "")}
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s",
            str(LUA), url]
     if not walk:
@@ -148,10 +152,26 @@ def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
-def list_cases(servers: dict[int, tuple[Server, filler.Library]], args: argparse.Namespace
-               ) -> dict[int, dict[str, Any]]:
+@dataclass
+class Peer:
+    """PocketBase with the same rows beside our servers: its cases run in our rounds."""
+
+    side: pb.PocketBase
+    cases: dict[str, str]
+    info: dict[str, Any]
+    rounds: dict[str, list[dict[str, Any]]]
+
+    def round(self, args: argparse.Namespace) -> None:
+        for name, path in self.cases.items():
+            self.rounds[name].append(wrk(self.side.url + path, "", args.duration,
+                                         args.connections))
+
+
+def list_cases(servers: dict[int, tuple[Server, filler.Library]], args: argparse.Namespace,
+               peers: dict[int, Peer]) -> dict[int, dict[str, Any]]:
     """Every case on every library size's server, which run side by side: each round goes
-    through all sizes and cases, so a ratio between sizes compares neighbouring runs."""
+    through all sizes and cases, so a ratio between sizes compares neighbouring runs; and
+    PocketBase's cases of each size in the same round."""
     plan: dict[int, dict[str, str]] = {}
     out: dict[int, dict[str, Any]] = {}
     for n, (server, lib) in servers.items():
@@ -177,6 +197,8 @@ def list_cases(servers: dict[int, tuple[Server, filler.Library]], args: argparse
             for n, (server, _lib) in servers.items():
                 rounds[n][name].append(wrk(server.url + plan[n][name], server.key,
                                            args.duration, args.connections))
+        for peer in peers.values():
+            peer.round(args)
     for n, (server, _lib) in servers.items():
         print(f"    N={n:,}", flush=True)
         for name, path in plan[n].items():
@@ -202,32 +224,42 @@ def pg_admin(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def backend_runs(backend: str, sizes: list[int], args: argparse.Namespace, work: Path
-                 ) -> dict[str, Any]:
-    """Fill a library of each size, then serve them all at once, cached and then uncached."""
-    libs: dict[int, tuple[Path, str, filler.Library]] = {}
-    results: dict[str, Any] = {}
-    for n in sizes:
-        data = work / f"{backend}-{n}"
-        if data.exists():
-            shutil.rmtree(data)
-        data.mkdir(parents=True)
-        if backend == "postgres":
-            name = f"mediashelf_bench_{n}"
-            pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
-            db_url = args.pg_url.rpartition("/")[0] + "/" + name
-        else:
-            db_url = f"sqlite:///{data / 'mediashelf.db'}"
-        services = filler.open_library(data, db_url)
-        lib = filler.fill(services, n)
-        # What autovacuum does after a bulk insert: planner statistics and, on PostgreSQL, the
-        # visibility map (index-only scans); the server then starts on a settled library.
+def make_library(backend: str, n: int, pg_url: str, work: Path, name: str = "bench",
+                 settle: bool = True) -> tuple[Path, str, filler.Library]:
+    """A fresh library of n assets (bench/fill.py) at work/<name>-<backend>-<n>, on SQLite
+    there or on a fresh PostgreSQL database: its data folder, database URL and fill."""
+    data = work / f"{name}-{backend}-{n}"
+    if data.exists():
+        shutil.rmtree(data)
+    data.mkdir(parents=True)
+    if backend == "postgres":
+        db_name = f"mediashelf_{name}_{n}"
+        pg_admin(pg_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        pg_admin(pg_url, f'CREATE DATABASE "{db_name}"')
+        db_url = pg_url.rpartition("/")[0] + "/" + db_name
+    else:
+        db_url = f"sqlite:///{data / 'mediashelf.db'}"
+    services = filler.open_library(data, db_url)
+    lib = filler.fill(services, n)
+    if settle:
+        # What autovacuum does after a bulk insert: planner statistics and, on PostgreSQL,
+        # the visibility map (index-only scans); the server then starts on a settled library.
         with services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT"
                                                             ) as conn:
             conn.exec_driver_sql("ANALYZE" if backend == "sqlite" else "VACUUM (ANALYZE)")
-        services.close()
-        print(f"  {backend} N={n}: filled in {lib.fill_seconds:.1f} s", flush=True)
+    services.close()
+    print(f"  {backend} N={n:,}: filled in {lib.fill_seconds:.1f} s", flush=True)
+    return data, db_url, lib
+
+
+def backend_runs(backend: str, sizes: list[int], args: argparse.Namespace, work: Path,
+                 peers: dict[int, Peer]) -> dict[str, Any]:
+    """Fill a library of each size, then serve them all at once, cached and then uncached
+    (PocketBase's cases in the same rounds); then the browse, S3 and write-stream cases."""
+    libs: dict[int, tuple[Path, str, filler.Library]] = {}
+    results: dict[str, Any] = {}
+    for n in sizes:
+        data, db_url, lib = make_library(backend, n, args.pg_url, work)
         libs[n] = (data, db_url, lib)
         results[f"{backend}-{n}"] = {
             "fill_seconds": lib.fill_seconds, "database_url": db_url.split("@")[-1],
@@ -242,15 +274,25 @@ def backend_runs(backend: str, sizes: list[int], args: argparse.Namespace, work:
                 servers[n] = (start_server(data, db_url, lib.keys[filler.TENANTS[0]],
                                            args.workers, cache, work / "server.log",
                                            args.connections), lib)
-            for n, cases in list_cases(servers, args).items():
+            for n, cases in list_cases(servers, args, peers).items():
                 results[f"{backend}-{n}"][label] = cases
         finally:
             for server, _lib in servers.values():
                 server.stop()
+    from bench import browse  # it imports this module: imported when needed
+
+    for n, (data, db_url, lib) in libs.items():
+        if "browse" not in args.skip_set:
+            results[f"{backend}-{n}"]["browse"] = browse.browse_case(
+                data, db_url, lib, peers.get(n), args, work)
+        if "writes" not in args.skip_set:
+            results[f"{backend}-{n}"]["writes"] = browse.writes_case(data, db_url, lib, args,
+                                                                     work)
     return results
 
 
-def pocketbase_run(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def start_peer(n: int, args: argparse.Namespace, work: Path) -> Peer:
+    """PocketBase filled with the same n rows, serving, with the list cases' paths."""
     side = pb.PocketBase(work / f"pocketbase-{n}", free_port())
     (work / f"pocketbase-{n}").mkdir(parents=True, exist_ok=True)
     setup = side.setup(n, seed=6)
@@ -271,20 +313,23 @@ def pocketbase_run(n: int, args: argparse.Namespace, work: Path) -> dict[str, An
                                                          capture_output=True, text=True
                                                          ).stdout.strip()}
         print(f"  pocketbase N={n}: filled in {setup['fill_seconds']:.1f} s", flush=True)
-        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
-        for _ in range(args.rounds):
-            for name, path in cases.items():
-                rounds[name].append(wrk(side.url + path, "", args.duration, args.connections))
-        for name, path in cases.items():
-            out[name] = median_round(rounds[name])
-            out[name]["path"] = path
-            if out[name]["requests"] == 0:  # slower than a whole wrk run: time a few alone
-                out[name] = sequential(side.url + path)
-                out[name]["path"] = path
-            print(f"    pb {name:22} {out[name]['rps']:9.1f} req/s  p50 "
-                  f"{out[name]['p50_us'] / 1000:8.2f} ms", flush=True)
-    finally:
+    except BaseException:
         side.stop()
+        raise
+    return Peer(side, cases, out, {name: [] for name in cases})
+
+
+def peer_results(peer: Peer) -> dict[str, Any]:
+    """The median round of each of PocketBase's cases, over every round it ran in."""
+    out = dict(peer.info)
+    for name, path in peer.cases.items():
+        out[name] = median_round(peer.rounds[name])
+        out[name]["path"] = path
+        if out[name]["requests"] == 0:  # slower than a whole wrk run: time a few alone
+            out[name] = sequential(peer.side.url + path)
+            out[name]["path"] = path
+        print(f"    pb {name:22} {out[name]['rps']:9.1f} req/s  p50 "
+              f"{out[name]['p50_us'] / 1000:8.2f} ms", flush=True)
     return out
 
 
@@ -384,7 +429,8 @@ def main() -> None:
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--work", type=Path, default=Path("/tmp/mediashelf-bench"))
     ap.add_argument("--skip", default="",
-                    help="comma list of: pocketbase, ingest, upload, tus, reupload")
+                    help="comma list of: pocketbase, browse, writes, s3, ingest, upload, tus, "
+                         "reupload")
     ap.add_argument("--tus-size", default="1GiB", help="the tus case's file (default 1GiB)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
@@ -402,13 +448,20 @@ def main() -> None:
                                    "list_cache": args.list_cache}, "runs": {}, "pocketbase": {}}
     partial = args.out.with_suffix(".partial.json")  # each stage saved as it ends
     partial.parent.mkdir(parents=True, exist_ok=True)
-    for backend in args.backends.split(","):
-        results["runs"].update(backend_runs(backend, sizes, args, args.work))
-        partial.write_text(json.dumps(results, indent=1))
-    for n in sizes:
-        if "pocketbase" not in skip:
-            results["pocketbase"][str(n)] = pocketbase_run(n, args, args.work)
+    args.skip_set = skip
+    peers: dict[int, Peer] = {}
+    try:
+        if "pocketbase" not in skip:  # serving through every backend's rounds
+            peers = {n: start_peer(n, args, args.work) for n in sizes}
+        for backend in args.backends.split(","):
+            results["runs"].update(backend_runs(backend, sizes, args, args.work, peers))
             partial.write_text(json.dumps(results, indent=1))
+        for n, peer in peers.items():
+            results["pocketbase"][str(n)] = peer_results(peer)
+    finally:
+        for peer in peers.values():
+            peer.side.stop()
+    partial.write_text(json.dumps(results, indent=1))
     if "ingest" not in skip:
         print("  ingest: media", flush=True)
         results["ingest"] = ingest.media_cases(args.work)

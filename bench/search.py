@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,16 @@ import httpx
 
 from bench import fill as filler
 from bench import pocketbase as pb
-from bench.run import ROOT, machine, median_round, pg_admin, preflight, sequential, start_server
+from bench.run import (
+    ROOT,
+    free_port,
+    machine,
+    make_library,
+    median_round,
+    preflight,
+    sequential,
+    start_server,
+)
 from bench.run import wrk as run_wrk
 from mediashelf.domain import SYSTEM_TENANT_ID
 
@@ -45,22 +53,7 @@ def expected_total(lib: filler.Library, label: str | None) -> int:
 
 
 def ours(backend: str, n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    data = work / f"search-{backend}-{n}"
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
-    if backend == "postgres":
-        name = f"mediashelf_bench_search_{n}"
-        pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
-        db_url = args.pg_url.rpartition("/")[0] + "/" + name
-    else:
-        db_url = f"sqlite:///{data / 'mediashelf.db'}"
-    services = filler.open_library(data, db_url)
-    lib = filler.fill(services, n)
-    with services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE" if backend == "sqlite" else "VACUUM (ANALYZE)")
-    services.close()
-    print(f"  {backend} N={n:,}: filled in {lib.fill_seconds:.1f} s", flush=True)
+    data, db_url, lib = make_library(backend, n, args.pg_url, work, "search")
     key = lib.keys[filler.TENANTS[0]]
     server = start_server(data, db_url, key, args.workers, 0, work / "search-server.log",
                           args.connections)
@@ -131,12 +124,6 @@ def pocketbase(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         return _load(side.url, "", plan, args)
     finally:
         side.stop()
-
-
-def free_port() -> int:
-    from bench.run import free_port as port
-
-    return port()
 
 
 def table(results: dict[str, Any]) -> str:

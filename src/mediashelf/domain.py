@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import time
 import uuid
@@ -108,9 +109,10 @@ class ApiKey:
     created_ms: int
     revoked_ms: int | None = None
     last_used_ms: int | None = None
-    # The versions of the tenant's and the system library, read with the key when a request
-    # resolves it: a cached listing made at the same versions can be served as it is.
-    versions: tuple[int, int] = (0, 0)
+    # The versions of the tenant's types, then the system library's (AssetType's order), read
+    # with the key when a request resolves it: a cached reply made at the same versions of the
+    # types it shows can be served as it is.
+    versions: tuple[int, ...] = (0,) * 6
 
 
 @dataclass(slots=True)
@@ -240,13 +242,16 @@ class ListQuery:
             return (SYSTEM_TENANT_ID,)
         return (tenant_id, SYSTEM_TENANT_ID)
 
-    def versions(self, key_versions: tuple[int, int]) -> tuple[int, ...]:
-        """Of the versions read with a key (ApiKey.versions), those of owners(), in order."""
-        if self.scope is Scope.MINE:
-            return key_versions[:1]
-        if self.scope is Scope.SYSTEM:
-            return key_versions[1:]
-        return key_versions
+    def versions(self, key_versions: tuple[int, ...]) -> tuple[int, ...]:
+        """Of the versions read with a key (ApiKey.versions), those of the listed types of
+        owners(), owner by owner: a write to another type or owner leaves them as they are."""
+        return tuple(key_versions[i] for i in _version_slots(self.scope, self.types))
+
+
+@functools.cache
+def _version_slots(scope: Scope | None, types: tuple[AssetType, ...]) -> tuple[int, ...]:
+    owners = (0,) if scope is Scope.MINE else (1,) if scope is Scope.SYSTEM else (0, 1)
+    return tuple(o * len(_TYPES) + _TYPES.index(t) for o in owners for t in types)
 
 
 class StoredRow(Hashable, Protocol):

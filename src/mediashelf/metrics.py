@@ -28,6 +28,10 @@ EVENT_STREAMS = Gauge("mediashelf_event_streams", "Open GET /v1/events streams",
 ASSETS_CREATED = Counter("mediashelf_assets_created_total", "Assets created", ["type", "source"])
 ASSETS_FINISHED = Counter("mediashelf_assets_finished_total", "Assets processed", ["status"])
 IMPORTS_REFUSED = Counter("mediashelf_imports_refused_total", "URL imports refused", ["reason"])
+# outcome: hit (the reply cache answered), miss, and of the misses, read (the others waited for
+# an identical read in flight)
+REPLIES = Counter("mediashelf_replies_total", "Cacheable replies of the listing and of one asset",
+                  ["kind", "outcome"])
 # outcome: done (the asset reached READY or FAILED), skipped, retry, postponed (no room)
 JOB_SECONDS = Histogram("mediashelf_job_seconds", "Time spent on one job, by its outcome",
                         ["kind", "outcome"])

@@ -39,7 +39,8 @@ def test_sees_every_committed_write_and_agrees_with_the_pooled_read(tmp_path: Pa
         sink.feed(b"bytes the worker would check")
         sink.finish("photo", "photo.jpg", "image/jpeg")
         after = lookup(plain)
-        assert after is not None and after.versions[0] > before[0]  # the write is seen
+        assert after is not None and after.versions[1] > before[1]  # the write is seen ...
+        assert after.versions[0] == before[0] and after.versions[2:] == before[2:]  # its type's
         services.keys.revoke(plain)
         assert lookup(plain) is None
     finally:

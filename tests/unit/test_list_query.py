@@ -98,6 +98,11 @@ def test_spellings_the_contract_treats_alike(one: str, other: str) -> None:
 def test_owners_and_versions_follow_the_scope() -> None:
     tenant = uuid.uuid4()
     both, mine, system = ListQuery(), ListQuery(scope=Scope.MINE), ListQuery(scope=Scope.SYSTEM)
-    assert both.owners(tenant) == (tenant, SYSTEM_TENANT_ID) and both.versions((3, 4)) == (3, 4)
-    assert mine.owners(tenant) == (tenant,) and mine.versions((3, 4)) == (3,)
-    assert system.owners(tenant) == (SYSTEM_TENANT_ID,) and system.versions((3, 4)) == (4,)
+    versions = (1, 2, 3, 4, 5, 6)  # the tenant's AUDIO, IMAGE, VIDEO, then the system's
+    assert both.owners(tenant) == (tenant, SYSTEM_TENANT_ID) and both.versions(versions) == \
+        versions
+    assert mine.owners(tenant) == (tenant,) and mine.versions(versions) == (1, 2, 3)
+    assert system.owners(tenant) == (SYSTEM_TENANT_ID,) and system.versions(versions) == (4, 5, 6)
+    videos = ListQuery(types=(AssetType.VIDEO, AssetType.AUDIO))
+    assert videos.versions(versions) == (1, 3, 4, 6)  # the listed types only, in their order
+    assert ListQuery(types=(AssetType.IMAGE,), scope=Scope.MINE).versions(versions) == (2,)

@@ -19,7 +19,7 @@ from mediashelf.db.schema import (
     asset_counts,
     asset_tags,
     assets,
-    library_versions,
+    type_versions,
 )
 from mediashelf.domain import Asset, AssetStatus, AssetType
 from mediashelf.words import name_key, search_text
@@ -119,10 +119,10 @@ class AssetRepository:
         return int(total)
 
     def update_fields(self, conn: Connection, asset_id: uuid.UUID, **fields: Any) -> None:
-        owner = conn.execute(assets.update().where(assets.c.id == asset_id).values(**fields)
-                             .returning(assets.c.tenant_id)).scalar()
-        if owner is not None:
-            self._raise_versions(conn, [owner])
+        changed = conn.execute(assets.update().where(assets.c.id == asset_id).values(**fields)
+                               .returning(assets.c.tenant_id, assets.c.type)).first()
+        if changed is not None:
+            self._raise_versions(conn, [(changed.tenant_id, str(changed.type))])
 
     def finish(self, conn: Connection, asset: Asset, status: AssetStatus, **fields: Any) -> bool:
         """Move a PROCESSING asset to its final status (and maybe its detected type) once."""
@@ -148,7 +148,7 @@ class AssetRepository:
         conn.execute(asset_tags.delete().where(asset_tags.c.asset_id == asset.id))
         if asset.tags:
             conn.execute(asset_tags.insert(), _tag_rows(asset))
-        self._raise_versions(conn, [asset.tenant_id])
+        self._raise_versions(conn, [(asset.tenant_id, asset.type.value)])
 
     def trash(self, conn: Connection, tenant_id: uuid.UUID, since_ms: int, limit: int,
               offset: int) -> tuple[int, list[Asset]]:
@@ -264,23 +264,21 @@ class AssetRepository:
             stmt = insert(table)
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=list(names), set_={"n": table.c.n + stmt.excluded.n}), params)
-        self._raise_versions(conn, [tenant for tenant, _, _ in groups])
+        self._raise_versions(conn, [(tenant, t) for tenant, t, _ in groups])
 
-    def _raise_versions(self, conn: Connection, owners: Iterable[uuid.UUID]) -> None:
-        raise_versions(conn, owners)
-
-
-def raise_versions(conn: Connection, owners: Iterable[uuid.UUID]) -> None:
-    """Raise the owners' library versions (last of a write's upserts, in a fixed order); the
-    rows stay locked until the transaction ends (db/events.py orders events on that)."""
-    params = [{"tenant_id": o, "version": 1} for o in sorted(set(owners), key=str)]
-    if not params:
-        return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(library_versions)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["tenant_id"], set_={"version": library_versions.c.version + 1}),
-        params)
+    def _raise_versions(self, conn: Connection,
+                        changed: Iterable[tuple[uuid.UUID, str]]) -> None:
+        """Raise the versions of the (owner, type) pairs a write changed (last of its upserts,
+        in a fixed order): replies of other types and owners stay valid."""
+        params = [{"tenant_id": o, "type": t, "version": 1}
+                  for o, t in sorted(set(changed), key=_order)]
+        if not params:
+            return
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(type_versions)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "type"], set_={"version": type_versions.c.version + 1}),
+            params)
 
 
 _COUNT_KEY = ("tenant_id", "type", "status")

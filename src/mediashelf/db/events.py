@@ -2,10 +2,10 @@
 
 Ids are in commit order per tenant. A plain sequence is not: on PostgreSQL a transaction can
 take id 7, another id 8 and commit first, and a reader that saw 8 and then asks for `id > 8`
-would never see 7. So `append` first takes the tenant's library_versions row (the upsert every
-asset write already ends with, which locks it until commit) and only then takes the id: two
-transactions of one tenant take their ids one after the other and commit in that order.
-SQLite runs one write transaction at a time, which gives the same order.
+would never see 7. So `append` first locks the tenant's row (FOR NO KEY UPDATE, which leaves
+the key-share locks of inserts referring to the tenant free) until commit, and only then takes
+the id: two transactions of one tenant take their ids one after the other and commit in that
+order. SQLite runs one write transaction at a time, which gives the same order.
 
 Across tenants ids may still commit out of order, so there is no global cursor: readers keep
 one per tenant (`after`, or `after_many` for several tenants in one statement).
@@ -22,9 +22,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from mediashelf.db.assets import raise_versions
 from mediashelf.db.meta import MetaRepository
-from mediashelf.db.schema import events
+from mediashelf.db.schema import events, tenants
 from mediashelf.domain import Asset, AssetStatus, AssetType, EventType
 
 _SWEPT = "events.swept:"  # meta key + tenant id: the highest id of its the sweep removed
@@ -62,7 +61,8 @@ def _to_event(row: RowMapping) -> Event:
 class EventRepository:
     def append(self, conn: Connection, kind: EventType, asset: Asset, now_ms: int) -> int:
         """Write one event in the caller's transaction; its id (see the module's docstring)."""
-        raise_versions(conn, [asset.tenant_id])  # the tenant's row lock, before the id
+        conn.execute(sa.select(tenants.c.id).where(tenants.c.id == asset.tenant_id)
+                     .with_for_update(key_share=True))  # the tenant's lock, before the id
         return int(conn.execute(events.insert().values(
             tenant_id=asset.tenant_id, asset_id=asset.id, type=kind.value, created_ms=now_ms,
             asset=_encode(asset)).returning(events.c.id)).scalar_one())

@@ -1,4 +1,4 @@
-"""Listing: a page of live assets, its exact total and the libraries' versions, in one snapshot.
+"""Listing: a page of live assets, its exact total and the listed types' versions, in one snapshot.
 
 Searches and tag filters count their matches through the text and tag indexes and read their
 page from the nearer end of the order; other orders merge the groups' own index ranges (one
@@ -62,9 +62,8 @@ class Listing:
         ids = [sql.bind_id(o) for o in owners]
         types, statuses = [t.value for t in query.types], [s.value for s in query.statuses]
         heads = fetch(conn, sql.groups(ids, types, statuses), GroupRow)
-        groups = [g for g in heads if g.type is not None]
-        kept = {g.tenant_id: int(g.n) for g in heads if g.type is None}
-        versions = tuple(kept.get(o, 0) for o in ids)
+        groups = [g for g in heads if g.status is not None]
+        versions = _versions(heads, ids, types)
         if query.q is not None or query.tags:
             return self._search(conn, sql, (ids, types, statuses), query, versions, groups)
         total = sum(int(g.n) for g in groups)
@@ -135,9 +134,8 @@ class Listing:
             raise NotImplementedError("sha256 combines with type, status and scope only")
         ids = [sql.bind_id(o) for o in owners]
         types, statuses = [t.value for t in query.types], [s.value for s in query.statuses]
-        heads = fetch(conn, sql.groups(ids, types, statuses), GroupRow)
-        kept = {g.tenant_id: int(g.n) for g in heads if g.type is None}
-        versions = tuple(kept.get(o, 0) for o in ids)
+        versions = _versions(fetch(conn, sql.groups(ids, types, statuses), GroupRow), ids,
+                             types)
         digests = list(query.sha256)
         total = int(fetch(conn, sql.digest_count(ids, types, statuses, digests), CountRow)[0].n)
         if query.offset >= total:
@@ -173,6 +171,14 @@ class Listing:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
         return uuid.UUID(int=ms << 80), skip - before
+
+
+def _versions(heads: Sequence[GroupRow], owners: Sequence[Hashable],
+              types: Sequence[str]) -> tuple[int, ...]:
+    """The versions of the listed (owner, type) pairs, owner by owner, as ListQuery.versions
+    picks them from a key's."""
+    kept = {(g.tenant_id, g.type): int(g.n) for g in heads if g.status is None}
+    return tuple(kept.get((o, t), 0) for o in owners for t in types)
 
 
 class _Decoded(Sequence[Asset]):

@@ -105,11 +105,12 @@ asset_buckets = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 
-# A number per owner that every write to its assets raises, in the same transaction: equal
-# numbers mean an unchanged library, so a listing computed at that number can be served again.
-library_versions = sa.Table(
-    "library_versions", metadata,
+# A number per (owner, type) that every write to such an asset raises, in the same transaction:
+# equal numbers mean unchanged assets of that type, so a reply made at them can be served again.
+type_versions = sa.Table(
+    "type_versions", metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("type", sa.String(8), primary_key=True),
     sa.Column("version", sa.BigInteger, nullable=False),
 )
 
@@ -194,7 +195,7 @@ uploads = sa.Table(
 
 # The outbox: one row per asset event, written in the transaction of the change it reports.
 # `id` orders a tenant's events (the SSE id, the webhooks' order; see db/events.py for why it
-# is taken under the tenant's library_versions row lock); `asset` holds the asset's stored
+# is taken under a lock of the tenant's row); `asset` holds the asset's stored
 # fields then (JSON), its links are signed when the event is sent. AUTOINCREMENT on SQLite:
 # an id is never handed out twice, even after the sweep removed the newest rows.
 events = sa.Table(

@@ -1,10 +1,12 @@
 """Replies: GET /v1/assets and /v1/assets/{id}, answered from this process's caches when the
-libraries have not changed, else read on a few threads and kept.
+assets they show have not changed, else read on a few threads and kept.
 
 A cached reply is keyed by what it depends on: the tenant, the query, the hour its signed links
-count from, and the versions of the libraries it lists, read with the request's key. Every write
-raises its library's version in its own transaction, so a kept reply is never stale; it is
-answered on the event loop, without a trip through the thread pool.
+count from, and the versions of the (owner, type) pairs it lists, read with the request's key
+(an asset's reply: its own owner's and type's). Every write raises the versions of the pairs it
+changes in its own transaction, so a kept reply is never stale, and a write to one type or
+tenant leaves the others' replies kept; a hit is answered on the event loop, without a trip
+through the thread pool. Identical misses in flight are read once (services/flight.py).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import orjson
 from anyio import CapacityLimiter, to_thread
 from starlette.responses import Response
 
-from mediashelf.domain import ApiKey, ListQuery, Page, StoredRow
+from mediashelf.domain import ApiKey, Asset, AssetType, ListQuery, Page, StoredRow
 from mediashelf.lru import BoundedLRU
+from mediashelf.metrics import REPLIES
 from mediashelf.services.assets import AssetService
+from mediashelf.services.flight import SingleFlight
 from mediashelf.services.wire import to_wire
 
 REPLY_BYTES_PER_ENTRY = 64 << 10  # a cache of N replies holds at most N x 64 KiB of them
@@ -26,6 +30,8 @@ WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15
 WIRE_MEMO_BYTES = 24 << 20  # ... and never more than this
 
 Kept = tuple[bytes, list[tuple[bytes, bytes]]]  # a reply's body and its encoded headers
+_COUNTED = {(kind, outcome): REPLIES.labels(kind, outcome)
+            for kind in ("list", "get") for outcome in ("hit", "miss", "read")}
 
 
 class Replay(Response):
@@ -48,13 +54,21 @@ class ReplyCache:
     def __init__(self, entries: int) -> None:
         self._lru: BoundedLRU[Hashable, Kept] = BoundedLRU(
             entries, entries * REPLY_BYTES_PER_ENTRY, _kept_size)
+        self.hits = 0  # replies served from here (seen by tests and the benchmark)
 
     def replay(self, key: Hashable) -> Response | None:
         hit = self._lru.get(key)
-        return None if hit is None else Replay(*hit)
+        if hit is None:
+            return None
+        self.hits += 1
+        return Replay(*hit)
 
     def keep(self, key: Hashable, reply: Response) -> None:
-        self._lru.put(key, (bytes(reply.body), list(reply.raw_headers)))
+        self._lru.put(key, _kept(reply))
+
+
+def _kept(reply: Response) -> Kept:
+    return bytes(reply.body), list(reply.raw_headers)
 
 
 class WireMemo:
@@ -91,29 +105,60 @@ class Replies:
         self._assets = assets
         self._lists = ReplyCache(entries) if entries else None
         self._gets = ReplyCache(entries) if entries else None
+        # which of ApiKey.versions an asset's reply depends on: its owner's and type's
+        self._slots: BoundedLRU[Hashable, int] = BoundedLRU(max(entries, 1),
+                                                             max(entries, 1) * 128,
+                                                             lambda _slot: 128)
         self._memo = WireMemo(WIRE_MEMO_ASSETS, WIRE_MEMO_BYTES) if entries else None
         self._threads = CapacityLimiter(threads)
+        # misses in flight by their reply key (with the caches on: off, every request reads)
+        self.list_reads: SingleFlight[Kept] = SingleFlight()
+        self.get_reads: SingleFlight[Kept] = SingleFlight()
 
     async def listing(self, key: ApiKey, query: ListQuery) -> Response:
         """A page of the listing, with the pagination headers."""
-        if self._lists is not None:
-            hit = self._lists.replay((key.tenant_id, query, self._assets.links_epoch(),
-                                      query.versions(key.versions)))
-            if hit is not None:
-                return hit
-        return await to_thread.run_sync(self._list, key, query, limiter=self._threads)
+        if self._lists is None:
+            return await to_thread.run_sync(self._list, key, query, limiter=self._threads)
+        reply_key = (key.tenant_id, query, self._assets.links_epoch(),
+                     query.versions(key.versions))
+        hit = self._lists.replay(reply_key)
+        if hit is not None:
+            _COUNTED["list", "hit"].inc()
+            return hit
+        _COUNTED["list", "miss"].inc()
+
+        # A request that joins a read in flight has the same versions as its leader: nothing
+        # it lists changed between the two key reads, so the leader's read is fresh enough.
+        async def read() -> Kept:
+            _COUNTED["list", "read"].inc()
+            return _kept(await to_thread.run_sync(self._list, key, query,
+                                                  limiter=self._threads))
+
+        return Replay(*await self.list_reads.run(reply_key, read))
 
     async def asset(self, key: ApiKey, asset_id: uuid.UUID) -> Response:
         """One asset the tenant sees (its own or the system library's)."""
-        # pipelines poll an asset until it is READY: kept like listings, at the versions of
-        # both libraries it may belong to
-        reply_key = (key.tenant_id, asset_id, self._assets.links_epoch(), key.versions)
-        if self._gets is not None:
-            hit = self._gets.replay(reply_key)
+        # pipelines poll an asset until it is READY: kept like listings, at the version of
+        # its owner's type (known once it was read)
+        epoch = self._assets.links_epoch()
+        if self._gets is None:
+            return await to_thread.run_sync(self._get, key, asset_id, epoch,
+                                            limiter=self._threads)
+        slot = self._slots.get((key.tenant_id, asset_id))
+        if slot is not None:
+            hit = self._gets.replay((key.tenant_id, asset_id, epoch, slot, key.versions[slot]))
             if hit is not None:
+                _COUNTED["get", "hit"].inc()
                 return hit
-        return await to_thread.run_sync(self._get, key, asset_id, reply_key,
-                                        limiter=self._threads)
+        _COUNTED["get", "miss"].inc()
+
+        async def read() -> Kept:
+            _COUNTED["get", "read"].inc()
+            return _kept(await to_thread.run_sync(self._get, key, asset_id, epoch,
+                                                  limiter=self._threads))
+
+        return Replay(*await self.get_reads.run((key.tenant_id, asset_id, epoch, key.versions),
+                                                read))
 
     def _list(self, key: ApiKey, query: ListQuery) -> Response:
         page = self._assets.list(key.tenant_id, query)
@@ -129,12 +174,24 @@ class Replies:
             self._lists.keep((key.tenant_id, query, epoch, page.versions), reply)
         return reply
 
-    def _get(self, key: ApiKey, asset_id: uuid.UUID, reply_key: Hashable) -> Response:
+    def _get(self, key: ApiKey, asset_id: uuid.UUID, epoch: int) -> Response:
         # The asset is read after the versions were, so it is at least as new as they say: a
-        # reply kept under them is never older than a fresh read at them would be.
+        # reply kept under its type's version is never older than a fresh read at it would be
+        # (a write that changes its type raises both types' versions).
         asset = self._assets.get(key.tenant_id, asset_id)
         reply = Response(orjson.dumps(to_wire(asset, self._assets.links(asset))),
                          media_type="application/json")
         if self._gets is not None:
-            self._gets.keep(reply_key, reply)
+            slot = _slot(key, asset)
+            self._gets.keep((key.tenant_id, asset_id, epoch, slot, key.versions[slot]), reply)
+            self._slots.put((key.tenant_id, asset_id), slot)
         return reply
+
+
+_TYPES = tuple(AssetType)
+
+
+def _slot(key: ApiKey, asset: Asset) -> int:
+    """Where ApiKey.versions holds the version of the asset's owner's type."""
+    owner = 0 if asset.tenant_id == key.tenant_id else 1
+    return owner * len(_TYPES) + _TYPES.index(asset.type)

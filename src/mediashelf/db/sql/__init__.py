@@ -14,13 +14,14 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from mediashelf.domain import ApiKey, Asset, Sort
+from mediashelf.domain import ApiKey, Asset, AssetType, Sort
 
 Statement = tuple[str, tuple[Any, ...]]  # driver SQL and its parameters
 
 
 class KeyRow(NamedTuple):
-    """A live key, its tenant's name and the versions of its tenant's and the system library."""
+    """A live key, its tenant's name and the versions of its tenant's and the system library's
+    types (in AssetType's order)."""
 
     id: Any
     tenant_id: Any
@@ -29,9 +30,26 @@ class KeyRow(NamedTuple):
     created_ms: int
     revoked_ms: int | None
     last_used_ms: int | None
-    own_version: int | None
-    system_version: int | None
+    own_audio: int | None
+    own_image: int | None
+    own_video: int | None
+    system_audio: int | None
+    system_image: int | None
+    system_video: int | None
     key_hash: str
+
+
+def version_columns(owner: str, label: str) -> str:
+    """The selected columns of KeyRow's versions of one owner (an SQL expression), per type."""
+    return ", ".join(
+        f"(SELECT v.version FROM type_versions v WHERE v.tenant_id = {owner} "
+        f"AND v.type = '{t.value}') AS {label}_{t.value.lower()}" for t in AssetType)
+
+
+def key_versions(row: KeyRow) -> tuple[int, ...]:
+    """ApiKey.versions from a KeyRow: the tenant's per type, then the system library's."""
+    return tuple(int(v or 0) for v in (row.own_audio, row.own_image, row.own_video,
+                                       row.system_audio, row.system_image, row.system_video))
 
 
 class QuotaRow(NamedTuple):
@@ -43,7 +61,8 @@ class QuotaRow(NamedTuple):
 
 
 class GroupRow(NamedTuple):
-    """A non-empty (owner, type, status) group's count, or (type NULL) an owner's version."""
+    """A non-empty (owner, type, status) group's count, or (status NULL) the version of an
+    owner's type."""
 
     tenant_id: Hashable
     type: str | None

@@ -12,7 +12,16 @@ from collections.abc import Hashable, Sequence
 
 import orjson
 
-from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list, ordered
+from mediashelf.db.sql import (
+    AssetRow,
+    KeyRow,
+    Statement,
+    as_values,
+    column_list,
+    key_versions,
+    ordered,
+    version_columns,
+)
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
 
 # The search column (revision 0004) is a tsvector of the folded words, indexed with GIN; each
@@ -43,22 +52,21 @@ def _marks(n: int) -> str:
 _LIVE_KEYS = (
     "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.prefix, k.created_ms, k.revoked_ms, "
     "k.last_used_ms, "
-    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = k.tenant_id) AS own_version, "
-    "(SELECT v.version FROM library_versions v WHERE v.tenant_id = %s) AS system_version, "
+    f"{version_columns('k.tenant_id', 'own')}, {version_columns('%s', 'system')}, "
     "k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
     "WHERE k.key_hash = ANY(%s) AND k.revoked_ms IS NULL")
 
 
 def live_keys(hashes: Sequence[str]) -> Statement:
     """The live keys with these hashes, as KeyRow."""
-    return _LIVE_KEYS, (SYSTEM_TENANT_ID, list(hashes))
+    return _LIVE_KEYS, (*[SYSTEM_TENANT_ID] * len(AssetType), list(hashes))
 
 
 def key(row: KeyRow) -> ApiKey:
     found = ApiKey(id=row.id, tenant_id=row.tenant_id, tenant_name=row.tenant_name,
                    prefix=row.prefix, created_ms=row.created_ms, revoked_ms=row.revoked_ms,
                    last_used_ms=row.last_used_ms)
-    found.versions = (int(row.own_version or 0), int(row.system_version or 0))
+    found.versions = key_versions(row)
     return found
 
 
@@ -71,15 +79,16 @@ def _filters(owners: int, types: int, statuses: int) -> str:
 def _groups(owners: int, types: int, statuses: int) -> str:
     return ("SELECT tenant_id, type, status, n FROM asset_counts WHERE "
             f"{_filters(owners, types, statuses)} AND n > 0 UNION ALL "
-            "SELECT tenant_id, NULL, NULL, version FROM library_versions "
-            f"WHERE tenant_id IN ({_marks(owners)})")
+            "SELECT tenant_id, type, NULL, version FROM type_versions "
+            f"WHERE tenant_id IN ({_marks(owners)}) AND type IN ({_marks(types)})")
 
 
 def groups(owners: Sequence[Hashable], types: Sequence[str],
            statuses: Sequence[str]) -> Statement:
-    """The non-empty groups' counts, then (type NULL) the owners' versions, as GroupRow."""
+    """The non-empty groups' counts, then (status NULL) the versions of the owners' types,
+    as GroupRow."""
     return (_groups(len(owners), len(types), len(statuses)),
-            (*owners, *types, *statuses, *owners))
+            (*owners, *types, *statuses, *owners, *types))
 
 
 @functools.cache
