@@ -43,11 +43,7 @@ class LocalWriter:
 
 
 class LocalResumable:
-    """Appends to `<key>.part` beside the final file; complete() renames it into place.
-
-    Each write is also synced as it lands (on the writer's thread, while the request's next
-    bytes arrive, api/behind.py), so that save(), which the client waits for, has only the
-    last piece left to flush rather than the whole chunk."""
+    """Appends to `<key>.part` beside the final file; complete() renames it into place."""
 
     def __init__(self, partial: Path, final: Path, offset: int,
                  space: SpaceGuard | None) -> None:
@@ -70,13 +66,11 @@ class LocalResumable:
                 self._unchecked = 0
                 self._space.check(len(data))
         self._file.write(data)
-        self._file.flush()
-        os.fdatasync(self._file.fileno())
 
     def save(self) -> dict[str, Any]:
         assert self._file is not None, "resumable write already closed"
         self._file.flush()
-        os.fsync(self._file.fileno())  # the size and the rest: durable before the offset is
+        os.fsync(self._file.fileno())
         return {}
 
     def complete(self) -> None:
