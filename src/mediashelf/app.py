@@ -25,7 +25,6 @@ from mediashelf.api import files as files_api
 from mediashelf.api import uploads as uploads_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
 from mediashelf.api.limits import HEADERS as RATE_LIMIT_HEADERS
-from mediashelf.api.limits import RateLimitHeaders
 from mediashelf.api.observe import RequestMetrics
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
@@ -190,8 +189,6 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.event_hub = EventHub(services.events, settings.event_poll)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
-    if app.state.limits.budgets:  # else only errors carry the fields (api/errors.py)
-        app.add_middleware(RateLimitHeaders)
     app.add_middleware(errors.JsonCORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"],
                        expose_headers=list(dict.fromkeys(

@@ -3,17 +3,17 @@
 The fields are those of draft-ietf-httpapi-ratelimit-headers as its revision 11 writes them
 (docs/operations.md says more), Structured Field lists: `RateLimit-Policy: "reads";q=600;w=60`
 and `RateLimit: "reads";r=599;t=60`. A request's usage is left in its ASGI scope by `admit` or
-`refuse_wrong_key` (api/deps.py) and written into the reply's head here, whatever route or error
-handler made the reply.
+`refuse_wrong_key` (api/deps.py) and written into the reply's head by usage_headers, whatever
+route or error handler made the reply (RequestMetrics, which already sees every reply's head, or
+the error handler).
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from mediashelf.errors import TooManyRequests
 from mediashelf.services.limits import Limits, Policy, Usage
@@ -60,53 +60,33 @@ def _refuse(request: Request, usage: Usage) -> None:
     raise TooManyRequests(usage.message, retry_after=usage.retry_after or 1)
 
 
-@functools.lru_cache(maxsize=64)  # a few tuples of policies, made once per process
-def policy_field(policies: tuple[Policy, ...]) -> bytes:
-    return ", ".join(f'"{p.name}";q={p.rate.count};w={p.rate.window}'
-                     for p in policies).encode()
+class _Fields(NamedTuple):
+    policy: tuple[bytes, bytes]  # RateLimit-Policy, whole
+    limit: bytes  # RateLimit, a %-template of each budget's remaining and reset
 
 
-@functools.lru_cache(maxsize=64)
-def _limit_names(policies: tuple[Policy, ...]) -> tuple[str, ...]:
-    return tuple(f'"{p.name}";r=' for p in policies)
+_FIELDS: dict[tuple[Policy, ...], _Fields] = {}  # a few tuples of policies a process
 
 
-def limit_field(usage: Usage) -> bytes:
-    names = _limit_names(usage.policies)
-    if len(names) == 1:  # the usual shapes, written out: this runs on every request
-        return f"{names[0]}{usage.left[0].remaining};t={usage.left[0].reset}".encode()
-    return ", ".join([f"{name}{left.remaining};t={left.reset}"
-                      for name, left in zip(names, usage.left, strict=True)]).encode()
+def _fields(policies: tuple[Policy, ...]) -> _Fields:
+    made = _FIELDS[policies] = _Fields(
+        (b"ratelimit-policy", ", ".join(f'"{p.name}";q={p.rate.count};w={p.rate.window}'
+                                        for p in policies).encode()),
+        ", ".join(f'"{p.name.replace("%", "%%")}";r=%d;t=%d' for p in policies).encode())
+    return made
 
 
 def usage_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
-    """The fields for what the scope's request spent (taken out of the scope: written once)."""
+    """The fields for what the scope's request spent (taken out of the scope: written once).
+    This runs on every request: one dict lookup and one formatting of the numbers."""
     usage: Usage | None = scope.pop(USAGE, None)
     if usage is None:
         return []
-    return [(b"ratelimit-policy", policy_field(usage.policies)),
-            (b"ratelimit", limit_field(usage))]
-
-
-class RateLimitHeaders:
-    """ASGI middleware, when budgets are set: a reply whose request spent a budget carries what
-    is left of it. (Without budgets only wrong keys are counted, and the error handler writes
-    their fields: no request pays for this layer.)"""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_usage(message: Message) -> None:
-            if message["type"] == "http.response.start" and USAGE in scope:
-                message["headers"] = [*message.get("headers", ()), *usage_headers(scope)]
-            await send(message)
-
-        await self.app(scope, receive, send_with_usage)
+    fields = _FIELDS.get(usage.policies) or _fields(usage.policies)
+    left = usage.left  # each a Left: admitted, remaining, reset
+    numbers = left[0][1:] if len(left) == 1 else \
+        (*left[0][1:], *left[1][1:]) if len(left) == 2 else tuple(n for x in left for n in x[1:])
+    return [fields.policy, (b"ratelimit", fields.limit % numbers)]
 
 
 _FIELD_DOCS = {

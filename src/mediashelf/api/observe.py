@@ -1,4 +1,8 @@
-"""Request metrics: count and time every HTTP request by method, route template and status."""
+"""Request metrics: count and time every HTTP request by method, route template and status.
+
+The same wrapper of `send` writes the rate-limit fields (api/limits.py) into the reply's head:
+one layer around every request rather than two.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mediashelf.api.limits import USAGE, usage_headers
 from mediashelf.metrics import IN_FLIGHT, REQUEST_SECONDS, REQUESTS
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -33,6 +38,8 @@ class RequestMetrics:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if USAGE in scope:  # what the request spent of its budgets
+                    message["headers"] = [*message.get("headers", ()), *usage_headers(scope)]
             await send(message)
 
         started = time.perf_counter()

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect
 
 from mediashelf.api import schemas
 from mediashelf.api.assets import DUPLICATE_HEADER
+from mediashelf.api.behind import WriteBehind
 from mediashelf.api.deps import current_key, upload_service
 from mediashelf.api.idempotency import KEY_PARAMETER, REPLAYED, Gate, fingerprint, idempotent
 from mediashelf.api.openapi import PUBLIC
@@ -272,32 +273,34 @@ async def delete(request: Request, upload_id: str) -> Response:
 
 
 async def receive(request: Request, work: Patch) -> Upload:
-    """Stream the body into the upload. A client that leaves mid-body keeps what arrived."""
+    """Stream the body into the upload, writing each piece while the next arrives (behind.py).
+    A client that leaves mid-body keeps what arrived."""
     buffer = bytearray()
+    writes = WriteBehind(work.write)
     try:
         async for chunk in request.stream():
             buffer += chunk
             if len(buffer) >= _FLUSH:
                 data, buffer = bytes(buffer), bytearray()
-                await run_in_threadpool(work.write, data)
+                await writes.put(data)
+        await writes.wait()
         if buffer:
             await run_in_threadpool(work.write, bytes(buffer))
     except ClientDisconnect:
         with anyio.CancelScope(shield=True):
-            if buffer:
-                await run_in_threadpool(_quietly, work.write, bytes(buffer))
+            with contextlib.suppress(MediashelfError):  # too many bytes: what came before stays
+                await writes.wait()
+                if buffer:
+                    await run_in_threadpool(work.write, bytes(buffer))
             await run_in_threadpool(work.keep_partial)
         raise
     except BaseException:
         with anyio.CancelScope(shield=True):
+            with contextlib.suppress(Exception):  # the thread is done with the writer
+                await writes.wait()
             await run_in_threadpool(work.abandon)
         raise
     return await run_in_threadpool(work.end)
-
-
-def _quietly(write: Callable[[bytes], None], data: bytes) -> None:
-    with contextlib.suppress(MediashelfError):  # too many bytes: what came before them stays
-        write(data)
 
 
 def _progress(upload: Upload) -> dict[str, str]:

@@ -42,15 +42,16 @@ class UploadRepository:
         return _upload(row) if row else None
 
     def lock(self, conn: Connection, upload_id: uuid.UUID, tenant_id: uuid.UUID, offset: int,
-             token: str, now: int, until: int) -> bool:
-        """Take the lock of an unfinished, unexpired upload at `offset`; False if it is not."""
-        res = conn.execute(uploads.update().where(
+             token: str, now: int, until: int) -> Upload | None:
+        """Take the lock of an unfinished, unexpired upload at `offset` and read it in the same
+        statement (a PATCH's first round trip); None if it cannot be taken."""
+        row = conn.execute(uploads.update().where(
             uploads.c.id == upload_id, uploads.c.tenant_id == tenant_id,
             uploads.c.received == offset, uploads.c.asset_id.is_(None),
             uploads.c.expires_ms > now,
             sa.or_(uploads.c.lock_token.is_(None), uploads.c.lock_expires_ms < now),
-        ).values(lock_token=token, lock_expires_ms=until))
-        return res.rowcount == 1
+        ).values(lock_token=token, lock_expires_ms=until).returning(*uploads.c)).first()
+        return _upload(row) if row else None
 
     def locked(self, conn: Connection, upload_id: uuid.UUID, now: int) -> bool:
         row = conn.execute(sa.select(uploads.c.lock_expires_ms).where(

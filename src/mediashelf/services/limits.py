@@ -56,6 +56,7 @@ class Limits:
         self.writes = _policies(("writes", settings.rate_limit_writes, "key"),
                                 ("tenant-writes", settings.tenant_rate_limit_writes, "tenant"))
         self.budgets = bool(self.reads or self.writes)
+        self._rates = (tuple(p.rate for p in self.reads), tuple(p.rate for p in self.writes))
         auth = settings.auth_failure_limit
         self.auth = Policy("auth-failures", auth, "address") if auth else None
         self._auth: tuple[Policy, ...] = (self.auth,) if self.auth else ()
@@ -72,17 +73,8 @@ class Limits:
         if not policies:
             return NOTHING
         names = self._names[write].get(key.id.int) or self._bucket_names(key, write)
-        take = self._quotas.take_now
-        first = take(names[0], policies[0].rate)
-        if first is None or not first.admitted:
-            return None
-        if len(policies) == 1:
-            return Usage(policies, (first,))
-        second = take(names[1], policies[1].rate)
-        if second is None or not second.admitted:
-            self._quotas.give_back(names[0])
-            return None
-        return Usage(policies, (first, second))
+        taken = self._quotas.take_now(names, self._rates[write])
+        return None if taken is None else Usage(policies, taken)
 
     async def spend(self, key: ApiKey, write: bool) -> Usage:
         """Take one unit of each budget of the key's kind of request, or none if one is spent

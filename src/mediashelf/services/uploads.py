@@ -17,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.engine import Connection
 
@@ -138,11 +138,10 @@ class UploadService:
         """Lock the upload for one PATCH at `offset`; 409 if that is not its offset."""
         token, now = uuid.uuid4().hex, now_ms()
         with self._db.write() as conn:
-            if not self._repo.lock(conn, upload_id, tenant_id, offset, token, now,
-                                   now + self.lock_ms):
+            upload = self._repo.lock(conn, upload_id, tenant_id, offset, token, now,
+                                     now + self.lock_ms)
+            if upload is None:
                 self._refuse(conn, tenant_id, upload_id, offset, now)
-            upload = self._repo.get(conn, upload_id, tenant_id)
-        assert upload is not None
         try:
             with full_is_507():
                 writer = self.storage.resume(upload.key, offset, upload.state)
@@ -155,7 +154,7 @@ class UploadService:
         return Patch(self, upload, token, writer, checksum)
 
     def _refuse(self, conn: Connection, tenant_id: uuid.UUID, upload_id: uuid.UUID,
-                offset: int, now: int) -> None:
+                offset: int, now: int) -> NoReturn:
         """Why the lock was not taken, as the error the client should see."""
         upload = self._repo.get(conn, upload_id, tenant_id)
         if upload is None:

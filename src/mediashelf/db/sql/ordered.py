@@ -12,9 +12,10 @@ asked, and first when the page is read from the other end.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from mediashelf.db.sql import column_list
+from mediashelf.db.sql import Statement, column_list
 from mediashelf.domain import Sort
 
 # sort -> (key column or None for the id alone, descending when read forward)
@@ -38,8 +39,50 @@ class Flavour:
     per_word: bool
     tag_from: str | None  # the FROM of a read driven by the tag table (None: let the planner)
     fence: str  # ends a subquery the planner must plan alone (driven reads: not in order)
+    search: Callable[[Sequence[str]], str]  # the words as text_cond's parameter
+    row_params: Callable[[Sequence[str]], list[str]]  # the words as row_cond's parameters
     count_text: tuple[str, str] | None = None  # FROM and condition counting a search, if not
     # text_from's (a count visits every match: the planner may hash rather than look up)
+
+    def groups_page(self, groups: Sequence[tuple[Hashable, str, str, int]], sort: Sort,
+                    forward: bool, shown: int, skip: int, words: Sequence[str] = (),
+                    tags: Sequence[str] = ()) -> Statement:
+        """Rows `skip` on of the sort from the chosen end, walking each group's order index and
+        checking each row against the words and tags, as AssetRow in the sort's order."""
+        checks = [*self.row_params(words), *tags]
+        params = [v for owner, type_, status, most in groups
+                  for v in (owner, type_, status, *checks, most)]
+        return (groups_page(self, len(groups), sort, forward, len(words), len(tags)),
+                (*params, shown, skip))
+
+    def count_matching(self, owners: Sequence[Hashable], types: Sequence[str],
+                       statuses: Sequence[str], words: Sequence[str],
+                       tags: Sequence[str]) -> Statement:
+        """How many live assets match a search (words as prefixes, every tag), as CountRow."""
+        return (count_matching(self, len(owners), len(types), len(statuses), len(words),
+                               len(tags)),
+                tuple(self._driven_params(owners, types, statuses, words, tags)))
+
+    def page_matching(self, owners: Sequence[Hashable], types: Sequence[str],
+                      statuses: Sequence[str], words: Sequence[str], tags: Sequence[str],
+                      sort: Sort, forward: bool, shown: int, skip: int) -> Statement:
+        """A page of a search read through its index, in the sort's order read forward or
+        from its end, as AssetRow."""
+        return (page_matching(self, len(owners), len(types), len(statuses), len(words),
+                              len(tags), sort, forward),
+                (*self._driven_params(owners, types, statuses, words, tags), shown, skip))
+
+    def _driven_params(self, owners: Sequence[Hashable], types: Sequence[str],
+                       statuses: Sequence[str], words: Sequence[str],
+                       tags: Sequence[str]) -> list[Hashable]:
+        """In the order of _driven's text."""
+        params: list[Hashable] = []
+        rest = list(tags)
+        if words:
+            params.append(self.search(words))
+        elif self.tag_from is not None:
+            params += [rest.pop(0), *owners]
+        return [*params, *owners, *types, *statuses, *rest]
 
 
 def order_by(sort: Sort, forward: bool, prefix: str = "") -> str:

@@ -22,7 +22,16 @@ from mediashelf.db.sql import (
     ordered,
     version_columns,
 )
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType
+
+
+def _search(words: Sequence[str]) -> str:
+    return " & ".join(f"'{w}':*" for w in words)
+
+
+def _row_params(words: Sequence[str]) -> list[str]:
+    return [_search(words)] if words else []
+
 
 # The search column (revision 0004) is a tsvector of the folded words, indexed with GIN; each
 # word is a quoted lexeme matched as a prefix (letters and digits only, see mediashelf.words).
@@ -37,7 +46,9 @@ FLAVOUR = ordered.Flavour(
               + _BY_ID.format("d.id"),
     text_cond="TRUE", row_cond="(a.search @@ %s::tsquery) IS TRUE", per_word=False,
     tag_from="asset_tags t0 " + _BY_ID.format("t0.asset_id"), fence=" OFFSET 0",
+    search=_search, row_params=_row_params,
     count_text=("assets a", "a.search @@ %s::tsquery"))
+
 
 def bind_id(value: uuid.UUID) -> Hashable:
     """psycopg binds and returns uuid columns as UUIDs."""
@@ -158,53 +169,10 @@ def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Seq
         (*owners, *types, *statuses, *digests)
 
 
-def _search(words: Sequence[str]) -> str:
-    return " & ".join(f"'{w}':*" for w in words)
-
-
-def _row_params(words: Sequence[str]) -> list[str]:
-    return [_search(words)] if words else []
-
-
-def groups_page(groups: Sequence[tuple[Hashable, str, str, int]], sort: Sort, forward: bool,
-                shown: int, skip: int, words: Sequence[str] = (),
-                tags: Sequence[str] = ()) -> Statement:
-    """Rows `skip` on of the sort from the chosen end, walking each group's order index and
-    checking each row against the words and tags, as AssetRow in the sort's order."""
-    checks = [*_row_params(words), *tags]
-    params = [v for owner, type_, status, most in groups
-              for v in (owner, type_, status, *checks, most)]
-    return (ordered.groups_page(FLAVOUR, len(groups), sort, forward, len(words), len(tags)),
-            (*params, shown, skip))
-
-
-def _driven_params(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
-                   words: Sequence[str], tags: Sequence[str]) -> list[Hashable]:
-    params: list[Hashable] = []
-    rest = list(tags)
-    if words:
-        params.append(_search(words))
-    elif FLAVOUR.tag_from is not None:
-        params += [rest.pop(0), *owners]
-    return [*params, *owners, *types, *statuses, *rest]
-
-
-def count_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
-                   words: Sequence[str], tags: Sequence[str]) -> Statement:
-    """How many live assets match a search (words as prefixes, every tag), as CountRow."""
-    return (ordered.count_matching(FLAVOUR, len(owners), len(types), len(statuses), len(words),
-                                   len(tags)),
-            tuple(_driven_params(owners, types, statuses, words, tags)))
-
-
-def page_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
-                  words: Sequence[str], tags: Sequence[str], sort: Sort, forward: bool,
-                  shown: int, skip: int) -> Statement:
-    """A page of a search read through its index, in the sort's order read forward or from
-    its end, as AssetRow."""
-    return (ordered.page_matching(FLAVOUR, len(owners), len(types), len(statuses), len(words),
-                                  len(tags), sort, forward),
-            (*_driven_params(owners, types, statuses, words, tags), shown, skip))
+# the search listing's statements, shared with the other dialect (ordered.py)
+groups_page = FLAVOUR.groups_page
+count_matching = FLAVOUR.count_matching
+page_matching = FLAVOUR.page_matching
 
 
 def asset(row: AssetRow) -> Asset:
