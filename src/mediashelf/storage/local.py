@@ -179,7 +179,7 @@ class LocalStorage:
 
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
         path = "/files/" + quote(key)
-        sig = self._signer.sign(path, expires_at, content_type, filename)
+        sig = self._signer.sign_text(f"{path}\n{expires_at}\n{content_type}\n{filename}")
         # urlencode()'s output, built directly: listings sign two URLs per asset
         return (f"{self._base_url}{path}?exp={expires_at}&ct={_quoted_type(content_type)}"
                 f"&fn={quote_plus(filename)}&sig={sig}")
