@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -44,6 +46,16 @@ def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.digest(key, msg.encode(), "sha256")
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """What every URL signed at one time, for one lifetime, with one set of credentials shares."""
+
+    query: str  # the signature's parameters, in botocore's order
+    canonical: str  # the same, sorted: before the response-* ones (upper case sorts first)
+    to_sign: str  # the string to sign, up to the canonical request's hash
+    keyed: Any  # HMAC-SHA256 with the day's signing key, its padded key blocks hashed
+
+
 class Presigner:
     """GET URLs for one bucket's keys, signed with the credentials' key for the day."""
 
@@ -61,17 +73,33 @@ class Presigner:
         self._host = _host(probe)
         self._region, self._service = region, service
         self._credentials = credentials
-        self._keys: dict[tuple[str, str], bytes] = {}  # (secret, day) -> signing key
+        self._last: tuple[Hashable, _Window] | None = None  # URLs come by the hour's batch
 
-    def _signing_key(self, secret: str, day: str) -> bytes:
-        key = self._keys.get((secret, day))
-        if key is None:
-            key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret}".encode(), day), self._region),
-                              self._service), "aws4_request")
-            if len(self._keys) > 8:  # a new day or new credentials: yesterday's are done
-                self._keys.clear()
-            self._keys[(secret, day)] = key
-        return key
+    def _window(self, access: str, secret: str, token: str | None, signed_at: int,
+                expires_in: int) -> _Window:
+        at = (access, secret, token, signed_at, expires_in)
+        last = self._last
+        if last is not None and last[0] == at:
+            return last[1]
+        t = time.gmtime(signed_at)
+        day = f"{t.tm_year:04d}{t.tm_mon:02d}{t.tm_mday:02d}"
+        stamp = f"{day}T{t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d}Z"
+        scope = f"{day}/{self._region}/{self._service}/aws4_request"
+        params = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+                  ("X-Amz-Credential", quote(f"{access}/{scope}", safe=_SAFE)),
+                  ("X-Amz-Date", stamp),
+                  ("X-Amz-Expires", str(expires_in)),
+                  ("X-Amz-SignedHeaders", "host")]
+        if token is not None:
+            params.append(("X-Amz-Security-Token", quote(token, safe=_SAFE)))
+        key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret}".encode(), day), self._region),
+                          self._service), "aws4_request")
+        window = _Window("&".join(f"{k}={v}" for k, v in params),
+                         "&".join(f"{k}={v}" for k, v in sorted(params)),
+                         f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n",
+                         hmac.new(key, digestmod=hashlib.sha256))
+        self._last = (at, window)
+        return window
 
     def url(self, key: str, *, content_type: str, disposition: str, expires_at: int,
             now: float | None = None) -> str:
@@ -86,26 +114,16 @@ class Presigner:
                expires_in: int) -> str:
         """The URL botocore would presign at `signed_at` (unix s) for `expires_in` seconds."""
         creds = self._credentials.get_frozen_credentials()
-        t = time.gmtime(signed_at)
-        day = f"{t.tm_year:04d}{t.tm_mon:02d}{t.tm_mday:02d}"
-        stamp = f"{day}T{t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d}Z"
-        scope = f"{day}/{self._region}/{self._service}/aws4_request"
+        w = self._window(creds.access_key or "", creds.secret_key or "", creds.token,
+                         signed_at, expires_in)
         path = self._path + quote(key, safe="/~")
+        ctype, disp = quote(content_type, safe=_SAFE), quote(disposition, safe=_SAFE)
+        canonical = (f"GET\n{path}\n{w.canonical}&response-content-disposition={disp}"
+                     f"&response-content-type={ctype}\nhost:{self._host}\n\nhost\n"
+                     "UNSIGNED-PAYLOAD")
+        mac = w.keyed.copy()
+        mac.update((w.to_sign + hashlib.sha256(canonical.encode()).hexdigest()).encode())
         # botocore's order: the operation's parameters, then the signature's
-        params = [("response-content-type", quote(content_type, safe=_SAFE)),
-                  ("response-content-disposition", quote(disposition, safe=_SAFE)),
-                  ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-                  ("X-Amz-Credential", quote(f"{creds.access_key or ''}/{scope}", safe=_SAFE)),
-                  ("X-Amz-Date", stamp),
-                  ("X-Amz-Expires", str(expires_in)),
-                  ("X-Amz-SignedHeaders", "host")]
-        if creds.token is not None:
-            params.append(("X-Amz-Security-Token", quote(creds.token, safe=_SAFE)))
-        query = "&".join(f"{k}={v}" for k, v in params)
-        canonical = (f"GET\n{path}\n{'&'.join(f'{k}={v}' for k, v in sorted(params))}\n"
-                     f"host:{self._host}\n\nhost\nUNSIGNED-PAYLOAD")
-        to_sign = (f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n"
-                   f"{hashlib.sha256(canonical.encode()).hexdigest()}")
-        signature = hmac.new(self._signing_key(creds.secret_key or "", day), to_sign.encode(),
-                             hashlib.sha256).hexdigest()
-        return f"{self._origin}{path}?{query}&X-Amz-Signature={signature}"
+        return (f"{self._origin}{path}?response-content-type={ctype}"
+                f"&response-content-disposition={disp}&{w.query}"
+                f"&X-Amz-Signature={mac.hexdigest()}")
