@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ PART_SIZE = 8 * 2**20  # one part buffered in memory per upload; S3's minimum is
 MAX_PARTS = 10_000
 COPY_LIMIT = 5 * 2**30  # copy_object's ceiling; larger objects are copied in parts
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+
+
+_disposition = functools.lru_cache(maxsize=1024)(inline_disposition)  # thumbnails' repeat
 
 
 def _missing(exc: ClientError) -> bool:
@@ -288,7 +292,7 @@ class S3Storage:
         at the start of the hour, so that it is the same URL all hour in every process."""
         if self._presigner is not None:
             return self._presigner.url(self._key(key), content_type=content_type,
-                                       disposition=inline_disposition(filename),
+                                       disposition=_disposition(filename),
                                        expires_at=expires_at)
         expires_in = max(1, min(MAX_PRESIGN_S, expires_at - int(time.time())))
         return self.client.generate_presigned_url(

@@ -15,6 +15,7 @@ what they fetched.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import time
@@ -40,6 +41,12 @@ def _host(url: str) -> str:
     if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
         host = f"{host}:{parts.port}"
     return host
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted(value: str) -> str:
+    """A response parameter escaped: the types, and thumbnails' dispositions, repeat."""
+    return quote(value, safe=_SAFE)
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
@@ -117,7 +124,7 @@ class Presigner:
         w = self._window(creds.access_key or "", creds.secret_key or "", creds.token,
                          signed_at, expires_in)
         path = self._path + quote(key, safe="/~")
-        ctype, disp = quote(content_type, safe=_SAFE), quote(disposition, safe=_SAFE)
+        ctype, disp = _quoted(content_type), _quoted(disposition)
         canonical = (f"GET\n{path}\n{w.canonical}&response-content-disposition={disp}"
                      f"&response-content-type={ctype}\nhost:{self._host}\n\nhost\n"
                      "UNSIGNED-PAYLOAD")
