@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 WINDOW_S = 3600  # URLs made within the same hour are the same URL
 MAX_PRESIGN_S = 7 * 86400  # SigV4 presigned URLs cannot live longer than a week
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # a key that quote() leaves as it is
 _SAFE = "-_.~"  # what SigV4 leaves unescaped in a query value (botocore's SAFE_CHARS)
 
 
@@ -123,7 +125,7 @@ class Presigner:
         creds = self._credentials.get_frozen_credentials()
         w = self._window(creds.access_key or "", creds.secret_key or "", creds.token,
                          signed_at, expires_in)
-        path = self._path + quote(key, safe="/~")
+        path = self._path + (key if _PLAIN_KEY.fullmatch(key) else quote(key, safe="/~"))
         ctype, disp = _quoted(content_type), _quoted(disposition)
         canonical = (f"GET\n{path}\n{w.canonical}&response-content-disposition={disp}"
                      f"&response-content-type={ctype}\nhost:{self._host}\n\nhost\n"

@@ -12,8 +12,17 @@ from collections.abc import Hashable, Sequence
 
 import orjson
 
-from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list, ordered
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
+from mediashelf.db.sql import (
+    STATUS_OF,
+    TYPE_OF,
+    AssetRow,
+    KeyRow,
+    Statement,
+    as_values,
+    column_list,
+    ordered,
+)
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, Sort
 
 # The search column (revision 0004) is a tsvector of the folded words, indexed with GIN; each
 # word is a quoted lexeme matched as a prefix (letters and digits only, see mediashelf.words).
@@ -200,7 +209,7 @@ def page_matching(owners: Sequence[Hashable], types: Sequence[str], statuses: Se
 
 def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
-    made.type, made.status = AssetType(row.type), AssetStatus(row.status)
+    made.type, made.status = TYPE_OF[row.type], STATUS_OF[row.status]
     made.extra = orjson.loads(row.extra) if row.extra else {}
     made.tags = orjson.loads(row.tags) if row.tags != "[]" else []
     return made

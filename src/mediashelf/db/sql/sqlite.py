@@ -8,8 +8,17 @@ from collections.abc import Hashable, Sequence
 
 import orjson
 
-from mediashelf.db.sql import AssetRow, KeyRow, Statement, as_values, column_list, ordered
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType, Sort
+from mediashelf.db.sql import (
+    STATUS_OF,
+    TYPE_OF,
+    AssetRow,
+    KeyRow,
+    Statement,
+    as_values,
+    column_list,
+    ordered,
+)
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, Sort
 
 # The FTS5 table (revision 0004) indexes assets.rowid; its `ascii` tokenizer splits the folded
 # words exactly as mediashelf.words made them (on spaces), and keeps 1 to 3 letter prefixes.
@@ -197,7 +206,7 @@ def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
     made.id = uuid.UUID(int=int(row.id, 16))  # inline: a page decodes up to 100 of these
     made.tenant_id = uuid.UUID(int=int(row.tenant_id, 16))
-    made.type, made.status = AssetType(row.type), AssetStatus(row.status)
+    made.type, made.status = TYPE_OF[row.type], STATUS_OF[row.status]
     if row.has_audio is not None:
         made.has_audio = bool(row.has_audio)  # SQLite keeps booleans as 0 and 1
     made.extra = orjson.loads(row.extra) if row.extra else {}
