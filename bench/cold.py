@@ -3,6 +3,10 @@ and storage (local folder, S3 on moto), against /healthz of the same server in t
 
     python -m bench.cold [--n 10000] [--rounds 5] [--duration 3] [--backends sqlite,postgres]
     python -m bench.cold --profile [--calls 300]    # where an in-process cold page's time goes
+    python -m bench.cold --baseline /tmp/old/src     # and another version's servers beside ours
+
+(For a baseline: `git archive main src | tar -x -C /tmp/old`; its servers run with that folder
+first on PYTHONPATH, in the same rounds as ours, and each case gets a now ÷ baseline ratio.)
 
 Each backend gets one library (bench/fill.py) served twice, side by side: once on a local folder
 and once on S3 (moto's server, tests/support/s3_endpoint.py, which checks presigned signatures).
@@ -17,6 +21,7 @@ import argparse
 import contextlib
 import cProfile
 import json
+import math
 import os
 import pstats
 import shutil
@@ -111,15 +116,21 @@ def serve(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             for backend in args.backends:
                 db_url, lib = library(backend, args.n, work, args.pg_url)
                 key = lib.keys[filler.TENANTS[0]]
+                versions = [("", {})]
+                if args.baseline:
+                    versions.append(("-baseline", {"PYTHONPATH": str(args.baseline)}))
                 for storage in STORAGES:
-                    data = work / f"{backend}-{storage}"
-                    shutil.rmtree(data, ignore_errors=True)
-                    data.mkdir(parents=True)
-                    server = start_server(data, db_url, key, args.workers, 0,
-                                          work / "server.log", args.connections,
-                                          env=storage_env(storage, endpoint, data))
-                    servers[f"{backend}-{storage}"] = server
-                    check_links(server.url, key)
+                    for suffix, extra in versions:
+                        name = f"{backend}-{storage}{suffix}"
+                        data = work / name
+                        shutil.rmtree(data, ignore_errors=True)
+                        data.mkdir(parents=True)
+                        server = start_server(data, db_url, key, args.workers, 0,
+                                              work / "server.log", args.connections,
+                                              env={**storage_env(storage, endpoint, data),
+                                                   **extra})
+                        servers[name] = server
+                        check_links(server.url, key)
             runs: dict[str, dict[str, list[float]]] = {
                 name: {case: [] for case, _ in CASES} for name in servers}
             for r in range(args.rounds):
@@ -137,14 +148,22 @@ def serve(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                          "per_healthz": {case: ratio(cases[case], cases["healthz"])
                                          for case, _ in CASES[1:]}, "rounds": cases}
     for backend in args.backends:
-        local, s3 = runs[f"{backend}-local"], runs[f"{backend}-s3"]
-        results[f"{backend}-s3_per_local"] = {case: ratio(s3[case], local[case])
-                                              for case, _ in CASES[1:]}
+        for suffix in ("", "-baseline") if args.baseline else ("",):
+            local, s3 = runs[f"{backend}-local{suffix}"], runs[f"{backend}-s3{suffix}"]
+            results[f"{backend}-s3_per_local{suffix}"] = {case: ratio(s3[case], local[case])
+                                                          for case, _ in CASES[1:]}
+        for storage in STORAGES if args.baseline else ():
+            now, then = runs[f"{backend}-{storage}"], runs[f"{backend}-{storage}-baseline"]
+            results[f"{backend}-{storage}-now_per_baseline"] = {
+                case: ratio(now[case], then[case]) for case, _ in CASES[1:]}
     return results
 
 
 def ratio(a: list[float], b: list[float]) -> float:
-    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+    """The median of the rounds' ratios; a round where b finished no request is left out
+    (a page slower than the run's duration: 0 req/s), inf if all were."""
+    pairs = [x / y for x, y in zip(a, b, strict=True) if y > 0]
+    return statistics.median(pairs) if pairs else math.inf
 
 
 # --- where the time goes, in process ---------------------------------------------------------
@@ -238,6 +257,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--work", type=Path, default=Path("/tmp/mediashelf-bench-cold"))
+    parser.add_argument("--baseline", type=Path, help="another version's src folder, beside")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--top", type=int, default=0, help="with --profile: top functions")
