@@ -40,12 +40,20 @@ def load_or_create_secret(data_dir: Path) -> bytes:
 
 
 class UrlSigner:
+    """HMAC-SHA256 of the parts joined by newlines, 40 hex digits. The key's padded blocks are
+    hashed once; each signature copies that state (a listing signs two URLs a row)."""
+
     def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
 
     def sign(self, *parts: str | int) -> str:
-        msg = "\n".join(str(p) for p in parts).encode()
-        return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:40]
+        return self.sign_text("\n".join(str(p) for p in parts))
+
+    def sign_text(self, text: str) -> str:
+        """sign() of the parts already joined by newlines."""
+        mac = self._keyed.copy()
+        mac.update(text.encode())
+        return mac.hexdigest()[:40]
 
     def verify(self, signature: str, *parts: str | int) -> bool:
         # As bytes: compare_digest refuses str with characters outside ASCII (a TypeError).

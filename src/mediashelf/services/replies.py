@@ -12,7 +12,8 @@ through the thread pool. Identical misses in flight are read once (services/flig
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 
 import orjson
 from anyio import CapacityLimiter, to_thread
@@ -21,7 +22,7 @@ from starlette.responses import Response
 from mediashelf.domain import ApiKey, Asset, AssetType, ListQuery, Page, StoredRow
 from mediashelf.lru import BoundedLRU
 from mediashelf.metrics import REPLIES
-from mediashelf.services.assets import AssetService
+from mediashelf.services.assets import AssetService, Links
 from mediashelf.services.flight import SingleFlight
 from mediashelf.services.wire import to_wire
 
@@ -71,31 +72,63 @@ def _kept(reply: Response) -> Kept:
     return bytes(reply.body), list(reply.raw_headers)
 
 
+_LINKS_AT, _LINKS_END = b',"fileUrl":', b',"createdAt":'  # the links sit between these
+
+
 class WireMemo:
-    """Listed assets' wire bytes, one entry per asset, each with the stored row and links hour
-    it was made from: it serves only an equal row in the same hour, so it is never stale. A
-    listing whose reply cache missed because one asset changed finds the others here."""
+    """Listed assets' wire bytes, one entry per asset, each with the stored row it was made
+    from and the links hour of its links: an equal row is served from it (never stale), its
+    links signed again when the hour has changed. A listing whose reply cache missed because
+    one asset changed, or because the hour turned, finds the others here."""
 
     def __init__(self, entries: int, max_bytes: int) -> None:
-        self._lru: BoundedLRU[Hashable, tuple[StoredRow, int, bytes]] = BoundedLRU(
-            entries, max_bytes, lambda entry: len(entry[2]) + 512)  # + the row, roughly
+        self._lru: BoundedLRU[Hashable, _Made] = BoundedLRU(
+            entries, max_bytes, lambda made: len(made.body) + 512)  # + the row, roughly
 
-    def body(self, page: Page, epoch: int, service: AssetService) -> bytes:
+    def body(self, page: Page, epoch: int, links: Callable[[Asset], Links]) -> bytes:
         """The JSON array of the page's items, as orjson.dumps of their to_wire() writes it."""
         rows: Sequence[StoredRow] = page.rows
         found = self._lru.get_many(row.id for row in rows)
         parts: list[bytes] = []
-        made: list[tuple[Hashable, tuple[StoredRow, int, bytes]]] = []
+        made: list[tuple[Hashable, _Made]] = []
         for i, (row, entry) in enumerate(zip(rows, found, strict=True)):
-            if entry is not None and entry[1] == epoch and entry[0] == row:
-                parts.append(entry[2])
+            if entry is not None and entry.row == row:
+                if entry.epoch != epoch:  # the same asset, its links of another hour
+                    entry = entry.relinked(links(page.items[i]), epoch)
+                    made.append((row.id, entry))
+                parts.append(entry.body)
                 continue
             asset = page.items[i]  # made from its row only now (items decode lazily)
-            part = orjson.dumps(to_wire(asset, service.links(asset)))
-            made.append((row.id, (row, epoch, part)))
-            parts.append(part)
+            entry = _Made.of(row, epoch, orjson.dumps(to_wire(asset, links(asset))))
+            made.append((row.id, entry))
+            parts.append(entry.body)
         self._lru.put_many(made)
         return b"[" + b",".join(parts) + b"]"
+
+
+@dataclass(slots=True, frozen=True)
+class _Made:
+    """An asset's wire bytes, the row they were made from and where its links sit in them."""
+
+    row: StoredRow
+    epoch: int
+    body: bytes
+    links_at: int  # body[links_at:links_end] is ',"fileUrl":…,"thumbnailUrl":…'
+    links_end: int
+
+    @classmethod
+    def of(cls, row: StoredRow, epoch: int, body: bytes) -> _Made:
+        # In JSON text a string's own quotes are escaped, so these bytes are the keys' only
+        # occurrences; "fileUrl" is the first key after name, "createdAt" the first after the
+        # links.
+        at = body.index(_LINKS_AT)
+        return cls(row, epoch, body, at, body.index(_LINKS_END, at))
+
+    def relinked(self, links: Links, epoch: int) -> _Made:
+        middle = (_LINKS_AT + orjson.dumps(links.file_url) + b',"thumbnailUrl":'
+                  + orjson.dumps(links.thumbnail_url))
+        body = self.body[:self.links_at] + middle + self.body[self.links_end:]
+        return _Made(self.row, epoch, body, self.links_at, self.links_at + len(middle))
 
 
 class Replies:
@@ -164,7 +197,7 @@ class Replies:
         page = self._assets.list(key.tenant_id, query)
         epoch = self._assets.links_epoch()  # once: the body and its cache key share the hour
         if self._memo is not None:
-            body = self._memo.body(page, epoch, self._assets)
+            body = self._memo.body(page, epoch, self._assets.links)
         else:
             body = orjson.dumps([to_wire(a, self._assets.links(a)) for a in page.items])
         headers = {"X-Total-Count": str(page.total), "X-Page": str(query.page),

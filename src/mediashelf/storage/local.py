@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from mediashelf.storage.scratch import ScratchDir, ScratchFile, Swept
 from mediashelf.storage.space import SpaceGuard, is_disk_full
 
 _CHECK_EVERY = 1 << 20  # bytes written between two looks at the free space
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote() leaves as it is (keys mostly)
 
 
 class LocalWriter:
@@ -178,8 +180,8 @@ class LocalStorage:
                 yield path.relative_to(self.root).as_posix()
 
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
-        path = "/files/" + quote(key)
-        sig = self._signer.sign(path, expires_at, content_type, filename)
+        path = "/files/" + (key if _PLAIN_KEY.fullmatch(key) else quote(key))
+        sig = self._signer.sign_text(f"{path}\n{expires_at}\n{content_type}\n{filename}")
         # urlencode()'s output, built directly: listings sign two URLs per asset
         return (f"{self._base_url}{path}?exp={expires_at}&ct={_quoted_type(content_type)}"
                 f"&fn={quote_plus(filename)}&sig={sig}")

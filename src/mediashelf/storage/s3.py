@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import tempfile
 import time
 from collections.abc import Iterator
@@ -16,19 +18,23 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from mediashelf.names import inline_disposition
+from mediashelf.storage.s3_presign import MAX_PRESIGN_S, Presigner
 from mediashelf.storage.s3_resumable import S3Resumable, drop_resumable
 from mediashelf.storage.s3_uploads import LEASE_DIR, UploadLeases
 from mediashelf.storage.scratch import ScratchDir, Swept
 from mediashelf.storage.space import SpaceGuard
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from mypy_boto3_s3 import S3Client
 
 PART_SIZE = 8 * 2**20  # one part buffered in memory per upload; S3's minimum is 5 MiB
 MAX_PARTS = 10_000
 COPY_LIMIT = 5 * 2**30  # copy_object's ceiling; larger objects are copied in parts
-MAX_PRESIGN_S = 7 * 86400  # SigV4 presigned URLs cannot live longer than a week
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+
+
+_disposition = functools.lru_cache(maxsize=1024)(inline_disposition)  # thumbnails' repeat
 
 
 def _missing(exc: ClientError) -> bool:
@@ -120,7 +126,8 @@ class S3Storage:
 
     def __init__(self, client: S3Client, bucket: str, prefix: str, *, url_ttl: float,
                  part_size: int = PART_SIZE, scratch: Path | None = None,
-                 upload_lease: float = 600.0, space: SpaceGuard | None = None) -> None:
+                 upload_lease: float = 600.0, space: SpaceGuard | None = None,
+                 credentials: Credentials | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -131,6 +138,11 @@ class S3Storage:
         self.leases = UploadLeases(client, bucket, self.prefix, upload_lease)
         self._space = space
         self._copy_config = TransferConfig(multipart_chunksize=256 * 2**20, max_concurrency=4)
+        # without credentials (anonymous, say) botocore presigns, as it knows how
+        self._presigner: Presigner | None = None
+        if credentials is not None:
+            with contextlib.suppress(ValueError):  # a client that does not sign with SigV4
+                self._presigner = Presigner(client, bucket, credentials)
 
     @classmethod
     def from_url(cls, url: str, *, endpoint_url: str | None = None, url_ttl: float = 86400.0,
@@ -148,7 +160,8 @@ class S3Storage:
         client = session.client("s3", endpoint_url=endpoint_url or None, config=config,
                                 region_name=session.region_name or "us-east-1")
         return cls(client, parsed.netloc, parsed.path, url_ttl=url_ttl, part_size=part_size,
-                   scratch=scratch, upload_lease=upload_lease, space=space)
+                   scratch=scratch, upload_lease=upload_lease, space=space,
+                   credentials=session.get_credentials())
 
     def _key(self, key: str) -> str:
         parts = key.split("/")
@@ -275,7 +288,12 @@ class S3Storage:
         self._delete(moved)
 
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
-        """A presigned GET; S3 itself serves Range, the type and an inline disposition."""
+        """A presigned GET; S3 itself serves Range, the type and an inline disposition. Signed
+        at the start of the hour, so that it is the same URL all hour in every process."""
+        if self._presigner is not None:
+            return self._presigner.url(self._key(key), content_type=content_type,
+                                       disposition=_disposition(filename),
+                                       expires_at=expires_at)
         expires_in = max(1, min(MAX_PRESIGN_S, expires_at - int(time.time())))
         return self.client.generate_presigned_url(
             "get_object", ExpiresIn=expires_in,

@@ -13,6 +13,8 @@ from collections.abc import Hashable, Sequence
 import orjson
 
 from mediashelf.db.sql import (
+    STATUS_OF,
+    TYPE_OF,
     AssetRow,
     KeyRow,
     Statement,
@@ -22,7 +24,7 @@ from mediashelf.db.sql import (
     ordered,
     version_columns,
 )
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetType
 
 
 def _search(words: Sequence[str]) -> str:
@@ -177,7 +179,7 @@ page_matching = FLAVOUR.page_matching
 
 def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
-    made.type, made.status = AssetType(row.type), AssetStatus(row.status)
+    made.type, made.status = TYPE_OF[row.type], STATUS_OF[row.status]
     made.extra = orjson.loads(row.extra) if row.extra else {}
     made.tags = orjson.loads(row.tags) if row.tags != "[]" else []
     return made

@@ -9,6 +9,8 @@ from collections.abc import Hashable, Sequence
 import orjson
 
 from mediashelf.db.sql import (
+    STATUS_OF,
+    TYPE_OF,
     AssetRow,
     KeyRow,
     Statement,
@@ -18,7 +20,7 @@ from mediashelf.db.sql import (
     ordered,
     version_columns,
 )
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetStatus, AssetType
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetType
 
 
 def _search(words: Sequence[str]) -> str:
@@ -173,7 +175,7 @@ def asset(row: AssetRow) -> Asset:
     made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
     made.id = uuid.UUID(int=int(row.id, 16))  # inline: a page decodes up to 100 of these
     made.tenant_id = uuid.UUID(int=int(row.tenant_id, 16))
-    made.type, made.status = AssetType(row.type), AssetStatus(row.status)
+    made.type, made.status = TYPE_OF[row.type], STATUS_OF[row.status]
     if row.has_audio is not None:
         made.has_audio = bool(row.has_audio)  # SQLite keeps booleans as 0 and 1
     made.extra = orjson.loads(row.extra) if row.extra else {}
