@@ -22,6 +22,7 @@ from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
 from mediashelf.api import files as files_api
 from mediashelf.api import uploads as uploads_api
+from mediashelf.api import webhooks as webhooks_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
 from mediashelf.api.limits import HEADERS as RATE_LIMIT_HEADERS
 from mediashelf.api.limits import RateLimitHeaders
@@ -29,11 +30,13 @@ from mediashelf.api.observe import RequestMetrics
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
+from mediashelf.db.deliveries import DeliveryRepository
 from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
 from mediashelf.db.quotas import QuotaRepository
 from mediashelf.db.uploads import UploadRepository
+from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.db.workers import WorkerRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
@@ -48,6 +51,7 @@ from mediashelf.services.processing import Processor
 from mediashelf.services.quotas import Quotas
 from mediashelf.services.replies import Replies
 from mediashelf.services.uploads import UploadService
+from mediashelf.services.webhooks import WebhookService
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
 from mediashelf.storage.base import Storage
@@ -56,6 +60,7 @@ from mediashelf.worker import Worker
 
 if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a worker
     from mediashelf.media.analysis import Analyser
+    from mediashelf.services.delivery import Deliverer
 
 log = logging.getLogger("mediashelf.app")
 
@@ -74,6 +79,7 @@ class Services:
     idempotency: IdempotencyService
     health: Health
     edits: EditService
+    webhooks: WebhookService
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -108,12 +114,36 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     uploads = UploadService(db, UploadRepository(), assets, settings)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
                         uploads, fetcher, space, idempotency, health,
-                        EditService(db, asset_repo, assets, settings.purge_after))
+                        EditService(db, asset_repo, assets, settings.purge_after),
+                        make_webhooks(settings, db, fetcher))
+    health.more_metrics.append(services.webhooks.metric_families)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
         assets.on_enqueue = services.worker.wake
     return services
+
+
+def make_webhooks(s: Settings, db: Database, fetcher: Fetcher) -> WebhookService:
+    return WebhookService(db, WebhookRepository(), DeliveryRepository(), url_check=fetcher.check,
+                          max_endpoints=s.webhook_max_endpoints,
+                          secret_overlap_s=s.webhook_secret_overlap)
+
+
+def make_deliverer(services: Services, owner: str) -> Deliverer:
+    """The worker's webhook sender, with a fetcher of its own (the answer's deadline)."""
+    from mediashelf.services.delivery import Deliverer
+
+    s = services.settings
+    sender = Fetcher(allow_private=s.allow_private_urls, allowed_ports=s.allowed_ports,
+                     connect_timeout=min(s.fetch_connect_timeout, s.webhook_timeout))
+    deliverer = Deliverer(services.db, DeliveryRepository(), WebhookRepository(), sender,
+                          services.webhooks.render, owner=owner,
+                          schedule=s.webhook_retry_schedule, timeout_s=s.webhook_timeout,
+                          disable_after_s=s.webhook_disable_after, lease_s=s.webhook_lease,
+                          concurrency=s.webhook_concurrency, poll_s=s.poll_interval)
+    services.webhooks.on_queued = deliverer.wake
+    return deliverer
 
 
 def make_analyser(s: Settings) -> Analyser:
@@ -130,13 +160,15 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
                           services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
-                    chores={"idempotency": services.idempotency.purge_expired},
+                    chores={"idempotency": services.idempotency.purge_expired,
+                            "webhook_history": services.webhooks.sweep_history},
                     expire_uploads=services.uploads.expire_due,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
                     purge_every_s=max(1.0, min(60.0, s.purge_after / 4, s.upload_expiry / 4)),
                     sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)),
                     workers=WorkerRepository(), beat_every_s=s.worker_stale_after / 3)
+    worker.companions.append(make_deliverer(services, worker.name))
     return worker
 
 
@@ -176,6 +208,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.idempotency = services.idempotency
     app.state.edits = services.edits
     app.state.uploads = services.uploads
+    app.state.webhooks = services.webhooks
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
@@ -190,6 +223,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.include_router(assets_api.router)
     app.include_router(edits_api.router)
     app.include_router(uploads_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"
