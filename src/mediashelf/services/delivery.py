@@ -27,6 +27,7 @@ from mediashelf.services.webhooks import sign
 
 log = logging.getLogger("mediashelf.delivery")
 
+_QUICK = (0.01, 0.03, 0.1)  # looks again this soon after a wake that found nothing
 Render = Callable[[int], bytes | None]  # an event's payload by its id; None once swept
 
 
@@ -80,6 +81,7 @@ class Deliverer:
             log.exception("webhook.release_failed", extra={"worker": self._owner})
 
     def _dispatch(self) -> None:
+        quick: list[float] = []
         while not self._stopping.is_set():
             with self._lock:
                 free = self._slots - len(self._in_flight)
@@ -101,8 +103,13 @@ class Deliverer:
                 with self._lock:
                     self._in_flight.add(one.id)
                 self._pool.submit(self._deliver, one)
-            if not claimed:
-                self._wake.wait(self._poll_s)
+            if claimed:
+                quick = []
+            elif quick:  # woken from inside a transaction: its rows show once it commits
+                self._stopping.wait(quick.pop(0))
+            else:
+                if self._wake.wait(self._poll_s):
+                    quick = list(_QUICK)
                 self._wake.clear()
 
     def _beat(self) -> None:
