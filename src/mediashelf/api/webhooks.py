@@ -93,7 +93,9 @@ def _body(schema: str) -> dict[str, Any]:
                 "Webhooks says. The URL passes the URL imports' address policy (https, public "
                 "addresses). The answer holds the signing secret: it is shown only here.",
     openapi_extra=_body("WebhookCreate"),
-    responses={201: {"model": ws.WebhookWithSecret, "description": "The endpoint and its secret"},
+    responses={201: {"model": ws.WebhookWithSecret, "description": "The endpoint and its secret",
+                     "headers": {"Location": {"schema": {"type": "string"},
+                                              "description": "The endpoint's path"}}},
                **errors((400, "Invalid member, event type or refused URL: the message says "
                               "why"),
                         (409, "The tenant has as many endpoints as it may"), 413)})
