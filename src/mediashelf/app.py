@@ -31,6 +31,7 @@ from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
 from mediashelf.db.deliveries import DeliveryRepository
+from mediashelf.db.events import EventRepository
 from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
@@ -43,6 +44,7 @@ from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
 from mediashelf.services.edits import EditService
+from mediashelf.services.events import EventService
 from mediashelf.services.health import Health
 from mediashelf.services.idempotency import IdempotencyService
 from mediashelf.services.keys import KeyService
@@ -79,6 +81,7 @@ class Services:
     idempotency: IdempotencyService
     health: Health
     edits: EditService
+    events: EventService
     webhooks: WebhookService
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
@@ -105,8 +108,10 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
                       read_timeout=settings.fetch_read_timeout,
                       total_timeout=settings.fetch_total_timeout)
     asset_repo, job_repo = AssetRepository(), JobRepository()
+    events = EventService(db, EventRepository(), settings.event_retention)
     assets = AssetService(db, asset_repo, job_repo, storage, settings, url_check=fetcher.check,
-                          space=space)
+                          space=space, events=events)
+    events.links = assets.links
     idempotency = IdempotencyService(db, IdempotencyRepository(), settings.idempotency_ttl,
                                      settings.upload_lease)
     health = Health(db, storage, space, job_repo, WorkerRepository(),
@@ -114,8 +119,8 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     uploads = UploadService(db, UploadRepository(), assets, settings)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
                         uploads, fetcher, space, idempotency, health,
-                        EditService(db, asset_repo, assets, settings.purge_after),
-                        make_webhooks(settings, db, fetcher))
+                        EditService(db, asset_repo, assets, settings.purge_after), events,
+                        make_webhooks(settings, db, fetcher, events))
     health.more_metrics.append(services.webhooks.metric_families)
     if with_worker:
         services.analyser = make_analyser(settings)
@@ -124,10 +129,16 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     return services
 
 
-def make_webhooks(s: Settings, db: Database, fetcher: Fetcher) -> WebhookService:
-    return WebhookService(db, WebhookRepository(), DeliveryRepository(), url_check=fetcher.check,
-                          max_endpoints=s.webhook_max_endpoints,
-                          secret_overlap_s=s.webhook_secret_overlap)
+def make_webhooks(s: Settings, db: Database, fetcher: Fetcher,
+                  events: EventService) -> WebhookService:
+    """Endpoints, and a delivery per subscribed endpoint in each event's own transaction."""
+    webhooks = WebhookService(db, WebhookRepository(), DeliveryRepository(),
+                              url_check=fetcher.check, max_endpoints=s.webhook_max_endpoints,
+                              secret_overlap_s=s.webhook_secret_overlap,
+                              history_s=s.event_retention)
+    webhooks.events = events
+    events.on_record.append(webhooks.fan_out)
+    return webhooks
 
 
 def make_deliverer(services: Services, owner: str) -> Deliverer:
@@ -158,9 +169,11 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
     s = services.settings
     limits = {t: s.max_bytes(t.value) for t in AssetType}
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
-                          services.fetcher, max_attempts=s.job_max_attempts, limits=limits)
+                          services.fetcher, max_attempts=s.job_max_attempts, limits=limits,
+                          events=services.events)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
                     chores={"idempotency": services.idempotency.purge_expired,
+                            "events": services.events.sweep,
                             "webhook_history": services.webhooks.sweep_history},
                     expire_uploads=services.uploads.expire_due,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,

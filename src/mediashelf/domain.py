@@ -23,6 +23,17 @@ class AssetStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
+class EventType(enum.StrEnum):
+    """What happened to a tenant's asset (the outbox, the SSE stream and the webhooks)."""
+
+    CREATED = "asset.created"
+    READY = "asset.ready"
+    FAILED = "asset.failed"
+    DELETED = "asset.deleted"
+    RESTORED = "asset.restored"
+    PURGED = "asset.purged"
+
+
 class JobKind(enum.StrEnum):
     PROCESS = "process"  # probe, measure and thumbnail a stored original
     IMPORT = "import"  # download from a URL, then process
@@ -259,8 +270,7 @@ class Page:
 
 
 # Webhooks: what an endpoint may subscribe to ("*" is all), and the test message's type.
-WEBHOOK_EVENT_TYPES = ("asset.created", "asset.ready", "asset.failed", "asset.deleted",
-                       "asset.restored", "asset.purged")
+WEBHOOK_EVENT_TYPES = tuple(t.value for t in EventType)
 WEBHOOK_TEST_TYPE = "webhook.test"
 
 

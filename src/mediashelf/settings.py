@@ -187,6 +187,7 @@ class Settings(BaseSettings):
     idempotency_ttl: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 86400.0
     upload_expiry: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 86400.0
     upload_lock: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 30.0
+    event_retention: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 7 * 86400.0
     max_image_bytes: Size = 50 * 10**6
     max_video_bytes: Size = 2 * 10**9
     max_audio_bytes: Size = 200 * 10**6

@@ -147,8 +147,8 @@ def test_huge_nested_and_broken_bodies(client: httpx.Client) -> None:
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-                    | st.text(max_size=40),
+@given(st.recursive(st.none() | st.booleans() | st.integers()
+                    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
                     lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20))
 def test_any_json_body_answers_201_or_4xx_never_500(client: httpx.Client, body: Any) -> None:

@@ -190,12 +190,13 @@ class AssetRepository:
         ).mappings()
         return [_to_asset(r) for r in rows]
 
-    def remove(self, conn: Connection, asset_id: uuid.UUID) -> None:
+    def remove(self, conn: Connection, asset_id: uuid.UUID) -> bool:
         """Drop a purged asset's row (its counts were taken off when it was deleted)."""
         gone = conn.execute(assets.delete().where(assets.c.id == asset_id,
                                                   assets.c.deleted_ms.is_not(None)))
         if gone.rowcount:
             conn.execute(asset_tags.delete().where(asset_tags.c.asset_id == asset_id))
+        return bool(gone.rowcount)
 
     def recount(self, conn: Connection) -> dict[tuple[uuid.UUID, str, str], int]:
         """The counts recomputed from the rows, to check the kept ones against."""
@@ -266,15 +267,20 @@ class AssetRepository:
         self._raise_versions(conn, [tenant for tenant, _, _ in groups])
 
     def _raise_versions(self, conn: Connection, owners: Iterable[uuid.UUID]) -> None:
-        """Raise the owners' library versions (last of a write's upserts, in a fixed order)."""
-        params = [{"tenant_id": o, "version": 1} for o in sorted(set(owners), key=str)]
-        if not params:
-            return
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(library_versions)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["tenant_id"], set_={"version": library_versions.c.version + 1}),
-            params)
+        raise_versions(conn, owners)
+
+
+def raise_versions(conn: Connection, owners: Iterable[uuid.UUID]) -> None:
+    """Raise the owners' library versions (last of a write's upserts, in a fixed order); the
+    rows stay locked until the transaction ends (db/events.py orders events on that)."""
+    params = [{"tenant_id": o, "version": 1} for o in sorted(set(owners), key=str)]
+    if not params:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(library_versions)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["tenant_id"], set_={"version": library_versions.c.version + 1}),
+        params)
 
 
 _COUNT_KEY = ("tenant_id", "type", "status")

@@ -261,6 +261,25 @@ webhook_attempts = sa.Table(
     sa.Index("ix_webhook_attempts_delivery", "delivery_id"),
 )
 
+# The outbox: one row per asset event, written in the transaction of the change it reports.
+# `id` orders a tenant's events (the SSE id, the webhooks' order; see db/events.py for why it
+# is taken under the tenant's library_versions row lock); `asset` holds the asset's stored
+# fields then (JSON), its links are signed when the event is sent. AUTOINCREMENT on SQLite:
+# an id is never handed out twice, even after the sweep removed the newest rows.
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("asset_id", sa.Uuid, nullable=False),
+    sa.Column("type", sa.String(24), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("asset", sa.Text, nullable=False),
+    sa.Index("ix_events_tenant", "tenant_id", "id"),
+    sa.Index("ix_events_created", "created_ms"),
+    sqlite_autoincrement=True,
+)
+
 meta = sa.Table(
     "meta", metadata,
     sa.Column("key", sa.String(64), primary_key=True),

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
@@ -22,6 +23,7 @@ from mediashelf.domain import (
     Asset,
     AssetStatus,
     AssetType,
+    EventType,
     JobKind,
     ListQuery,
     Page,
@@ -44,6 +46,9 @@ from mediashelf.names import check_file_name, check_name, download_name
 from mediashelf.settings import Settings, format_size
 from mediashelf.storage.base import Storage
 from mediashelf.storage.space import SpaceGuard, is_disk_full
+
+if TYPE_CHECKING:  # services/events.py renders with this module's Links
+    from mediashelf.services.events import EventService
 
 log = logging.getLogger("mediashelf.assets")
 
@@ -156,11 +161,11 @@ def full_is_507() -> Iterator[None]:
 
 class AssetService:
     def __init__(self, db: Database, repo: AssetRepository, jobs: JobRepository,
-                 storage: Storage, settings: Settings,
+                 storage: Storage, settings: Settings, *, events: EventService,
                  url_check: Callable[[str], str] | None = None,
                  on_enqueue: Callable[[], None] | None = None,
                  space: SpaceGuard | None = None) -> None:
-        self._db, self._repo, self._jobs = db, repo, jobs
+        self._db, self._repo, self._jobs, self._events = db, repo, jobs, events
         self._listing = Listing()
         self.storage = storage
         self.space = space
@@ -251,6 +256,7 @@ class AssetService:
                     return found
             self._repo.insert(conn, asset)
             self._jobs.enqueue(conn, asset.id, kind, now_ms(), tracing.traceparent())
+            self._events.record(conn, EventType.CREATED, asset)
             if also is not None:
                 also(conn)
         log.info("asset.created", extra={"asset_id": str(asset.id),
@@ -319,7 +325,8 @@ class AssetService:
                 raise Forbidden("system assets are read-only: tenants cannot change or "
                                 "delete them")
             asset.deleted_ms = asset.updated_ms = now_ms()
-            self._repo.mark_deleted(conn, asset, asset.deleted_ms)
+            if self._repo.mark_deleted(conn, asset, asset.deleted_ms):
+                self._events.record(conn, EventType.DELETED, asset)
         try:
             self.storage.move_prefix(asset_prefix(asset_id), trash_prefix(asset_id))
         except OSError as exc:  # deleted all the same: the purge removes both prefixes
@@ -336,7 +343,9 @@ class AssetService:
                 raise NotFound("no deleted asset with that id (it may be purged already)")
             self.storage.move_prefix(trash_prefix(asset_id), asset_prefix(asset_id))
             now = now_ms()
-            self._repo.restore(conn, asset, now)
+            if self._repo.restore(conn, asset, now):
+                asset.deleted_ms, asset.updated_ms = None, now
+                self._events.record(conn, EventType.RESTORED, asset)
             if asset.status is AssetStatus.PROCESSING and \
                     self._jobs.for_asset(conn, asset_id) is None:
                 kind = JobKind.IMPORT if asset.file_key is None else JobKind.PROCESS
@@ -354,7 +363,8 @@ class AssetService:
             self.storage.delete_prefix(trash_prefix(asset.id))
             self.storage.delete_prefix(asset_prefix(asset.id))
             with self._db.write() as conn:
-                self._repo.remove(conn, asset.id)
+                if self._repo.remove(conn, asset.id):
+                    self._events.record(conn, EventType.PURGED, asset)
             log.info("asset.purged", extra={"asset_id": str(asset.id),
                                             "tenant_id": str(asset.tenant_id)})
         return len(due)

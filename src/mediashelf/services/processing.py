@@ -9,6 +9,8 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.engine import Connection
+
 from mediashelf import tracing
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
@@ -16,6 +18,7 @@ from mediashelf.domain import (
     Asset,
     AssetStatus,
     AssetType,
+    EventType,
     Job,
     JobKind,
     JobOutcome,
@@ -26,6 +29,7 @@ from mediashelf.domain import now_ms as _now
 from mediashelf.media import kinds
 from mediashelf.media.base import MediaError
 from mediashelf.metrics import ASSETS_FINISHED
+from mediashelf.services.events import EventService
 from mediashelf.storage.base import Storage, StorageWriter
 
 log = logging.getLogger("mediashelf.processing")
@@ -41,8 +45,9 @@ class FetcherLike(Protocol):
 class Processor:
     def __init__(self, db: Database, repo: AssetRepository, storage: Storage,
                  analyser: AnalyserLike, fetcher: FetcherLike | None, *,
-                 max_attempts: int, limits: dict[AssetType, int]) -> None:
-        self._db, self._repo, self._storage = db, repo, storage
+                 max_attempts: int, limits: dict[AssetType, int],
+                 events: EventService) -> None:
+        self._db, self._repo, self._storage, self._events = db, repo, storage, events
         self._analyser, self._fetcher = analyser, fetcher
         self._max_attempts = max_attempts
         self._limits = limits
@@ -93,6 +98,8 @@ class Processor:
                 has_audio=info.has_audio, blurhash=result.blurhash, thumb_key=thumb_key,
                 thumb_mime=result.thumbnail_mime if thumb_key else None, extra=extra,
                 failure_reason=None, updated_ms=_now())
+            if done:
+                self._announce(conn, asset, EventType.READY)
         if done:
             ASSETS_FINISHED.labels(status="READY").inc()
             log.info("asset.ready", extra=_ids(asset))
@@ -138,9 +145,19 @@ class Processor:
         with self._db.write() as conn:
             done = self._repo.finish(conn, asset, AssetStatus.FAILED, failure_reason=reason[:500],
                                      updated_ms=_now())
+            if done:
+                self._announce(conn, asset, EventType.FAILED)
         if done:
             ASSETS_FINISHED.labels(status="FAILED").inc()
             log.info("asset.failed", extra={**_ids(asset), "reason": reason})
+
+
+    def _announce(self, conn: Connection, asset: Asset, kind: EventType) -> None:
+        """The finished asset's event, with the row as it now stands (none once deleted:
+        its asset.deleted event was the last word)."""
+        now = self._repo.get(conn, asset.id)
+        if now is not None and now.deleted_ms is None:
+            self._events.record(conn, kind, now)
 
 
 def _ids(asset: Asset) -> dict[str, str]:

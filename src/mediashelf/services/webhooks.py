@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from mediashelf import metrics
 from mediashelf.db.database import Database
 from mediashelf.db.deliveries import DeliveryRepository
+from mediashelf.db.events import Event, EventRepository
 from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.domain import (
     WEBHOOK_EVENT_TYPES,
@@ -31,6 +32,7 @@ from mediashelf.domain import (
     uuid7,
 )
 from mediashelf.errors import BadRequest, Conflict, NotFound, shown
+from mediashelf.services.events import EventService
 
 log = logging.getLogger("mediashelf.webhooks")
 
@@ -94,7 +96,8 @@ class WebhookService:
         self._overlap_ms = int(secret_overlap_s * 1000)
         self._history_ms = int(history_s * 1000)
         self.on_queued: Callable[[], None] | None = None  # wakes this process's deliverer
-        self.events: Any = None  # the EventService: renders an event's body
+        self.events: EventService | None = None  # renders an event's body
+        self._event_rows = EventRepository()
 
     def _check_url(self, url: Any) -> str:
         if not isinstance(url, str):
@@ -227,10 +230,10 @@ class WebhookService:
         return DeliveryView(again, history[delivery_id])
 
 
-    def fan_out(self, conn: Connection, event: Any) -> None:
+    def fan_out(self, conn: Connection, event: Event) -> None:
         """In the event's own transaction: a delivery per subscribed endpoint of its tenant."""
         made = self._deliveries.fan_out(conn, event.id, event.tenant_id, event.asset_id,
-                                        str(event.type), event.created_ms)
+                                        event.type.value, event.created_ms)
         if made and self.on_queued is not None:
             self.on_queued()
 
@@ -238,8 +241,8 @@ class WebhookService:
         """An event's body as the stream sends it, links signed now; None once swept."""
         if self.events is None:
             return None
-        body: bytes | None = self.events.render_id(event_id)
-        return body
+        event = self._db.reading(lambda conn: self._event_rows.get(conn, event_id))
+        return None if event is None else self.events.render(event)
 
     def sweep_history(self) -> int:
         """Forget finished deliveries older than the history window."""
