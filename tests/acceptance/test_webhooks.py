@@ -16,7 +16,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 from tests.support.receiver import Received, receiver
-from tests.support.server import Server, free_port, upload
+from tests.support.server import Server, free_port, upload, wait_for
 
 FAST = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
         "MEDIASHELF_WEBHOOK_RETRY_SCHEDULE": "0.3s, 0.6s, 1s, 1s, 1s, 1s, 1s",
@@ -88,13 +88,15 @@ def test_many_uploads_give_one_signed_final_event_each(
 
 def test_a_worker_killed_mid_delivery_loses_nothing(
         make_server: Callable[..., Server], media: dict[str, Path]) -> None:
-    srv = make_server({**FAST, "MEDIASHELF_WEBHOOK_LEASE": "2s"})
+    srv = make_server({**FAST, "MEDIASHELF_WEBHOOK_LEASE": "2s", "MEDIASHELF_JOB_LEASE": "3s"})
     with receiver() as rx:
-        rx.delay = 0.4  # slow: deliveries are in flight when the process dies
+        rx.delay = 1.0  # slow: deliveries are in flight when the process dies
         key = srv.new_key("killed")
         with srv.client(key) as client:
             hook = _hook(client, rx.url(), ["asset.ready", "asset.failed"])
             ids = [upload(client, media["png"], name=f"k{i}")["id"] for i in range(12)]
+            for asset_id in ids:
+                wait_for(client, asset_id)
         rx.wait(lambda g: len(g) >= 2, what="the first deliveries")
         srv.stop(signal.SIGKILL)
         before = len({r.id for r in rx.snapshot()})
