@@ -21,6 +21,8 @@ class Received:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     at: float  # time.monotonic()
+    path: str = "/"
+    wall: float = 0.0  # time.time(), to compare with the timestamps in payloads
 
     @property
     def id(self) -> str:
@@ -43,7 +45,8 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length)
-        got = Received({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+        got = Received({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(),
+                       self.path, time.time())
         with owner.lock:
             status = owner.statuses.pop(0) if owner.statuses else owner.default
             owner.received.append(got)

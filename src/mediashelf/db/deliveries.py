@@ -138,7 +138,8 @@ class DeliveryRepository:
                next_ms: int | None) -> bool:
         """An attempt's outcome, kept in the history and on the delivery; False if the lease
         was lost meanwhile (another worker sent it again: at least once)."""
-        body = body[:_BODY_CHARS] if body is not None else None
+        # PostgreSQL text holds no NUL: a receiver's answer may.
+        body = body[:_BODY_CHARS].replace("\x00", "\ufffd") if body is not None else None
         error = error[:2000] if error is not None else None
         res = conn.execute(d.update().where(d.c.id == one.id, d.c.lease_owner == one.lease_owner,
                                             d.c.state == DeliveryState.SENDING.value).values(
@@ -146,6 +147,9 @@ class DeliveryRepository:
             next_attempt_ms=next_ms, lease_owner=None, lease_expires_ms=None,
             response_code=code, duration_ms=duration_ms, response_body=body, error=error,
             updated_ms=started_ms + duration_ms))
+        if res.rowcount != 1 and conn.execute(sa.select(d.c.id).where(d.c.id == one.id)
+                                              ).first() is None:
+            return False  # its endpoint was deleted meanwhile, with its deliveries
         conn.execute(webhook_attempts.insert().values(
             delivery_id=one.id, started_ms=started_ms, response_code=code,
             duration_ms=duration_ms, response_body=body, error=error))

@@ -8,7 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mediashelf.db.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
+from mediashelf.db.schema import (
+    tenants,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+)
 from mediashelf.domain import WebhookEndpoint
 
 ep = webhook_endpoints
@@ -31,6 +36,9 @@ def _endpoint(row: Any) -> WebhookEndpoint:
 
 class WebhookRepository:
     def count(self, conn: Connection, tenant_id: uuid.UUID) -> int:
+        """The tenant's endpoints, its row locked until commit (PostgreSQL) so that two
+        creations at once cannot both pass the limit."""
+        conn.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
         return int(conn.execute(sa.select(sa.func.count()).select_from(ep)
                                 .where(ep.c.tenant_id == tenant_id)).scalar_one())
 
