@@ -20,6 +20,7 @@ from mediashelf import __version__
 from mediashelf.api import assets as assets_api
 from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
+from mediashelf.api import events as events_api
 from mediashelf.api import files as files_api
 from mediashelf.api import uploads as uploads_api
 from mediashelf.api import webhooks as webhooks_api
@@ -44,6 +45,7 @@ from mediashelf.net.fetch import Fetcher
 from mediashelf.security import UrlSigner, load_or_create_secret
 from mediashelf.services.assets import AssetService
 from mediashelf.services.edits import EditService
+from mediashelf.services.event_stream import EventHub
 from mediashelf.services.events import EventService
 from mediashelf.services.health import Health
 from mediashelf.services.idempotency import IdempotencyService
@@ -194,6 +196,7 @@ def create_app(settings: Settings, run_worker: bool = True,
         if services.worker is not None:
             services.worker.start()
         yield
+        await app.state.event_hub.close()
         await services.keys.close()
         services.close()
 
@@ -223,6 +226,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.uploads = services.uploads
     app.state.webhooks = services.webhooks
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
+    app.state.event_hub = EventHub(services.events, settings.event_poll)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)
     if app.state.limits.budgets:  # else only errors carry the fields (api/errors.py)
@@ -236,6 +240,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.include_router(assets_api.router)
     app.include_router(edits_api.router)
     app.include_router(uploads_api.router)
+    app.include_router(events_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)

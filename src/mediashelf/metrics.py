@@ -23,6 +23,8 @@ REQUEST_SECONDS = Histogram("mediashelf_http_request_seconds", "Time to answer a
                             ["method", "route"])
 IN_FLIGHT = Gauge("mediashelf_http_requests_in_flight", "HTTP requests being answered",
                   multiprocess_mode="livesum")
+EVENT_STREAMS = Gauge("mediashelf_event_streams", "Open GET /v1/events streams",
+                      multiprocess_mode="livesum")
 ASSETS_CREATED = Counter("mediashelf_assets_created_total", "Assets created", ["type", "source"])
 ASSETS_FINISHED = Counter("mediashelf_assets_finished_total", "Assets processed", ["status"])
 IMPORTS_REFUSED = Counter("mediashelf_imports_refused_total", "URL imports refused", ["reason"])

@@ -188,6 +188,8 @@ class Settings(BaseSettings):
     upload_expiry: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 86400.0
     upload_lock: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 30.0
     event_retention: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 7 * 86400.0
+    event_poll: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 0.5  # streams
+    event_heartbeat: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 15.0
     max_image_bytes: Size = 50 * 10**6
     max_video_bytes: Size = 2 * 10**9
     max_audio_bytes: Size = 200 * 10**6

@@ -167,13 +167,15 @@ def test_old_events_are_swept(make_app: Callable[..., InProcess],
         first = upload(client, media["png"])
     events = made.services.events
     (old,) = events.read(tenant, 0)
-    assert not events.gap(tenant, 0)
+    assert events.position(tenant, 0) == (0, False)
+    assert events.position(tenant) == (old.id, False)  # a new stream: from now on
     time.sleep(1.1)
     assert events.sweep() == 1
     assert types_of(made, first["id"]) == []
-    assert events.gap(tenant, 0)  # an id from before the sweep: the client must resync
-    assert not events.gap(tenant, old.id)
-    assert events.gap(tenant, old.id + 1000)  # never handed out
+    assert events.position(tenant, 0) == (old.id, True)  # from before the sweep: resync
+    assert events.position(tenant, old.id) == (old.id, False)
+    assert events.position(tenant, old.id + 1000) == (old.id, True)  # never handed out
+    assert events.position(tenant) == (old.id, False)
 
 
 def _asset(tenant: uuid.UUID) -> Asset:

@@ -106,7 +106,10 @@ def test_the_document_says_which_routes_take_a_key(api: Api, api_key: str,
             else:
                 assert res.status_code == 401, f"{method} {path}"
                 assert res.headers["WWW-Authenticate"].startswith("ApiKey")
+                # a stream never ends its answer: a bad parameter shows the key was taken
+                streams = "text/event-stream" in op["responses"].get("200", {}).get("content", {})
                 keyed = anonymous.request(method.upper(), url,
+                                          params={"types": "none"} if streams else None,
                                           headers={**tus, "x-api-key": api_key})
                 assert keyed.status_code != 401, f"{method} {path}"
 
@@ -183,3 +186,12 @@ def test_the_docs_page_uses_no_other_site(api: Api) -> None:
             assert anonymous.get(link).status_code == 200, link
     assert "validatorUrl" not in html or '"validatorUrl": null' in html
 
+
+
+def test_the_event_stream_is_described(doc: dict[str, Any]) -> None:
+    op = doc["paths"]["/v1/events"]["get"]
+    assert op["tags"] == ["events"] and "events" in [t["name"] for t in doc["tags"]]
+    assert list(op["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert {p["name"] for p in op["parameters"]} == {"Last-Event-ID", "lastEventId", "since",
+                                                     "types"}
+    assert {"400", "401", "429"} <= set(op["responses"])

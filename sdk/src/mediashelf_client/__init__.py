@@ -18,6 +18,7 @@ from mediashelf_client._errors import (
     ServerError,
     WaitTimeoutError,
 )
+from mediashelf_client._events import Event
 from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
 from mediashelf_client._tus import ResumeStore
 from mediashelf_client._version import __version__
@@ -32,6 +33,7 @@ __all__ = [
     "BadRequestError",
     "BatchResult",
     "Client",
+    "Event",
     "FolderUpload",
     "MediashelfAPIError",
     "NotFoundError",

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from mediashelf_client import _core as core
+from mediashelf_client import _streams as streams
 from mediashelf_client._core import (
     AssetRef,
     FileSource,
@@ -34,6 +35,7 @@ from mediashelf_client._core import (
     Sleep,
 )
 from mediashelf_client._errors import AuthenticationError, MediashelfAPIError
+from mediashelf_client._events import Event
 from mediashelf_client._files import HashCache, media_files
 from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
 from mediashelf_client._webhooks import AsyncWebhooks, Webhooks
@@ -202,8 +204,22 @@ class Client:
 
     def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
                          poll_interval: float = 0.25) -> Asset:
-        """Poll with backoff until READY; ProcessingFailedError / WaitTimeoutError otherwise."""
-        return self._run(core.wait_until_ready(self._config, asset, timeout, poll_interval))
+        """Until READY, following the server's event stream (polling with backoff where the
+        server has none, or it fails); ProcessingFailedError / WaitTimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        found = streams.wait_ready(self._http, self._config, asset, deadline,
+                                   lambda: self._run(core.get(self._config, asset)))
+        if found is not None:
+            return found
+        left = max(0.0, deadline - time.monotonic())
+        return self._run(core.wait_until_ready(self._config, asset, left, poll_interval))
+
+    def events(self, *, after: int | None = None, types: Sequence[str] | None = None,
+               reconnect: bool = True) -> Iterator[Event]:
+        """The tenant's asset events as they happen: after the event id `after`, else from
+        now. A dropped stream is reopened after the last id seen, so none is lost (a `resync`
+        event says some were too old to keep). NotFoundError where the server has no stream."""
+        return streams.follow(self._http, self._config, after, types, reconnect)
 
     def close(self) -> None:
         self._http.close()
@@ -357,9 +373,19 @@ class AsyncClient:
 
     async def wait_until_ready(self, asset: AssetRef, *, timeout: float = 300.0,
                                poll_interval: float = 0.25) -> Asset:
-        """Poll with backoff until READY; ProcessingFailedError / WaitTimeoutError otherwise."""
-        return await self._run(core.wait_until_ready(self._config, asset, timeout,
-                                                     poll_interval))
+        """As Client.wait_until_ready: the event stream, else polling with backoff."""
+        deadline = time.monotonic() + timeout
+        found = await streams.await_ready(self._http, self._config, asset, deadline,
+                                          lambda: self._run(core.get(self._config, asset)))
+        if found is not None:
+            return found
+        left = max(0.0, deadline - time.monotonic())
+        return await self._run(core.wait_until_ready(self._config, asset, left, poll_interval))
+
+    def events(self, *, after: int | None = None, types: Sequence[str] | None = None,
+               reconnect: bool = True) -> AsyncIterator[Event]:
+        """As Client.events, for `async for`."""
+        return streams.afollow(self._http, self._config, after, types, reconnect)
 
     async def aclose(self) -> None:
         await self._http.aclose()

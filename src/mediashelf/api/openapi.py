@@ -59,6 +59,8 @@ TAGS = [
                                       "assets (the Argil v1 Assets API and its additions)"},
     {"name": "uploads", "description": "Resumable uploads (tus 1.0): create, send in chunks, "
                                        "resume after a drop; the last chunk makes the asset"},
+    {"name": "events", "description": "Server-Sent Events of the tenant's assets (created, "
+                                      "ready, failed, deleted, restored, purged), resumable"},
     {"name": "files", "description": "Downloads behind the signed, expiring `fileUrl` and "
                                      "`thumbnailUrl`: no key, `Range` honoured"},
     {"name": "webhooks", "description": "Signed webhooks (Standard Webhooks): endpoints of "

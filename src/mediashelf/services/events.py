@@ -70,17 +70,17 @@ class EventService:
             return []
         return self._db.reading(lambda conn: self._repo.after_many(conn, cursors, limit))
 
-    def start(self, tenant_id: uuid.UUID) -> int:
-        """Where a new stream of the tenant starts: after its newest event."""
-        return self._db.reading(lambda conn: self._repo.newest_id(conn, tenant_id))
-
-    def gap(self, tenant_id: uuid.UUID, after_id: int) -> bool:
-        """Whether resuming after after_id would miss events: some were swept, or the id was
-        never handed out (a reset database, another server)."""
-        def check(conn: Connection) -> bool:
+    def position(self, tenant_id: uuid.UUID, resume: int | None = None) -> tuple[int, bool]:
+        """Where a stream of the tenant starts, and whether the client must resync: after
+        `resume` when every event since is still kept; else after the tenant's newest event
+        (kept or swept), with True when `resume` was given (its successors were swept, or
+        the id was never handed out: a reset database, another server)."""
+        def read(conn: Connection) -> tuple[int, bool]:
             swept = self._repo.swept_to(conn, tenant_id)
-            return after_id < swept or after_id > max(swept, self._repo.newest_id(conn))
-        return self._db.reading(check)
+            if resume is not None and swept <= resume <= max(swept, self._repo.newest_id(conn)):
+                return resume, False
+            return max(self._repo.newest_id(conn, tenant_id), swept), resume is not None
+        return self._db.reading(read)
 
     def sweep(self, batch: int = 1000) -> int:
         """Remove the events older than the retention window; how many went."""

@@ -4,6 +4,7 @@ import { KEY_STORE, STATUSES, readRoute, state } from "./state.js";
 import { $ } from "./dom.js";
 import { sentence } from "./format.js";
 import { load, stopPolling } from "./grid.js";
+import { startLive, stopLive } from "./live.js";
 
 class ApiError extends Error {
   constructor(code, message) {
@@ -72,6 +73,7 @@ export function readStoredKey() {
 
 export function showLogin(message = "") {
   stopPolling();
+  stopLive();
   $("#app").hidden = true;
   $("#login").hidden = false;
   $("#login-error").textContent = message;
@@ -119,4 +121,5 @@ export function startApp(key) {
   $("#app").hidden = false;
   readRoute();
   load();
+  startLive();
 }

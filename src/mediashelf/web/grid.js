@@ -1,4 +1,5 @@
-/* The library grid: loading a page, rendering cards and the pager, polling while processing. */
+/* The library grid: loading a page, rendering cards and the pager, live changes from the event
+   stream (live.js), and polling while processing only when the stream is down. */
 
 import { state, writeRoute } from "./state.js";
 import { api, listPath } from "./api.js";
@@ -20,6 +21,7 @@ import { checkUploads, uploads } from "./upload.js";
 import { rememberTags, renderTagFilters, renderTagSuggestions, tagChips } from "./tags.js";
 import { selectBox, syncSelection } from "./select.js";
 import { trashRow } from "./trash.js";
+import { live } from "./live.js";
 
 const POLL_MS = 1500; // first delay; it grows while nothing changes, up to POLL_MAX_MS
 const POLL_MAX_MS = 10000;
@@ -305,12 +307,28 @@ function renderPager() {
   pager.replaceChildren(...items);
 }
 
-/* ---------- polling: refresh while something is processing ---------- */
+/* ---------- live: an asset on screen that finished, from the event stream ---------- */
+
+/* Shows the asset's new state in place; false when it is not on screen as it stands (the
+   caller then reloads the listing). */
+export function applyEvent(asset) {
+  const at = state.items.findIndex((a) => a.id === asset.id);
+  if (at < 0 || state.view === "trash" || (state.status && state.status !== asset.status)) return false;
+  const items = state.items.slice();
+  items[at] = asset;
+  announceTransitions(state.items, items);
+  state.items = items;
+  render();
+  return true;
+}
+
+/* ---------- polling: refresh while something is processing (the stream is down) ---------- */
 
 let pollTimer = null;
 let pollDelay = POLL_MS;
 
 function needsPolling() {
+  if (live.connected) return false;
   return state.items.some((a) => a.status === "PROCESSING") || [...uploads.values()].some((u) => u.state === "processing");
 }
 

@@ -292,17 +292,35 @@ export async function checkUploads() {
           return;
         }
       }
-      if (asset.status === "READY") {
-        u.state = "ready";
-        announce(`${u.file.name} is ready.`);
-      } else if (asset.status === "FAILED") {
-        u.state = "failed";
-        u.message = asset.failureReason || "";
-        announce(`${u.file.name} failed: ${u.message || "processing error"}.`);
-      }
-      paintUpload(u);
+      settle(u, asset);
     }),
   );
+}
+
+/* An event of the stream about an asset one of our uploads became. */
+export function settleUpload(asset, type) {
+  for (const u of uploads.values()) {
+    if (u.state !== "processing" || u.assetId !== asset.id) continue;
+    if (type === "asset.deleted" || type === "asset.purged") {
+      u.state = "error";
+      u.message = "The asset was deleted";
+      paintUpload(u);
+    } else {
+      settle(u, asset);
+    }
+  }
+}
+
+function settle(u, asset) {
+  if (asset.status === "READY") {
+    u.state = "ready";
+    announce(`${u.file.name} is ready.`);
+  } else if (asset.status === "FAILED") {
+    u.state = "failed";
+    u.message = asset.failureReason || "";
+    announce(`${u.file.name} failed: ${u.message || "processing error"}.`);
+  }
+  paintUpload(u);
 }
 
 export function clearFinishedUploads() {
