@@ -23,18 +23,21 @@ from mediashelf.api import errors, health
 from mediashelf.api import events as events_api
 from mediashelf.api import files as files_api
 from mediashelf.api import uploads as uploads_api
+from mediashelf.api import webhooks as webhooks_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
 from mediashelf.api.limits import HEADERS as RATE_LIMIT_HEADERS
 from mediashelf.api.observe import RequestMetrics
 from mediashelf.api.openapi import customise_openapi
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database, open_database
+from mediashelf.db.deliveries import DeliveryRepository
 from mediashelf.db.events import EventRepository
 from mediashelf.db.idempotency import IdempotencyRepository
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.keys import KeyRepository
 from mediashelf.db.quotas import QuotaRepository
 from mediashelf.db.uploads import UploadRepository
+from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.db.workers import WorkerRepository
 from mediashelf.domain import AssetType
 from mediashelf.net.fetch import Fetcher
@@ -51,6 +54,7 @@ from mediashelf.services.processing import Processor
 from mediashelf.services.quotas import Quotas
 from mediashelf.services.replies import Replies
 from mediashelf.services.uploads import UploadService
+from mediashelf.services.webhooks import WebhookService
 from mediashelf.settings import Settings
 from mediashelf.storage import local_folders, open_storage
 from mediashelf.storage.base import Storage
@@ -59,6 +63,7 @@ from mediashelf.worker import Worker
 
 if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a worker
     from mediashelf.media.analysis import Analyser
+    from mediashelf.services.delivery import Deliverer
 
 log = logging.getLogger("mediashelf.app")
 
@@ -78,6 +83,7 @@ class Services:
     health: Health
     edits: EditService
     events: EventService
+    webhooks: WebhookService
     worker: Worker | None = None
     analyser: Analyser | None = None  # the worker's decoder pool
 
@@ -114,12 +120,42 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     uploads = UploadService(db, UploadRepository(), assets, settings)
     services = Services(settings, db, storage, signer, KeyService(db, KeyRepository()), assets,
                         uploads, fetcher, space, idempotency, health,
-                        EditService(db, asset_repo, assets, settings.purge_after), events)
+                        EditService(db, asset_repo, assets, settings.purge_after), events,
+                        make_webhooks(settings, db, fetcher, events))
+    health.more_metrics.append(services.webhooks.metric_families)
     if with_worker:
         services.analyser = make_analyser(settings)
         services.worker = make_worker(services, services.analyser)
         assets.on_enqueue = services.worker.wake
     return services
+
+
+def make_webhooks(s: Settings, db: Database, fetcher: Fetcher,
+                  events: EventService) -> WebhookService:
+    """Endpoints, and a delivery per subscribed endpoint in each event's own transaction."""
+    webhooks = WebhookService(db, WebhookRepository(), DeliveryRepository(),
+                              url_check=fetcher.check, max_endpoints=s.webhook_max_endpoints,
+                              secret_overlap_s=s.webhook_secret_overlap,
+                              history_s=s.event_retention)
+    webhooks.events = events
+    events.on_record.append(webhooks.fan_out)
+    return webhooks
+
+
+def make_deliverer(services: Services, owner: str) -> Deliverer:
+    """The worker's webhook sender, with a fetcher of its own (the answer's deadline)."""
+    from mediashelf.services.delivery import Deliverer
+
+    s = services.settings
+    sender = Fetcher(allow_private=s.allow_private_urls, allowed_ports=s.allowed_ports,
+                     connect_timeout=min(s.fetch_connect_timeout, s.webhook_timeout))
+    deliverer = Deliverer(services.db, DeliveryRepository(), WebhookRepository(), sender,
+                          services.webhooks.render, owner=owner,
+                          schedule=s.webhook_retry_schedule, timeout_s=s.webhook_timeout,
+                          disable_after_s=s.webhook_disable_after, lease_s=s.webhook_lease,
+                          concurrency=s.webhook_concurrency, poll_s=s.poll_interval)
+    services.webhooks.on_queued = deliverer.wake
+    return deliverer
 
 
 def make_analyser(s: Settings) -> Analyser:
@@ -138,13 +174,15 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
                           events=services.events)
     worker = Worker(services.db, JobRepository(), processor, services.assets, services.storage,
                     chores={"idempotency": services.idempotency.purge_expired,
-                            "events": services.events.sweep},
+                            "events": services.events.sweep,
+                            "webhook_history": services.webhooks.sweep_history},
                     expire_uploads=services.uploads.expire_due,
                     concurrency=s.worker_concurrency, lease_s=s.job_lease,
                     poll_s=s.poll_interval,
                     purge_every_s=max(1.0, min(60.0, s.purge_after / 4, s.upload_expiry / 4)),
                     sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)),
                     workers=WorkerRepository(), beat_every_s=s.worker_stale_after / 3)
+    worker.companions.append(make_deliverer(services, worker.name))
     return worker
 
 
@@ -185,6 +223,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.idempotency = services.idempotency
     app.state.edits = services.edits
     app.state.uploads = services.uploads
+    app.state.webhooks = services.webhooks
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads)
     app.state.event_hub = EventHub(services.events, settings.event_poll)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
@@ -199,6 +238,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.include_router(edits_api.router)
     app.include_router(uploads_api.router)
     app.include_router(events_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(files_api.router)
     app.include_router(health.router)
     web = files("mediashelf") / "web"

@@ -272,3 +272,56 @@ class Page:
     @property
     def total_pages(self) -> int:
         return -(-self.total // self.query.page_size)
+
+
+# Webhooks: what an endpoint may subscribe to ("*" is all), and the test message's type.
+WEBHOOK_EVENT_TYPES = tuple(t.value for t in EventType)
+WEBHOOK_TEST_TYPE = "webhook.test"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"  # waiting for its time (and for earlier deliveries of its asset)
+    SENDING = "sending"  # leased by a worker
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # every retry of its round failed, or it could not be rendered
+
+
+@dataclass(slots=True)
+class WebhookEndpoint:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    url: str
+    events: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str | None
+    secret: str
+    old_secret: str | None
+    old_secret_expires_ms: int | None
+    failing_since_ms: int | None
+    failure_streak: int
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(slots=True)
+class Delivery:
+    id: int
+    endpoint_id: uuid.UUID
+    tenant_id: uuid.UUID
+    event_id: int | None
+    message_id: str
+    event_type: str
+    asset_id: uuid.UUID | None
+    payload: str | None
+    state: DeliveryState
+    attempts: int
+    tries: int
+    next_attempt_ms: int | None
+    lease_owner: str | None
+    response_code: int | None
+    duration_ms: int | None
+    response_body: str | None
+    error: str | None
+    created_ms: int
+    updated_ms: int

@@ -35,6 +35,14 @@ REPLIES = Counter("mediashelf_replies_total", "Cacheable replies of the listing 
 # outcome: done (the asset reached READY or FAILED), skipped, retry, postponed (no room)
 JOB_SECONDS = Histogram("mediashelf_job_seconds", "Time spent on one job, by its outcome",
                         ["kind", "outcome"])
+# Webhooks: each attempt by outcome (success, http_status, timeout, private_address, connect ...),
+# each delivery's end (delivered, failed), and how long receivers take to answer.
+WEBHOOK_ATTEMPTS = Counter("mediashelf_webhook_attempts_total",
+                           "Webhook delivery attempts, by outcome", ["outcome"])
+WEBHOOK_DELIVERIES = Counter("mediashelf_webhook_deliveries_total",
+                             "Webhook deliveries finished, by outcome", ["outcome"])
+WEBHOOK_SECONDS = Histogram("mediashelf_webhook_attempt_seconds",
+                            "Time for a receiver to answer one webhook attempt")
 
 
 def multiprocess_dir() -> str | None:

@@ -150,6 +150,16 @@ def _parse_tracing(value: Any) -> Any:
     raise ValueError("expected off, otlp or console")
 
 
+def parse_schedule(value: Any) -> Any:
+    """'5s, 5m, 30m, 2h, 5h, 10h, 10h': the waits before each retry of a webhook delivery."""
+    if isinstance(value, str):
+        words = value.replace(",", " ").split()
+        if not words or len(words) > 50:
+            raise ValueError("expected 1 to 50 durations separated by commas, such as 5s, 5m, 30m")
+        return [parse_duration(w) for w in words]
+    return value
+
+
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
@@ -217,6 +227,18 @@ class Settings(BaseSettings):
     # Wrong keys per client address; each failure waits a growing delay of this step
     auth_failure_limit: Budget = Rate(120, 60)
     auth_failure_delay: Duration = 0.05
+
+    # Webhooks (services/webhooks.py, services/delivery.py): the waits before each retry, the
+    # answer's deadline, how long a failing endpoint lasts, a rotated secret's overlap.
+    webhook_retry_schedule: Annotated[list[float], NoDecode, BeforeValidator(parse_schedule)] = [
+        5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    webhook_timeout: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 15.0
+    webhook_disable_after: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = \
+        5 * 86400.0
+    webhook_secret_overlap: Duration = 86400.0
+    webhook_max_endpoints: int = Field(default=20, ge=1, le=1000)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)  # deliveries in flight per worker
+    webhook_lease: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 60.0
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -30,6 +31,13 @@ _ROOM_WAIT_S = 30  # a job that found no room is tried again this much later
 _FORGET_AFTER_MS = 86_400_000  # the row of a worker that died without a clean stop goes then
 
 
+class Companion(Protocol):
+    """Work that runs beside the jobs, with the worker (the webhook deliverer)."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float) -> None: ...
+
+
 class Worker:
     def __init__(self, db: Database, jobs: JobRepository, processor: Processor,
                  assets: AssetService, storage: Storage, *,
@@ -37,7 +45,8 @@ class Worker:
                  lease_s: float, poll_s: float, purge_every_s: float = 60.0,
                  sweep_every_s: float = 300.0, workers: WorkerRepository | None = None,
                  beat_every_s: float = 20.0,
-                 expire_uploads: Callable[[], int] | None = None) -> None:
+                 expire_uploads: Callable[[], int] | None = None,
+                 companions: list[Companion] | None = None) -> None:
         self._db, self._jobs, self._processor, self._assets = db, jobs, processor, assets
         self._storage = storage
         self._chores = dict(chores or {})  # more sweeps, run with the storage's
@@ -50,6 +59,7 @@ class Worker:
         self._beat_every_s = beat_every_s
         self.last_beat: float | None = None  # time.monotonic() of the last heartbeat written
         self._expire_uploads = expire_uploads  # unfinished tus uploads past their expiry
+        self.companions = list(companions or [])  # started and stopped with us (webhooks)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -62,6 +72,8 @@ class Worker:
             t = threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        for companion in self.companions:
+            companion.start()
         t = threading.Thread(target=self._housekeeping, name="worker-heartbeat", daemon=True)
         t.start()
         self._threads.append(t)
@@ -76,6 +88,8 @@ class Worker:
         self._stopping.set()
         self._wake.set()
         deadline = time.monotonic() + timeout
+        for companion in self.companions:
+            companion.stop(max(0.0, min(20.0, deadline - time.monotonic())))
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         try:

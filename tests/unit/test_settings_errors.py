@@ -14,14 +14,17 @@ DURATIONS = ["FETCH_CONNECT_TIMEOUT", "FETCH_READ_TIMEOUT", "FETCH_TOTAL_TIMEOUT
              "URL_TTL", "UPLOAD_LEASE", "UPLOAD_EXPIRY", "UPLOAD_LOCK", "MEDIA_TIMEOUT",
              "MEDIA_MAX_DURATION", "JOB_LEASE", "POLL_INTERVAL", "IDEMPOTENCY_TTL",
              "WORKER_STALE_AFTER", "AUTH_FAILURE_DELAY", "EVENT_RETENTION", "EVENT_POLL",
-             "EVENT_HEARTBEAT"]
+             "EVENT_HEARTBEAT", "WEBHOOK_TIMEOUT", "WEBHOOK_DISABLE_AFTER",
+             "WEBHOOK_SECRET_OVERLAP", "WEBHOOK_LEASE"]
 BOOLS = ["ALLOW_PRIVATE_URLS", "SEED_MUSIC"]
 INTS = ["PORT", "WORKER_CONCURRENCY", "MEDIA_PROCESSES", "MEDIA_MEMORY_MB", "MEDIA_MAX_PIXELS",
         "MEDIA_TASKS_PER_PROCESS", "JOB_MAX_ATTEMPTS", "LIST_CACHE", "WEB_CONCURRENCY",
-        "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "WORKER_METRICS_PORT"]
+        "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "WORKER_METRICS_PORT", "WEBHOOK_MAX_ENDPOINTS",
+        "WEBHOOK_CONCURRENCY"]
 RATES = ["RATE_LIMIT_READS", "RATE_LIMIT_WRITES", "TENANT_RATE_LIMIT_READS",
          "TENANT_RATE_LIMIT_WRITES", "AUTH_FAILURE_LIMIT"]
-OTHERS = ["ALLOWED_PORTS", "LOG_LEVEL", "LOG_FORMAT", "TRACING", *RATES]
+OTHERS = ["ALLOWED_PORTS", "LOG_LEVEL", "LOG_FORMAT", "TRACING", "WEBHOOK_RETRY_SCHEDULE",
+          *RATES]
 LIBRARY_TEXT = ("Value error", "Input should", "invalid literal", "pydantic", "validation error",
                 "For further information", "float", "int(", "Traceback")
 
@@ -36,6 +39,8 @@ BAD_OTHERS = {"ALLOWED_PORTS": ["x y", "0", "70000", "-1", "80;443"],
               "LOG_LEVEL": ["loud", "0", "", "info please"],
               "LOG_FORMAT": ["xml", "", "0", "json please"],
               "TRACING": ["on", "jaeger", "", "true"],
+              "WEBHOOK_RETRY_SCHEDULE": ["soon", "", "5s,,x", "-5s", "1 fortnight", "inf",
+                                         "5s " * 51],
               **{rate: ["lots", "10", "10/fortnight", "-5/minute", "0/minute", "½/minute",
                         "1e3/hour", "٣/minute"] for rate in RATES},
               "WORKER_STALE_AFTER": ["soon", "-5", "0.5", "1 fortnight", "inf", "٣s"],

@@ -22,6 +22,7 @@ from mediashelf_client._events import Event
 from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
 from mediashelf_client._tus import ResumeStore
 from mediashelf_client._version import __version__
+from mediashelf_client._webhooks import Webhook, WebhookDelivery, verify_webhook
 
 __all__ = [
     "APIConnectionError",
@@ -44,7 +45,10 @@ __all__ = [
     "ResumeStore",
     "ServerError",
     "WaitTimeoutError",
+    "Webhook",
+    "WebhookDelivery",
     "__version__",
+    "verify_webhook",
 ]
 
 for _name in __all__:  # show the public path in tracebacks and reprs, as httpx does

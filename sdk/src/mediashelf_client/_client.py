@@ -38,6 +38,7 @@ from mediashelf_client._errors import AuthenticationError, MediashelfAPIError
 from mediashelf_client._events import Event
 from mediashelf_client._files import HashCache, media_files
 from mediashelf_client._models import Asset, AssetPage, BatchResult, FolderUpload
+from mediashelf_client._webhooks import AsyncWebhooks, Webhooks
 
 T = TypeVar("T")
 Filter = str | Sequence[str] | None
@@ -74,6 +75,7 @@ class Client:
         self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff,
                                         tus_threshold, tus_chunk_size)
         self._http = httpx.Client(transport=transport, **_http_args(self._config))
+        self.webhooks = Webhooks(self._config, self._run)
 
     @property
     def base_url(self) -> str:
@@ -240,6 +242,7 @@ class AsyncClient:
         self._config = core.make_config(base_url, api_key, timeout, max_retries, retry_backoff,
                                         tus_threshold, tus_chunk_size)
         self._http = httpx.AsyncClient(transport=transport, **_http_args(self._config))
+        self.webhooks = AsyncWebhooks(self._config, self._run)
 
     @property
     def base_url(self) -> str:

@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from mediashelf.api import limits, schemas
+from mediashelf.api import webhook_schemas as hooks
 
 ERROR_REF = "#/components/schemas/Error"
 PUBLIC: dict[str, Any] = {"security": []}  # openapi_extra of a route that takes no key
@@ -62,13 +63,16 @@ TAGS = [
                                       "ready, failed, deleted, restored, purged), resumable"},
     {"name": "files", "description": "Downloads behind the signed, expiring `fileUrl` and "
                                      "`thumbnailUrl`: no key, `Range` honoured"},
+    {"name": "webhooks", "description": "Signed webhooks (Standard Webhooks): endpoints of "
+                                        "your tenant, their deliveries and retries"},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics: no key"},
 ]
 
 # Bodies that routes read themselves (no FastAPI body parameter), referenced from their
 # openapi_extra as #/components/schemas/NAME.
 REQUEST_BODIES: tuple[type[BaseModel], ...] = (schemas.ImportRequest, schemas.AssetUpdate,
-                                                schemas.BatchDelete, schemas.BatchUpdate)
+                                                schemas.BatchDelete, schemas.BatchUpdate,
+                                                hooks.WebhookCreate, hooks.WebhookUpdate)
 
 SECURITY_SCHEMES = {
     "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key",

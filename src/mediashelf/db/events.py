@@ -67,6 +67,11 @@ class EventRepository:
             tenant_id=asset.tenant_id, asset_id=asset.id, type=kind.value, created_ms=now_ms,
             asset=_encode(asset)).returning(events.c.id)).scalar_one())
 
+    def get(self, conn: Connection, event_id: int) -> Event | None:
+        """One event by its id (a webhook delivery renders it when sent); None once swept."""
+        row = conn.execute(sa.select(events).where(events.c.id == event_id)).mappings().first()
+        return _to_event(row) if row else None
+
     def after(self, conn: Connection, tenant_id: uuid.UUID, after_id: int, limit: int,
               types: Sequence[EventType] = ()) -> list[Event]:
         """The tenant's events with an id above after_id, oldest first (of `types`, if any)."""

@@ -193,6 +193,75 @@ uploads = sa.Table(
     sa.Index("ix_uploads_expires", "expires_ms"),
 )
 
+# Webhook endpoints per tenant (services/webhooks.py). `events` is ",asset.ready,asset.failed,"
+# (or ",*,"): the fan-out matches it with LIKE on both databases. The secret signs; the old one
+# signs beside it until old_secret_expires_ms after a rotation.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("disabled_reason", sa.Text),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("old_secret", sa.String(128)),
+    sa.Column("old_secret_expires_ms", sa.BigInteger),
+    sa.Column("failing_since_ms", sa.BigInteger),
+    sa.Column("failure_streak", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_webhook_endpoints_tenant", "tenant_id", "enabled"),
+)
+
+# One row per (event, endpoint): the delivery queue and its history. A test message carries its
+# own payload; an event's is rendered from the events table when sent. `tries` counts the
+# attempts of the current round (a manual retry starts a new one), `attempts` all of them.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("endpoint_id", sa.Uuid, sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("event_id", sa.BigInteger),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("asset_id", sa.Uuid),
+    sa.Column("payload", sa.Text),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_ms", sa.BigInteger),
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_expires_ms", sa.BigInteger),
+    sa.Column("response_code", sa.Integer),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("response_body", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_webhook_deliveries_due", "state", "next_attempt_ms"),
+    sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    sa.Index("ix_webhook_deliveries_order", "endpoint_id", "asset_id", "state"),
+)
+
+# Every attempt of a delivery, as GET /v1/webhooks/{id}/deliveries shows it.
+webhook_attempts = sa.Table(
+    "webhook_attempts", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("delivery_id", sa.BigInteger,
+              sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("started_ms", sa.BigInteger, nullable=False),
+    sa.Column("response_code", sa.Integer),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("response_body", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_webhook_attempts_delivery", "delivery_id"),
+)
+
 # The outbox: one row per asset event, written in the transaction of the change it reports.
 # `id` orders a tenant's events (the SSE id, the webhooks' order; see db/events.py for why it
 # is taken under a lock of the tenant's row); `asset` holds the asset's stored

@@ -35,12 +35,13 @@ from mediashelf.net.policy import (
 )
 from mediashelf.settings import format_size
 
-__all__ = ["FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer"]
+__all__ = ["Answer", "FetchFailed", "FetchResult", "Fetcher", "UrlRefused", "Writer"]
 
 log = logging.getLogger("mediashelf.urlfetch")
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _USER_AGENT = "mediashelf-import/1"
+_HOOK_AGENT = "mediashelf-webhooks/1"
 
 class FetchFailed(Exception):
     """A download refused or failed after the URL was accepted; str() is safe to show a user."""
@@ -53,6 +54,15 @@ class FetchFailed(Exception):
 
 class Writer(Protocol):
     def write(self, data: bytes) -> None: ...
+
+
+@dataclass(slots=True)
+class Answer:
+    """A receiver's answer to a POST: its status, the first bytes of its body, the time taken."""
+
+    status: int
+    head: bytes
+    seconds: float
 
 
 @dataclass(slots=True)
@@ -156,6 +166,45 @@ class Fetcher:
         log.info("url.fetched", extra={"host": _host_of(result.final_url), "bytes": result.size,
                                        "seconds": round(time.monotonic() - started, 2)})
         return result
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float,
+             keep: int = 1024) -> Answer:
+        """POST body to url under the same policy as a download: the URL checked, its host
+        resolved now and every address checked (DNS may have changed since it was accepted),
+        no redirect followed, one deadline for the whole exchange. FetchFailed says why not."""
+        started = time.monotonic()
+        deadline = started + timeout
+        try:
+            target = self._parse(url)
+        except UrlRefused as exc:
+            raise FetchFailed(exc.message, exc.reason) from None
+        pins: dict[str, list[str]] = {}
+        self._pin(target, pins, deadline, redirected=False)
+        pool = httpcore.ConnectionPool(ssl_context=self._ssl, retries=0, max_connections=1,
+                                       network_backend=PinnedBackend(pins, deadline))
+        sent = {"user-agent": _HOOK_AGENT, "content-type": "application/json", **headers}
+        left = max(deadline - time.monotonic(), 0.001)
+        try:
+            with httpx.Client(transport=PinnedTransport(pool), trust_env=False,
+                              follow_redirects=False) as client, \
+                    client.stream("POST", target.url, content=body, headers=sent,
+                                  timeout=httpx.Timeout(left)) as resp:
+                head = b""
+                for chunk in resp.iter_raw():
+                    head += chunk
+                    if len(head) >= keep:
+                        break
+                return Answer(resp.status_code, head[:keep], time.monotonic() - started)
+        except (httpcore.TimeoutException, httpx.TimeoutException):
+            raise FetchFailed(f"no answer within {_seconds(timeout)} s", "timeout") from None
+        except (httpcore.ConnectError, httpx.ConnectError) as exc:
+            if _ssl_cause(exc) is not None:
+                raise FetchFailed(f"TLS certificate check failed for {target.host}",
+                                  "tls") from None
+            raise FetchFailed(f"could not connect to {target.host}") from None
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpx.HTTPError):
+            raise FetchFailed(f"the connection to {target.host} was interrupted or its "
+                              "answer was invalid", "protocol") from None
 
     def _fetch(self, url: str, sink: Writer, max_bytes: int, limit: str,
                deadline: float) -> FetchResult:

@@ -7,8 +7,11 @@ process (and a worker's own metrics port) reports the same numbers, whichever on
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from prometheus_client.metrics_core import Metric
 
 from mediashelf import metrics
 from mediashelf.db.database import Database
@@ -46,6 +49,7 @@ class Health:
         self._db, self._storage, self._space = db, storage, space
         self._jobs, self._workers = jobs, workers
         self._stale_ms = int(stale_after_s * 1000)
+        self.more_metrics: list[Callable[[], list[Metric]]] = []  # gauges others read (webhooks)
 
     def queue(self) -> QueueState:
         now = now_ms()
@@ -90,7 +94,7 @@ class Health:
         except Exception:
             log.warning("metrics.queue_unreadable", exc_info=True)
             queue = None
-        families = [metrics.gauge("mediashelf_database_up",
+        families: list[Metric] = [metrics.gauge("mediashelf_database_up",
                                   "Whether the queue could be read from the database", [],
                                   [([], 0.0 if queue is None else 1.0)])]
         if queue is not None:
@@ -105,4 +109,9 @@ class Health:
                 metrics.gauge("mediashelf_workers_live",
                               "Workers whose last heartbeat is within the staleness window", [],
                               [([], queue.live_workers)])]
+            for more in self.more_metrics:
+                try:
+                    families += more()
+                except Exception:
+                    log.warning("metrics.unreadable", exc_info=True)
         return metrics.exposition(families)

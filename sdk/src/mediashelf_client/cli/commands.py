@@ -245,3 +245,6 @@ def add_commands(app: typer.Typer) -> None:
     # `tag ID +a -b`: "-b" is a tag to remove, not an option
     app.command("tag", epilog=EXIT_CODES,
                 context_settings={"ignore_unknown_options": True})(tag)
+    from mediashelf_client.cli.webhooks import app as webhooks
+
+    app.add_typer(webhooks, name="webhooks", epilog=EXIT_CODES)

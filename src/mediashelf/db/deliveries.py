@@ -1,0 +1,205 @@
+"""DeliveryRepository: the webhook delivery queue (fan-out, claim with a lease, outcomes, history).
+
+Deliveries are made when an event is recorded, in its transaction: one row per enabled endpoint
+of the tenant subscribed to it. Those rows are the queue. A delivery is due when its time has
+come and no earlier delivery of the same endpoint and asset is still pending or being sent, so
+each receiver gets an asset's events in order, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mediashelf.db.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
+from mediashelf.domain import Delivery, DeliveryState
+
+d = webhook_deliveries
+ep = webhook_endpoints
+_OPEN = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
+_BODY_CHARS = 1024
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id, endpoint_id=row.endpoint_id, tenant_id=row.tenant_id, event_id=row.event_id,
+        message_id=row.message_id, event_type=row.event_type, asset_id=row.asset_id,
+        payload=row.payload, state=DeliveryState(row.state), attempts=row.attempts,
+        tries=row.tries, next_attempt_ms=row.next_attempt_ms, lease_owner=row.lease_owner,
+        response_code=row.response_code, duration_ms=row.duration_ms,
+        response_body=row.response_body, error=row.error, created_ms=row.created_ms,
+        updated_ms=row.updated_ms)
+
+
+def message_id(event_id: int) -> str:
+    """The webhook-id of an event: the same on every attempt and for every endpoint."""
+    return f"evt_{event_id}"
+
+
+def _due(now: int) -> sa.ColumnElement[bool]:
+    earlier = d.alias("earlier")
+    blocked = sa.exists().where(earlier.c.endpoint_id == d.c.endpoint_id,
+                                earlier.c.asset_id == d.c.asset_id, earlier.c.id < d.c.id,
+                                earlier.c.state.in_(_OPEN))
+    enabled = sa.select(ep.c.id).where(ep.c.enabled == sa.true())
+    return sa.and_(
+        sa.or_(sa.and_(d.c.state == DeliveryState.PENDING.value, d.c.next_attempt_ms <= now),
+               sa.and_(d.c.state == DeliveryState.SENDING.value, d.c.lease_expires_ms < now)),
+        d.c.endpoint_id.in_(enabled),
+        sa.or_(d.c.asset_id.is_(None), ~blocked))
+
+
+class DeliveryRepository:
+    def fan_out(self, conn: Connection, event_id: int, tenant_id: uuid.UUID,
+                asset_id: uuid.UUID | None, event_type: str, now: int) -> int:
+        """One delivery per enabled endpoint of the tenant subscribed to the event (or to *)."""
+        chosen = sa.select(
+            ep.c.id, ep.c.tenant_id, sa.literal(event_id, sa.BigInteger),
+            sa.literal(message_id(event_id), sa.String), sa.literal(event_type, sa.String),
+            sa.literal(asset_id, sa.Uuid), sa.literal(DeliveryState.PENDING.value, sa.String),
+            sa.literal(0, sa.Integer), sa.literal(0, sa.Integer), sa.literal(now, sa.BigInteger),
+            sa.literal(now, sa.BigInteger), sa.literal(now, sa.BigInteger),
+        ).where(ep.c.tenant_id == tenant_id, ep.c.enabled == sa.true(),
+                sa.or_(ep.c.events == ",*,", ep.c.events.contains(f",{event_type},")))
+        res = conn.execute(d.insert().from_select(
+            ["endpoint_id", "tenant_id", "event_id", "message_id", "event_type", "asset_id",
+             "state", "attempts", "tries", "next_attempt_ms", "created_ms", "updated_ms"],
+            chosen))
+        return res.rowcount or 0
+
+    def add_message(self, conn: Connection, endpoint_id: uuid.UUID, tenant_id: uuid.UUID,
+                    msg_id: str, event_type: str, payload: str, now: int) -> int:
+        """A delivery with its own payload (a test message), due now."""
+        return int(conn.execute(d.insert().values(
+            endpoint_id=endpoint_id, tenant_id=tenant_id, message_id=msg_id,
+            event_type=event_type, payload=payload, state=DeliveryState.PENDING.value,
+            attempts=0, tries=0, next_attempt_ms=now, created_ms=now, updated_ms=now,
+        ).returning(d.c.id)).scalar_one())
+
+    def any_due(self, conn: Connection, now: int) -> bool:
+        return conn.execute(sa.select(d.c.id).where(_due(now)).limit(1)).first() is not None
+
+    def claim(self, conn: Connection, owner: str, now: int, lease_ms: int, limit: int,
+              per_endpoint: int) -> list[Delivery]:
+        """Lease up to `limit` due deliveries, oldest first, at most `per_endpoint` in flight
+        per endpoint (so a slow receiver holds only its share of the workers).
+
+        PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the caller's write transaction serialises.
+        """
+        busy = (sa.select(d.c.endpoint_id).where(d.c.state == DeliveryState.SENDING.value,
+                                                 d.c.lease_expires_ms >= now)
+                .group_by(d.c.endpoint_id).having(sa.func.count() >= per_endpoint))
+        pick = (sa.select(d.c.id).where(_due(now), d.c.endpoint_id.not_in(busy))
+                .order_by(d.c.id).limit(limit).with_for_update(skip_locked=True, of=d))
+        ids = [r.id for r in conn.execute(pick)]
+        if not ids:
+            return []
+        rows = conn.execute(
+            d.update().where(d.c.id.in_(ids)).values(
+                state=DeliveryState.SENDING.value, lease_owner=owner,
+                lease_expires_ms=now + lease_ms)
+            .returning(*d.c))
+        found = [_delivery(r) for r in rows]
+        # Of two due deliveries of one endpoint and asset in this batch, keep the first.
+        kept: list[Delivery] = []
+        seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        for one in sorted(found, key=lambda x: x.id):
+            if one.asset_id is not None:
+                if (one.endpoint_id, one.asset_id) in seen:
+                    self.release_one(conn, one, now)
+                    continue
+                seen.add((one.endpoint_id, one.asset_id))
+            kept.append(one)
+        return kept
+
+    def release_one(self, conn: Connection, one: Delivery, now: int) -> None:
+        conn.execute(d.update().where(d.c.id == one.id).values(
+            state=DeliveryState.PENDING.value, lease_owner=None, lease_expires_ms=None))
+
+    def heartbeat(self, conn: Connection, owner: str, ids: list[int], now: int,
+                  lease_ms: int) -> None:
+        if ids:
+            conn.execute(d.update().where(d.c.id.in_(ids), d.c.lease_owner == owner,
+                                          d.c.state == DeliveryState.SENDING.value)
+                         .values(lease_expires_ms=now + lease_ms))
+
+    def release(self, conn: Connection, owner: str) -> int:
+        """Give back this worker's leased deliveries at a clean stop, uncounted."""
+        return conn.execute(d.update().where(d.c.lease_owner == owner,
+                                             d.c.state == DeliveryState.SENDING.value)
+                            .values(state=DeliveryState.PENDING.value, lease_owner=None,
+                                    lease_expires_ms=None)).rowcount
+
+    def record(self, conn: Connection, one: Delivery, *, started_ms: int, duration_ms: int,
+               code: int | None, body: str | None, error: str | None, state: DeliveryState,
+               next_ms: int | None) -> bool:
+        """An attempt's outcome, kept in the history and on the delivery; False if the lease
+        was lost meanwhile (another worker sent it again: at least once)."""
+        # PostgreSQL text holds no NUL: a receiver's answer may.
+        body = body[:_BODY_CHARS].replace("\x00", "\ufffd") if body is not None else None
+        error = error[:2000] if error is not None else None
+        res = conn.execute(d.update().where(d.c.id == one.id, d.c.lease_owner == one.lease_owner,
+                                            d.c.state == DeliveryState.SENDING.value).values(
+            state=state.value, attempts=d.c.attempts + 1, tries=d.c.tries + 1,
+            next_attempt_ms=next_ms, lease_owner=None, lease_expires_ms=None,
+            response_code=code, duration_ms=duration_ms, response_body=body, error=error,
+            updated_ms=started_ms + duration_ms))
+        if res.rowcount != 1 and conn.execute(sa.select(d.c.id).where(d.c.id == one.id)
+                                              ).first() is None:
+            return False  # its endpoint was deleted meanwhile, with its deliveries
+        conn.execute(webhook_attempts.insert().values(
+            delivery_id=one.id, started_ms=started_ms, response_code=code,
+            duration_ms=duration_ms, response_body=body, error=error))
+        return res.rowcount == 1
+
+    def get(self, conn: Connection, endpoint_id: uuid.UUID, delivery_id: int) -> Delivery | None:
+        row = conn.execute(sa.select(d).where(d.c.id == delivery_id,
+                                              d.c.endpoint_id == endpoint_id)).first()
+        return _delivery(row) if row else None
+
+    def page(self, conn: Connection, endpoint_id: uuid.UUID, limit: int,
+             offset: int) -> tuple[list[Delivery], int]:
+        """Newest first, and the total."""
+        rows = conn.execute(sa.select(d).where(d.c.endpoint_id == endpoint_id)
+                            .order_by(d.c.id.desc()).limit(limit).offset(offset))
+        total = conn.execute(sa.select(sa.func.count()).select_from(d)
+                             .where(d.c.endpoint_id == endpoint_id)).scalar_one()
+        return [_delivery(r) for r in rows], int(total)
+
+    def history(self, conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """The attempts of these deliveries, oldest first."""
+        out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids:
+            a = webhook_attempts
+            for r in conn.execute(sa.select(a).where(a.c.delivery_id.in_(ids))
+                                  .order_by(a.c.delivery_id, a.c.id)):
+                out[r.delivery_id].append(dict(r._mapping))
+        return out
+
+    def again(self, conn: Connection, delivery_id: int, now: int) -> bool:
+        """Send a finished (or waiting) delivery again now, as a new round of retries."""
+        res = conn.execute(d.update().where(d.c.id == delivery_id,
+                                            d.c.state != DeliveryState.SENDING.value)
+                           .values(state=DeliveryState.PENDING.value, tries=0,
+                                   next_attempt_ms=now))
+        return res.rowcount == 1
+
+    def oldest_open_ms(self, conn: Connection) -> int | None:
+        """When the oldest delivery still to be made was created (None with none)."""
+        value = conn.execute(sa.select(sa.func.min(d.c.created_ms))
+                             .where(d.c.state.in_(_OPEN))).scalar_one()
+        return int(value) if value is not None else None
+
+    def sweep(self, conn: Connection, before_ms: int) -> int:
+        """Forget finished deliveries (and their attempts) last touched before before_ms."""
+        old = sa.select(d.c.id).where(
+            d.c.state.in_((DeliveryState.SUCCEEDED.value, DeliveryState.FAILED.value)),
+            d.c.updated_ms < before_ms).limit(1000).scalar_subquery()
+        ids = [r.id for r in conn.execute(sa.select(d.c.id).where(d.c.id.in_(old)))]
+        if ids:
+            conn.execute(webhook_attempts.delete().where(webhook_attempts.c.delivery_id.in_(ids)))
+            conn.execute(d.delete().where(d.c.id.in_(ids)))
+        return len(ids)
