@@ -32,22 +32,27 @@ def test_embedded_library_moves_to_another_backend(
             assert c.delete(f"/v1/assets/{ready['jpeg']['id']}").status_code == 200
             before = c.get("/v1/assets", params=ALL)
             assert before.headers["X-Total-Count"] == "4"
+            made = c.post("/v1/webhooks", json={"url": "https://hooks.example.com/ünïcode",
+                                                "events": ["asset.ready"], "description": "📦"})
+            assert made.status_code == 201, made.text
+            hooks = c.get("/v1/webhooks").json()
     finally:
         source.stop()
     export = tmp_path / "export"
     out = source.cli("library", "export", str(export))
-    assert "exported 5 assets" in out.stdout
+    assert "exported 5 assets" in out.stdout and "1 webhook endpoints" in out.stdout
     again = source.cli("library", "export", str(export), check=False)
     assert again.returncode != 0 and "not empty" in again.stderr
 
     target = make_server(start=False)
     out = target.cli("library", "import", str(export))
-    assert "imported 5 assets" in out.stdout
+    assert "imported 5 assets" in out.stdout and "1 webhook endpoints" in out.stdout
     target.start()
     with target.client(key) as c, httpx.Client() as anonymous:
         after = c.get("/v1/assets", params=ALL)
         assert after.headers["X-Total-Count"] == "4"
         assert without_urls(after.json()) == without_urls(before.json())
+        assert c.get("/v1/webhooks").json() == hooks  # the subscriptions moved too
         # tags and search words travel with the assets (the words are made again on import)
         found = c.get("/v1/assets", params={"q": "my pn", "tag": "drone"}).json()
         assert [(a["id"], a["tags"]) for a in found] == [(ready["png"]["id"], ["beach", "drone"])]
@@ -80,7 +85,8 @@ def test_an_export_from_before_declared_type_still_imports(
         make_server: Callable[..., Server], tmp_path: Path) -> None:
     target = make_server(start=False)
     out = target.cli("library", "import", str(BEFORE_DECLARED_TYPE))
-    assert "imported 5 assets" in out.stdout
+    # an export from before the webhooks has none, and imports without them
+    assert "imported 5 assets" in out.stdout and "0 webhook endpoints" in out.stdout
     target.start()
     with target.client(BEFORE_KEY) as c:
         listed = c.get("/v1/assets", params=ALL).json()

@@ -155,7 +155,8 @@ def library_export(folder: Annotated[Path, typer.Argument(help="A new or empty f
     with admin_services() as services:
         done = export_library(services.db, services.storage, folder)
     print(f"exported {done.assets} assets ({done.objects} files, {done.bytes} bytes), "
-          f"{done.tenants} tenants and {done.keys} keys to {folder}")
+          f"{done.tenants} tenants and {done.keys} keys, {done.webhooks} webhook endpoints "
+          f"to {folder}")
 
 
 @library_app.command("import")
@@ -168,4 +169,5 @@ def library_import(folder: Annotated[Path, typer.Argument(help="A folder from `l
     with admin_services(init=True) as services:
         done = import_library(services.db, services.storage, folder)
     print(f"imported {done.assets} assets ({done.objects} files, {done.bytes} bytes), "
-          f"{done.tenants} tenants and {done.keys} keys from {folder}")
+          f"{done.tenants} tenants and {done.keys} keys, {done.webhooks} webhook endpoints "
+          f"from {folder}")

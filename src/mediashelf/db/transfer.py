@@ -10,10 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mediashelf.db.schema import api_keys, assets, meta, tenants
+from mediashelf.db.schema import api_keys, assets, meta, tenants, webhook_endpoints
 from mediashelf.domain import Asset, AssetStatus, AssetType
 
-TABLES = {"tenants": tenants, "api_keys": api_keys, "assets": assets, "meta": meta}
+# The library and its subscriptions; not the event outbox nor delivery history (a restored
+# library starts them afresh: its streams resync, nothing is delivered twice).
+TABLES = {"tenants": tenants, "api_keys": api_keys, "assets": assets,
+          "webhook_endpoints": webhook_endpoints, "meta": meta}
 _BATCH = 500
 _KEPT = ("search_text", "name_key")  # made again from the name and tags on import
 
@@ -55,7 +58,7 @@ class TransferRepository:
         return set(conn.execute(sa.select(tenants.c.id)).scalars())
 
     def insert(self, conn: Connection, table: str, row: dict[str, Any]) -> None:
-        """Add a tenant or key row as it was exported."""
+        """Add a tenant, key or webhook endpoint row as it was exported."""
         conn.execute(TABLES[table].insert().values(row))
 
     def put_meta(self, conn: Connection, row: dict[str, Any]) -> None:

@@ -46,6 +46,7 @@ class Summary:
     tenants: int = 0
     keys: int = 0
     assets: int = 0
+    webhooks: int = 0
     objects: int = 0
     bytes: int = 0
 
@@ -81,7 +82,8 @@ def export_library(db: Database, storage: Storage, folder: Path) -> Summary:
                     elif name == "tenants" and row["id"] == SYSTEM_TENANT_ID:
                         n -= 1  # every library has it: an import keeps its own, so not counted
             if name != "meta":
-                setattr(summary, {"api_keys": "keys"}.get(name, name), n)
+                setattr(summary, {"api_keys": "keys", "webhook_endpoints": "webhooks"}.get(
+                    name, name), n)
     objects = folder / "objects"
     for top in ("assets/", "trash/"):
         for key in storage.list_keys(top):
@@ -97,6 +99,7 @@ def export_library(db: Database, storage: Storage, folder: Path) -> Summary:
         {"format": FORMAT, "version": VERSION, "schema": migrate.current(db),
          "exportedMs": now_ms(), "counts": {"tenants": summary.tenants, "keys": summary.keys,
                                             "assets": summary.assets,
+                                            "webhooks": summary.webhooks,
                                             "objects": summary.objects}}, indent=2))
     log.info("library.exported", extra={"folder": str(folder), "assets": summary.assets,
                                         "objects": summary.objects})
@@ -165,6 +168,10 @@ def import_library(db: Database, storage: Storage, folder: Path) -> Summary:
                 summary.assets += _load(conn, repo, jobs, batch)
                 batch = []
         summary.assets += _load(conn, repo, jobs, batch)
+        if (folder / "webhook_endpoints.jsonl").is_file():  # exports from before webhooks lack it
+            for row in _read(folder, "webhook_endpoints"):
+                rows.insert(conn, "webhook_endpoints", row)
+                summary.webhooks += 1
         for row in _read(folder, "meta"):
             rows.put_meta(conn, row)
     log.info("library.imported", extra={"folder": str(folder), "assets": summary.assets,
