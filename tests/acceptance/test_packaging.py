@@ -132,7 +132,8 @@ def test_both_distributions_build_with_their_packages(dists: Dists) -> None:
     assert (meta["Name"], meta["Version"], meta["License-Expression"]) == (
         "mediashelf-client", __version__, "MIT")
     assert sorted(meta.get_all("Requires-Dist") or []) == [
-        "httpx>=0.27", 'rich>=13; extra == "cli"', 'typer>=0.26; extra == "cli"']
+        "httpx>=0.27", 'rich>=13; extra == "cli"', 'standardwebhooks>=1.1; extra == "webhooks"',
+        'typer>=0.26; extra == "cli"']
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert (ROOT / "sdk" / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
     assert light_sdist.name == f"mediashelf_client-{__version__}.tar.gz"
