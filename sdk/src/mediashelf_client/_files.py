@@ -7,6 +7,7 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 MEDIA_SUFFIXES = frozenset({
@@ -15,6 +16,7 @@ MEDIA_SUFFIXES = frozenset({
     ".ogv", ".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".oga", ".opus",
 })
 _CHUNK = 1 << 20
+_HASHERS = 4  # threads hashing files at once (at most one per core)
 
 
 def media_files(paths: Sequence[Path]) -> list[Path]:
@@ -28,6 +30,13 @@ def media_files(paths: Sequence[Path]) -> list[Path]:
         else:
             found.append(path)
     return list(dict.fromkeys(found))
+
+
+def _digest_or_none(path: Path) -> str | None:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return None
 
 
 def sha256_of(path: Path) -> str:
@@ -61,7 +70,7 @@ class HashCache:
     def digests(self, files: Sequence[Path]) -> dict[Path, str]:
         """Each readable file's SHA-256 (unreadable ones are left out)."""
         out: dict[Path, str] = {}
-        fresh: list[tuple[str, str, str]] = []
+        unknown: list[tuple[Path, str, str]] = []
         for f in files:
             try:
                 st = f.stat()
@@ -71,13 +80,19 @@ class HashCache:
             stamp = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
             known = self._lookup(path, stamp)
             if known is None:
-                with contextlib.suppress(OSError):
-                    known = sha256_of(f)
-                    fresh.append((path, stamp, known))
-            if known is not None:
+                unknown.append((f, path, stamp))
+            else:
                 out[f] = known
+        # hashlib lets go of the GIL on large reads' updates: files hash side by side
+        with ThreadPoolExecutor(min(_HASHERS, os.cpu_count() or 1)) as pool:
+            made = list(pool.map(_digest_or_none, [f for f, _, _ in unknown]))
+        fresh: list[tuple[str, str, str]] = []
+        for (f, path, stamp), digest in zip(unknown, made, strict=True):
+            if digest is not None:
+                out[f] = digest
+                fresh.append((path, stamp, digest))
         self._store(fresh)
-        return out
+        return {f: out[f] for f in files if f in out}  # in the order given
 
     def _lookup(self, path: str, stamp: str) -> str | None:
         if self._db is None:
