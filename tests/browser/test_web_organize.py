@@ -155,7 +155,9 @@ def test_rename_in_place_saves_on_enter_and_cancels_on_escape(
     expect(dialog.locator("#rename-error")).to_have_text("A name can't be empty.")
     field.fill("bad\tname")  # the server refuses control characters: its message is shown
     field.press("Enter")
+    expect(dialog.locator("#rename-error")).not_to_have_text("A name can't be empty.")
     expect(dialog.locator("#rename-error")).not_to_be_empty()
+    expect(field).to_be_enabled()  # the refusal came back
     expect(field).to_be_visible()
     field.press("Escape")  # cancels the edit, keeps the dialog
     expect(field).to_have_count(0)

@@ -80,6 +80,9 @@ async function save() {
     $("#preview-rename").focus();
     return;
   }
+  // the last refusal goes while this try is in flight: a message on screen is this try's
+  error.textContent = "";
+  input.removeAttribute("aria-invalid");
   input.disabled = true;
   try {
     const res = await api(`/v1/assets/${encodeURIComponent(asset.id)}`, { method: "PATCH", json: { name } });
