@@ -34,7 +34,7 @@ import httpx
 import numpy as np
 from PIL import Image
 from tests.support.backends import pg_database
-from tests.support.receiver import Received, Receiver
+from tests.support.receiver import Received, Receiver, wait_for
 from tests.support.server import Server
 
 from bench.run import ROOT
@@ -84,14 +84,7 @@ class RemoteReceiver:
             self._got.append(Received({}, body, at, path, wall))
 
     def wait(self, check: Any, timeout: float = 60, what: str = "deliveries") -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.snapshot()
-            if check(got):
-                return got
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not there after {timeout} s ({len(got)})")
-            time.sleep(0.05)
+        return wait_for(self.snapshot, check, timeout, what)
 
     def close(self) -> None:
         self._stop.set()
@@ -213,6 +206,7 @@ def upload_ratio(srv: Server, rx: RemoteReceiver, rounds: int, n: int) -> dict[s
     with srv.client(srv.new_key(f"ratio-{uuid.uuid4().hex[:6]}")) as client:
         hook = client.post("/v1/webhooks", json={"url": rx.url("/ratio"),
                                                  "events": ["*"]}).json()
+        sent_on = 0
         for r in range(rounds):
             for side in (("on", "off") if r % 2 == 0 else ("off", "on")):
                 client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": side == "on"})
@@ -220,12 +214,26 @@ def upload_ratio(srv: Server, rx: RemoteReceiver, rounds: int, n: int) -> dict[s
                 with ThreadPoolExecutor(8) as pool:
                     list(pool.map(lambda i: _upload(client, i), range(n)))
                 rates[side].append(n / (time.perf_counter() - t))
-                time.sleep(2)  # let the worker catch up before the next side
+                sent_on += n if side == "on" else 0
+                _settle(client, rx, 2 * sent_on if side == "on" else 0)
     on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
     paired = statistics.median(a / b for a, b in zip(rates["on"], rates["off"], strict=True))
     return {"rounds": rounds, "uploads_per_round": n, "on_per_s": on, "off_per_s": off,
             "on_rounds": rates["on"], "off_rounds": rates["off"], "ratio": on / off,
             "paired_ratio_median": paired}
+
+
+def _settle(client: httpx.Client, rx: RemoteReceiver, deliveries: int) -> None:
+    """Wait until the round's work is over (every asset processed, and the endpoint's
+    `deliveries` so far received), so that no round starts with the last one's left over."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        left = int(client.get("/v1/assets", params={"status": "PROCESSING", "pageSize": 1})
+                   .headers["x-total-count"])
+        if left == 0 and sum(r.path == "/ratio" for r in rx.snapshot()) >= deliveries:
+            break
+        time.sleep(0.1)
+    time.sleep(0.3)
 
 
 def main() -> None:
@@ -234,6 +242,8 @@ def main() -> None:
     ap.add_argument("--backlog", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--per-round", type=int, default=150,
+                    help="uploads in each round of the with/without endpoint comparison")
     args = ap.parse_args()
     PHOTOS.extend(_photo(i) for i in range(32))
     work = Path(f"/tmp/mediashelf-bench-webhooks-{uuid.uuid4().hex[:6]}")
@@ -252,7 +262,7 @@ def main() -> None:
                 result["processing_alone_median_s"] = alone
                 result["under_load"] = load
                 result["p99_over_processing"] = load["delay_p99_s"] / alone
-                result["uploads"] = upload_ratio(srv, rx, args.rounds, 60)
+                result["uploads"] = upload_ratio(srv, rx, args.rounds, args.per_round)
             finally:
                 srv.stop()
     finally:

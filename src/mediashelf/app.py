@@ -137,7 +137,6 @@ def make_webhooks(s: Settings, db: Database, fetcher: Fetcher,
                               url_check=fetcher.check, max_endpoints=s.webhook_max_endpoints,
                               secret_overlap_s=s.webhook_secret_overlap,
                               history_s=s.event_retention)
-    webhooks.events = events
     events.on_record.append(webhooks.fan_out)
     return webhooks
 
@@ -149,8 +148,8 @@ def make_deliverer(services: Services, owner: str) -> Deliverer:
     s = services.settings
     sender = Fetcher(allow_private=s.allow_private_urls, allowed_ports=s.allowed_ports,
                      connect_timeout=min(s.fetch_connect_timeout, s.webhook_timeout))
-    deliverer = Deliverer(services.db, DeliveryRepository(), WebhookRepository(), sender,
-                          services.webhooks.render, owner=owner,
+    deliverer = Deliverer(services.db, DeliveryRepository(), WebhookRepository(),
+                          EventRepository(), sender, services.events.render, owner=owner,
                           schedule=s.webhook_retry_schedule, timeout_s=s.webhook_timeout,
                           disable_after_s=s.webhook_disable_after, lease_s=s.webhook_lease,
                           concurrency=s.webhook_concurrency, poll_s=s.poll_interval)

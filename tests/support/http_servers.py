@@ -65,7 +65,7 @@ Route = Callable[["Request"], None]
 class Request(BaseHTTPRequestHandler):
     """One request to a ScriptedServer; routes write raw HTTP with the helpers below."""
 
-    server: _Server
+    server: TlsHttpServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
@@ -94,9 +94,12 @@ class Request(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
+class TlsHttpServer(ThreadingHTTPServer):
+    """A threaded HTTP server that speaks TLS when its owner has an ssl_context; a client that
+    hangs up or fails the handshake is not an error (several tests are about exactly that)."""
+
     daemon_threads = True
-    owner: ScriptedServer
+    owner: Any  # anything with an `ssl_context` (None: plain HTTP)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.owner.ssl_context is None:
@@ -115,7 +118,7 @@ class _Server(ThreadingHTTPServer):
         pass  # clients that hang up early are the point of several tests
 
 
-class _Server6(_Server):
+class _Server6(TlsHttpServer):
     address_family = socket.AF_INET6
 
 
@@ -129,7 +132,7 @@ class ScriptedServer:
         self.ssl_context = ssl_context
         self.stopping = threading.Event()
         self.host = host
-        self._httpd = (_Server6 if ":" in host else _Server)((host, 0), Request)
+        self._httpd = (_Server6 if ":" in host else TlsHttpServer)((host, 0), Request)
         self._httpd.owner = self
         self.port: int = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,

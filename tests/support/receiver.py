@@ -10,10 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from standardwebhooks import Webhook
+
+from tests.support.http_servers import TlsHttpServer
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Received:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: TlsHttpServer
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
@@ -64,27 +66,6 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: Receiver
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.owner.ssl_context is None:
-            super().finish_request(request, client_address)
-            return
-        try:
-            tls = self.owner.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            tls.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
 class Receiver:
     """statuses: the answers to the next POSTs in order, then `default` for every other."""
 
@@ -98,7 +79,7 @@ class Receiver:
         self.ssl_context = ssl_context
         self.lock = threading.Lock()
         self.host = host
-        self._httpd = _Server((host, port), _Handler)
+        self._httpd = TlsHttpServer((host, port), _Handler)
         self._httpd.owner = self
         self.port: int = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
@@ -115,19 +96,25 @@ class Receiver:
 
     def wait(self, check: Callable[[list[Received]], bool], timeout: float = 60,
              what: str = "deliveries") -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.snapshot()
-            if check(got):
-                return got
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not there after {timeout} s ({len(got)} received)")
-            time.sleep(0.05)
+        return wait_for(self.snapshot, check, timeout, what)
 
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+
+
+def wait_for(snapshot: Callable[[], list[Received]], check: Callable[[list[Received]], bool],
+             timeout: float = 60, what: str = "deliveries") -> list[Received]:
+    """snapshot() once check() accepts it; AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = snapshot()
+        if check(got):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not there after {timeout} s ({len(got)} received)")
+        time.sleep(0.05)
 
 
 @contextmanager

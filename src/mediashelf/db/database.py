@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mediashelf.db.keys import KeyReader
 
 T = TypeVar("T")
+_AFTER_COMMIT = "mediashelf.after_commit"
 _PING_IDLE_S = 1.0  # a pooled PostgreSQL connection idle for longer is checked before use
 
 
@@ -45,9 +46,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction; on SQLite it takes the write lock at once (BEGIN IMMEDIATE)."""
-        with self.engine.connect().execution_options(immediate=True) as conn, conn.begin():
-            yield conn
+        """A write transaction; on SQLite it takes the write lock at once (BEGIN IMMEDIATE).
+        What after_commit() registered runs once it has committed."""
+        with self.engine.connect().execution_options(immediate=True) as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                # the pooled connection keeps its info dict: nothing may stay for the next user
+                runs = conn.info.pop(_AFTER_COMMIT, ())
+            for run in runs:  # reached only when the transaction committed
+                run()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -102,6 +111,12 @@ class Database:
         self.engine.dispose()
         if self._snapshots is not self.engine:
             self._snapshots.dispose()
+
+
+def after_commit(conn: Connection, run: Callable[[], None]) -> None:
+    """Call run() once the write transaction on conn (Database.write) has committed, and not
+    at all if it rolls back: a wake-up whose reader would otherwise not see the rows yet."""
+    conn.info.setdefault(_AFTER_COMMIT, []).append(run)
 
 
 def engine_url(url: str) -> str:

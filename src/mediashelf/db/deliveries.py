@@ -9,7 +9,7 @@ each receiver gets an asset's events in order, whatever the number of workers.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -34,12 +34,31 @@ def _delivery(row: Any) -> Delivery:
         updated_ms=row.updated_ms)
 
 
+class Attempt(NamedTuple):
+    """One POST of a delivery, as its history keeps it (texts cut to what is kept)."""
+
+    delivery_id: int
+    started_ms: int
+    duration_ms: int
+    response_code: int | None
+    response_body: str | None
+    error: str | None
+
+    @classmethod
+    def of(cls, delivery_id: int, started_ms: int, duration_ms: int, code: int | None,
+           body: str | None, error: str | None) -> Attempt:
+        # PostgreSQL text holds no NUL: a receiver's answer may.
+        return cls(delivery_id, started_ms, duration_ms, code,
+                   body[:_BODY_CHARS].replace("\x00", "\ufffd") if body is not None else None,
+                   error[:2000] if error is not None else None)
+
+
 def message_id(event_id: int) -> str:
     """The webhook-id of an event: the same on every attempt and for every endpoint."""
     return f"evt_{event_id}"
 
 
-def _due(now: int) -> sa.ColumnElement[bool]:
+def _due(now: sa.BindParameter[int]) -> sa.ColumnElement[bool]:
     earlier = d.alias("earlier")
     blocked = sa.exists().where(earlier.c.endpoint_id == d.c.endpoint_id,
                                 earlier.c.asset_id == d.c.asset_id, earlier.c.id < d.c.id,
@@ -50,6 +69,16 @@ def _due(now: int) -> sa.ColumnElement[bool]:
                sa.and_(d.c.state == DeliveryState.SENDING.value, d.c.lease_expires_ms < now)),
         d.c.endpoint_id.in_(enabled),
         sa.or_(d.c.asset_id.is_(None), ~blocked))
+
+
+# Built once: the dispatcher runs these on every turn, and building them cost more than running.
+_NOW = sa.bindparam("now", type_=sa.BigInteger)
+_ANY_DUE = sa.select(d.c.id).where(_due(_NOW)).limit(1)
+_BUSY = (sa.select(d.c.endpoint_id).where(d.c.state == DeliveryState.SENDING.value,
+                                           d.c.lease_expires_ms >= _NOW)
+         .group_by(d.c.endpoint_id).having(sa.func.count() >= sa.bindparam("per_endpoint")))
+_PICK = (sa.select(d.c.id).where(_due(_NOW), d.c.endpoint_id.not_in(_BUSY))
+         .order_by(d.c.id).limit(sa.bindparam("limit")).with_for_update(skip_locked=True, of=d))
 
 
 class DeliveryRepository:
@@ -80,7 +109,7 @@ class DeliveryRepository:
         ).returning(d.c.id)).scalar_one())
 
     def any_due(self, conn: Connection, now: int) -> bool:
-        return conn.execute(sa.select(d.c.id).where(_due(now)).limit(1)).first() is not None
+        return conn.execute(_ANY_DUE, {"now": now}).first() is not None
 
     def claim(self, conn: Connection, owner: str, now: int, lease_ms: int, limit: int,
               per_endpoint: int) -> list[Delivery]:
@@ -89,12 +118,8 @@ class DeliveryRepository:
 
         PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the caller's write transaction serialises.
         """
-        busy = (sa.select(d.c.endpoint_id).where(d.c.state == DeliveryState.SENDING.value,
-                                                 d.c.lease_expires_ms >= now)
-                .group_by(d.c.endpoint_id).having(sa.func.count() >= per_endpoint))
-        pick = (sa.select(d.c.id).where(_due(now), d.c.endpoint_id.not_in(busy))
-                .order_by(d.c.id).limit(limit).with_for_update(skip_locked=True, of=d))
-        ids = [r.id for r in conn.execute(pick)]
+        ids = [r.id for r in conn.execute(
+            _PICK, {"now": now, "limit": limit, "per_endpoint": per_endpoint})]
         if not ids:
             return []
         rows = conn.execute(
@@ -133,27 +158,28 @@ class DeliveryRepository:
                             .values(state=DeliveryState.PENDING.value, lease_owner=None,
                                     lease_expires_ms=None)).rowcount
 
-    def record(self, conn: Connection, one: Delivery, *, started_ms: int, duration_ms: int,
-               code: int | None, body: str | None, error: str | None, state: DeliveryState,
-               next_ms: int | None) -> bool:
-        """An attempt's outcome, kept in the history and on the delivery; False if the lease
-        was lost meanwhile (another worker sent it again: at least once)."""
-        # PostgreSQL text holds no NUL: a receiver's answer may.
-        body = body[:_BODY_CHARS].replace("\x00", "\ufffd") if body is not None else None
-        error = error[:2000] if error is not None else None
+    def record(self, conn: Connection, one: Delivery, attempt: Attempt, state: DeliveryState,
+               next_ms: int | None) -> bool | None:
+        """An attempt's outcome on the delivery: True when stored under our lease, False when
+        the lease was lost meanwhile (another worker sent it again: at least once), None when
+        the delivery is gone (its endpoint was deleted). The attempt itself goes into the
+        history with add_attempts, unless gone."""
         res = conn.execute(d.update().where(d.c.id == one.id, d.c.lease_owner == one.lease_owner,
                                             d.c.state == DeliveryState.SENDING.value).values(
             state=state.value, attempts=d.c.attempts + 1, tries=d.c.tries + 1,
             next_attempt_ms=next_ms, lease_owner=None, lease_expires_ms=None,
-            response_code=code, duration_ms=duration_ms, response_body=body, error=error,
-            updated_ms=started_ms + duration_ms))
-        if res.rowcount != 1 and conn.execute(sa.select(d.c.id).where(d.c.id == one.id)
-                                              ).first() is None:
-            return False  # its endpoint was deleted meanwhile, with its deliveries
-        conn.execute(webhook_attempts.insert().values(
-            delivery_id=one.id, started_ms=started_ms, response_code=code,
-            duration_ms=duration_ms, response_body=body, error=error))
-        return res.rowcount == 1
+            response_code=attempt.response_code, duration_ms=attempt.duration_ms,
+            response_body=attempt.response_body, error=attempt.error,
+            updated_ms=attempt.started_ms + attempt.duration_ms))
+        if res.rowcount == 1:
+            return True
+        return None if conn.execute(sa.select(d.c.id).where(d.c.id == one.id)).first() is None \
+            else False
+
+    def add_attempts(self, conn: Connection, attempts: list[Attempt]) -> None:
+        """Attempts into the deliveries' histories, in one statement."""
+        if attempts:
+            conn.execute(webhook_attempts.insert(), [a._asdict() for a in attempts])
 
     def get(self, conn: Connection, endpoint_id: uuid.UUID, delivery_id: int) -> Delivery | None:
         row = conn.execute(sa.select(d).where(d.c.id == delivery_id,

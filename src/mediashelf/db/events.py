@@ -14,7 +14,7 @@ one per tenant (`after`, or `after_many` for several tenants in one statement).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,13 @@ class EventRepository:
         """One event by its id (a webhook delivery renders it when sent); None once swept."""
         row = conn.execute(sa.select(events).where(events.c.id == event_id)).mappings().first()
         return _to_event(row) if row else None
+
+    def many(self, conn: Connection, ids: Collection[int]) -> dict[int, Event]:
+        """These events by id (those not swept yet)."""
+        if not ids:
+            return {}
+        rows = conn.execute(sa.select(events).where(events.c.id.in_(ids))).mappings()
+        return {int(r["id"]): _to_event(r) for r in rows}
 
     def after(self, conn: Connection, tenant_id: uuid.UUID, after_id: int, limit: int,
               types: Sequence[EventType] = ()) -> list[Event]:

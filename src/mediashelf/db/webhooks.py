@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,10 +79,18 @@ class WebhookRepository:
             webhook_deliveries.c.endpoint_id == endpoint_id))
         conn.execute(ep.delete().where(ep.c.id == endpoint_id))
 
-    def succeeded(self, conn: Connection, endpoint_id: uuid.UUID) -> None:
-        """A 2xx: the failure streak ends."""
-        conn.execute(ep.update().where(ep.c.id == endpoint_id, ep.c.failure_streak != 0)
-                     .values(failure_streak=0, failing_since_ms=None))
+    def many(self, conn: Connection, ids: Collection[uuid.UUID]) -> dict[uuid.UUID,
+                                                                        WebhookEndpoint]:
+        """These endpoints by id (those still there)."""
+        if not ids:
+            return {}
+        return {r.id: _endpoint(r) for r in conn.execute(sa.select(ep).where(ep.c.id.in_(ids)))}
+
+    def succeeded(self, conn: Connection, endpoint_ids: Collection[uuid.UUID]) -> None:
+        """A 2xx to each of these: their failure streaks end."""
+        if endpoint_ids:
+            conn.execute(ep.update().where(ep.c.id.in_(endpoint_ids), ep.c.failure_streak != 0)
+                         .values(failure_streak=0, failing_since_ms=None))
 
     def failed(self, conn: Connection, endpoint_id: uuid.UUID, now: int) -> WebhookEndpoint | None:
         """One more failure in the streak; the endpoint as it is now."""

@@ -1,12 +1,13 @@
 """Delivering webhooks: lease due deliveries from the database, POST them signed, record each
 attempt, retry on the schedule, disable an endpoint that keeps failing.
 
-One dispatcher thread does every write but the lease heartbeats: each turn, in one transaction,
-it stores the outcomes of the POSTs that ended and claims as many due deliveries as there are
-free slots in a bounded pool of sender threads (a slow receiver holds at most half the slots,
-see DeliveryRepository.claim). Leases are extended while a POST is in flight; a worker that dies
-leaves its leases to run out, and its deliveries are sent again by whoever claims them next
-(at least once).
+One dispatcher thread does every database statement but the lease heartbeats: each turn, in one
+transaction, it stores the outcomes of the POSTs that ended and claims as many due deliveries as
+there are free slots in a bounded pool of sender threads (a slow receiver holds at most half the
+slots, see DeliveryRepository.claim), with their endpoints and events. The senders only render,
+sign and POST: on the API's embedded worker each statement is CPU the API's requests wait for.
+Leases are extended while a POST is in flight; a worker that dies leaves its leases to run out,
+and its deliveries are sent again by whoever claims them next (at least once).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from mediashelf.db.database import Database
-from mediashelf.db.deliveries import DeliveryRepository
+from mediashelf.db.deliveries import Attempt, DeliveryRepository
+from mediashelf.db.events import Event, EventRepository
 from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.domain import Delivery, DeliveryState, WebhookEndpoint, now_ms
 from mediashelf.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_SECONDS
@@ -30,8 +33,10 @@ from mediashelf.services.webhooks import sign
 
 log = logging.getLogger("mediashelf.delivery")
 
-_QUICK = (0.01, 0.03, 0.1)  # looks again this soon after a wake that found nothing
-Render = Callable[[int], bytes | None]  # an event's payload by its id; None once swept
+# looks again this soon after a wake that found nothing (a wake from a transaction that had not
+# committed yet: events wake after their commit, other callers may not)
+_QUICK = (0.01, 0.03, 0.1)
+Render = Callable[[Event], bytes]  # an event's payload
 
 
 @dataclass(slots=True)
@@ -68,11 +73,13 @@ class Outcome:
 
 class Deliverer:
     def __init__(self, db: Database, deliveries: DeliveryRepository,
-                 endpoints: WebhookRepository, sender: Fetcher, render: Render, *,
+                 endpoints: WebhookRepository, events: EventRepository, sender: Fetcher,
+                 render: Render, *,
                  owner: str, schedule: Sequence[float], timeout_s: float,
                  disable_after_s: float, lease_s: float, concurrency: int,
                  poll_s: float) -> None:
         self._db, self._deliveries, self._endpoints = db, deliveries, endpoints
+        self._events = events
         self.sender = sender  # the URL imports' fetcher: same policy, re-checked every time
         self._render = render
         self._owner = owner
@@ -135,6 +142,8 @@ class Deliverer:
             with self._lock:
                 free = self._slots - len(self._in_flight) + len(done)
             claimed: list[Delivery] = []
+            endpoints: dict[uuid.UUID, WebhookEndpoint] = {}
+            events: dict[int, Event] = {}
             try:
                 due = False
                 if free > 0 and not done:
@@ -147,6 +156,11 @@ class Deliverer:
                             claimed = self._deliveries.claim(conn, self._owner, now_ms(),
                                                              self._lease_ms, free,
                                                              self._per_endpoint)
+                            endpoints = self._endpoints.many(
+                                conn, {one.endpoint_id for one in claimed})
+                            events = self._events.many(conn, [
+                                one.event_id for one in claimed
+                                if one.payload is None and one.event_id is not None])
             except Exception:
                 log.exception("webhook.claim_failed", extra={"worker": self._owner})
                 with self._lock:  # the POSTs were made: record them at the next turn
@@ -159,7 +173,8 @@ class Deliverer:
             for outcome in done:
                 outcome.report()
             for one in claimed:
-                self._pool.submit(self._deliver, one)
+                self._pool.submit(self._deliver, one, endpoints.get(one.endpoint_id),
+                                  events.get(one.event_id) if one.event_id is not None else None)
             if claimed or done:
                 quick = []
             elif quick:  # woken from inside a transaction: its rows show once it commits
@@ -173,30 +188,32 @@ class Deliverer:
         while not self._stopping.wait(max(0.2, self._lease_ms / 3000)):
             with self._lock:
                 ids = list(self._in_flight)
+            if not ids:
+                continue
             try:
                 with self._db.write() as conn:
                     self._deliveries.heartbeat(conn, self._owner, ids, now_ms(), self._lease_ms)
             except Exception:
                 log.exception("webhook.heartbeat_failed", extra={"worker": self._owner})
 
-    def _deliver(self, one: Delivery) -> None:
+    def _deliver(self, one: Delivery, endpoint: WebhookEndpoint | None,
+                 event: Event | None) -> None:
         outcome = Outcome(one, None)
         try:
             if not self._stopping.is_set():  # else given back by stop()
-                outcome = self._attempt(one)
+                outcome = self._attempt(one, endpoint, event)
         except Exception:
             log.exception("webhook.attempt_crashed", extra={"delivery_id": one.id})
         with self._lock:
             self._done.append(outcome)
         self._wake.set()  # record it, and the slot is free
 
-    def _attempt(self, one: Delivery) -> Outcome:
-        with self._db.read() as conn:
-            endpoint = self._endpoints.by_id(conn, one.endpoint_id)
+    def _attempt(self, one: Delivery, endpoint: WebhookEndpoint | None,
+                 event: Event | None) -> Outcome:
         if endpoint is None:
             return Outcome(one, None)  # deleted meanwhile, with its deliveries
         body = one.payload.encode() if one.payload is not None else \
-            self._render(one.event_id) if one.event_id is not None else None
+            self._render(event) if event is not None else None  # None: swept
         started_ms, started = now_ms(), time.monotonic()
         code: int | None = None
         head: str | None = None
@@ -229,6 +246,8 @@ class Deliverer:
     def _store(self, conn: Connection, done: list[Outcome]) -> None:
         """The attempts' outcomes, in the caller's write transaction."""
         now = now_ms()
+        fine: set[uuid.UUID] = set()
+        history: list[Attempt] = []
         for o in done:
             if o.endpoint is None:
                 continue
@@ -239,13 +258,19 @@ class Deliverer:
                 o.state, next_ms = DeliveryState.FAILED, None
             else:
                 o.state, next_ms = DeliveryState.PENDING, now + self._schedule[tries - 1]
-            o.kept = self._deliveries.record(
-                conn, o.one, started_ms=o.started_ms, duration_ms=int(o.seconds * 1000),
-                code=o.code, body=o.head, error=o.error, state=o.state, next_ms=next_ms)
+            attempt = Attempt.of(o.one.id, o.started_ms, int(o.seconds * 1000), o.code, o.head,
+                                 o.error)
+            stored = self._deliveries.record(conn, o.one, attempt, o.state, next_ms)
+            if stored is None:
+                continue  # its endpoint was deleted meanwhile, with its deliveries
+            o.kept = stored
+            history.append(attempt)
             if o.error is None:
-                self._endpoints.succeeded(conn, o.endpoint.id)
+                fine.add(o.endpoint.id)
             else:
                 self._note_failure(conn, o.endpoint, now, o.error)
+        self._deliveries.add_attempts(conn, history)
+        self._endpoints.succeeded(conn, fine)
 
     def _note_failure(self, conn: Connection, endpoint: WebhookEndpoint, now: int,
                       error: str) -> None:

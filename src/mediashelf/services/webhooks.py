@@ -18,9 +18,9 @@ from prometheus_client.metrics_core import Metric
 from sqlalchemy.engine import Connection
 
 from mediashelf import metrics
-from mediashelf.db.database import Database
+from mediashelf.db.database import Database, after_commit
 from mediashelf.db.deliveries import DeliveryRepository
-from mediashelf.db.events import Event, EventRepository
+from mediashelf.db.events import Event
 from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.domain import (
     WEBHOOK_EVENT_TYPES,
@@ -32,7 +32,6 @@ from mediashelf.domain import (
     uuid7,
 )
 from mediashelf.errors import BadRequest, Conflict, NotFound, shown
-from mediashelf.services.events import EventService
 
 log = logging.getLogger("mediashelf.webhooks")
 
@@ -96,8 +95,6 @@ class WebhookService:
         self._overlap_ms = int(secret_overlap_s * 1000)
         self._history_ms = int(history_s * 1000)
         self.on_queued: Callable[[], None] | None = None  # wakes this process's deliverer
-        self.events: EventService | None = None  # renders an event's body
-        self._event_rows = EventRepository()
 
     def _check_url(self, url: Any) -> str:
         if not isinstance(url, str):
@@ -235,14 +232,7 @@ class WebhookService:
         made = self._deliveries.fan_out(conn, event.id, event.tenant_id, event.asset_id,
                                         event.type.value, event.created_ms)
         if made and self.on_queued is not None:
-            self.on_queued()
-
-    def render(self, event_id: int) -> bytes | None:
-        """An event's body as the stream sends it, links signed now; None once swept."""
-        if self.events is None:
-            return None
-        event = self._db.reading(lambda conn: self._event_rows.get(conn, event_id))
-        return None if event is None else self.events.render(event)
+            after_commit(conn, self.on_queued)  # the deliverer finds the rows at once
 
     def sweep_history(self) -> int:
         """Forget finished deliveries older than the history window."""

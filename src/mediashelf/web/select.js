@@ -133,6 +133,7 @@ async function applyBulkTags(e) {
     return;
   }
   const ids = [...state.selected];
+  $("#bulk-tags-error").textContent = ""; // this try's refusal, not the last one's
   try {
     const res = await api("/v1/assets/batch-update", { method: "POST", json: { ids, addTags: add.tags, removeTags: remove.tags } });
     report("Tagged", ids, failures(await res.json()));

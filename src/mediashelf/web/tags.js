@@ -121,10 +121,11 @@ async function saveTags(tags, message) {
     $("#tags-error").textContent = `An asset can have at most ${MAX_TAGS} tags.`;
     return false;
   }
+  // the last refusal goes while this try is in flight: a message on screen is this try's
+  $("#tags-error").textContent = "";
   try {
     const res = await api(`/v1/assets/${encodeURIComponent(asset.id)}`, { method: "PATCH", json: { tags } });
     const fresh = await res.json();
-    $("#tags-error").textContent = "";
     announce(message);
     onSaved(fresh);
     // A removed chip took the focus with it: keep the keyboard in the editor.
