@@ -83,10 +83,7 @@ def usage_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     if usage is None:
         return []
     fields = _FIELDS.get(usage.policies) or _fields(usage.policies)
-    left = usage.left  # each a Left: admitted, remaining, reset
-    numbers = left[0][1:] if len(left) == 1 else \
-        (*left[0][1:], *left[1][1:]) if len(left) == 2 else tuple(n for x in left for n in x[1:])
-    return [fields.policy, (b"ratelimit", fields.limit % numbers)]
+    return [fields.policy, (b"ratelimit", fields.limit % usage.numbers)]
 
 
 _FIELD_DOCS = {

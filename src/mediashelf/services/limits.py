@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -35,10 +36,12 @@ class Policy:
 
 
 class Usage(NamedTuple):  # made on every request: a tuple is cheaper to make than a dataclass
-    """What a request spent of each budget that applies to it; `retry_after` when refused."""
+    """What a request spent of each budget that applies to it: for each policy in turn, what
+    the budget has left and the seconds until its window ends, in one flat tuple (the RateLimit
+    field's numbers, as they are written); `retry_after` when refused."""
 
     policies: tuple[Policy, ...]
-    left: tuple[Left, ...]
+    numbers: tuple[int, ...]
     retry_after: int | None = None
     message: str = ""
 
@@ -73,8 +76,8 @@ class Limits:
         if not policies:
             return NOTHING
         names = self._names[write].get(key.id.int) or self._bucket_names(key, write)
-        taken = self._quotas.take_now(names, self._rates[write])
-        return None if taken is None else Usage(policies, taken)
+        numbers = self._quotas.take_now(names, self._rates[write])
+        return None if numbers is None else Usage(policies, numbers)
 
     async def spend(self, key: ApiKey, write: bool) -> Usage:
         """Take one unit of each budget of the key's kind of request, or none if one is spent
@@ -93,12 +96,12 @@ class Limits:
                 given_back = [Left(True, t.remaining + 1, t.reset) for t in taken[:-1]]
                 untouched = [Left(True, p.rate.count, p.rate.window)
                              for p in policies[len(taken):]]
-                return Usage(policies, (*given_back, left, *untouched), left.reset,
+                return Usage(policies, _flat((*given_back, left, *untouched)), left.reset,
                              f"the {policy.name} budget of this "
                              f"{'key' if policy.per == 'key' else 'tenant'} is spent "
                              f"({policy.rate.count} requests per {_period(policy.rate)}); "
                              f"try again in {left.reset} s")
-        return Usage(policies, tuple(taken))
+        return Usage(policies, _flat(taken))
 
     def _bucket_names(self, key: ApiKey, write: bool) -> tuple[str, ...]:
         """The buckets a key's reads or writes spend from, made once per key."""
@@ -141,13 +144,17 @@ class Limits:
         failures = self.auth.rate.count - left.remaining
         if self._delay > 0:
             await asyncio.sleep(self._delay * min(failures, _DELAY_STEPS))
-        return Usage(self._auth, (left,))
+        return Usage(self._auth, (left.remaining, left.reset))
 
     def _refusal(self, left: Left) -> Usage:
         rate = self._auth[0].rate
-        return Usage(self._auth, (left,), left.reset,
+        return Usage(self._auth, (left.remaining, left.reset), left.reset,
                      f"too many wrong API keys from this address ({rate.count} per "
                      f"{_period(rate)}); try again in {left.reset} s")
+
+
+def _flat(taken: Sequence[Left]) -> tuple[int, ...]:
+    return tuple(n for left in taken for n in (left.remaining, left.reset))
 
 
 def _policies(*given: tuple[str, Rate | None, str]) -> tuple[Policy, ...]:

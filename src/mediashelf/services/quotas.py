@@ -67,23 +67,25 @@ class Quotas:
         self._next_purge = self._next_db_purge = clock() + _PURGE_EVERY_S
 
     def take_now(self, names: tuple[str, ...], rates: tuple[Rate, ...]
-                 ) -> tuple[Left, ...] | None:
+                 ) -> tuple[int, ...] | None:
         """As take() of each named bucket, when this process's slices hold a unit of every one
-        (no await, one clock read: the common case costs a dict lookup a bucket); None, with
-        nothing taken, when one must be asked of the database or is spent."""
+        (no await, one clock read: the common case costs a dict lookup a bucket): what each
+        budget has left and its seconds to renewal, flat, as the RateLimit field writes them.
+        None, with nothing taken, when one must be asked of the database or is spent."""
         now = self._clock()
-        taken: list[Left] = []
+        buckets = self._buckets
+        numbers: list[int] = []
         for name, rate in zip(names, rates):  # noqa: B905 (a rate a name)
-            bucket = self._buckets.get(name)
+            bucket = buckets.get(name)
             if bucket is None or bucket.refill is not None or now >= bucket.expires \
                     or bucket.spent >= bucket.granted:
-                for earlier in names[:len(taken)]:
+                for earlier in names[:len(numbers) // 2]:
                     self.give_back(earlier)
                 return None
             bucket.spent = spent = bucket.spent + 1
             left = rate.count - bucket.used + bucket.granted - spent
-            taken.append(Left(True, left if left > 0 else 0, ceil(bucket.expires - now)))
-        return tuple(taken)
+            numbers += (left if left > 0 else 0, ceil(bucket.expires - now))
+        return tuple(numbers)
 
     async def take(self, name: str, rate: Rate) -> Left:
         """One unit of the named bucket's budget, if it has one left in this window."""
