@@ -67,13 +67,8 @@ class EventRepository:
             tenant_id=asset.tenant_id, asset_id=asset.id, type=kind.value, created_ms=now_ms,
             asset=_encode(asset)).returning(events.c.id)).scalar_one())
 
-    def get(self, conn: Connection, event_id: int) -> Event | None:
-        """One event by its id (a webhook delivery renders it when sent); None once swept."""
-        row = conn.execute(sa.select(events).where(events.c.id == event_id)).mappings().first()
-        return _to_event(row) if row else None
-
     def many(self, conn: Connection, ids: Collection[int]) -> dict[int, Event]:
-        """These events by id (those not swept yet)."""
+        """These events by id, those not swept yet (a webhook delivery renders them when sent)."""
         if not ids:
             return {}
         rows = conn.execute(sa.select(events).where(events.c.id.in_(ids))).mappings()

@@ -33,9 +33,6 @@ from mediashelf.services.webhooks import sign
 
 log = logging.getLogger("mediashelf.delivery")
 
-# looks again this soon after a wake that found nothing (a wake from a transaction that had not
-# committed yet: events wake after their commit, other callers may not)
-_QUICK = (0.01, 0.03, 0.1)
 Render = Callable[[Event], bytes]  # an event's payload
 
 
@@ -136,7 +133,6 @@ class Deliverer:
     def _dispatch(self) -> None:
         """One write transaction per turn: the outcomes of finished POSTs, and the next claim.
         Under load a turn carries many of each, so the database sees few writes."""
-        quick: list[float] = []
         while not self._stopping.is_set():
             done = self._take_done()
             with self._lock:
@@ -175,14 +171,9 @@ class Deliverer:
             for one in claimed:
                 self._pool.submit(self._deliver, one, endpoints.get(one.endpoint_id),
                                   events.get(one.event_id) if one.event_id is not None else None)
-            if claimed or done:
-                quick = []
-            elif quick:  # woken from inside a transaction: its rows show once it commits
-                self._stopping.wait(quick.pop(0))
-            else:
-                if self._wake.wait(self._poll_s):
-                    quick = list(_QUICK)
-                self._wake.clear()
+            if not (claimed or done):  # every wake comes after its rows were committed
+                self._wake.wait(self._poll_s)
+                self._wake.clear()  # a wake until here is seen by the next turn's read
 
     def _beat(self) -> None:
         while not self._stopping.wait(max(0.2, self._lease_ms / 3000)):
