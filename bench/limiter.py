@@ -57,7 +57,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000, help="library size")
     ap.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres"])
     ap.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
-    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--list-cache", type=int, default=512)
