@@ -21,7 +21,7 @@ from tests.support.server import Server, free_port, upload, wait_for
 FAST = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
         "MEDIASHELF_WEBHOOK_RETRY_SCHEDULE": "0.3s, 0.6s, 1s, 1s, 1s, 1s, 1s",
         "MEDIASHELF_POLL_INTERVAL": "0.1"}
-MANY = 150  # uploads in the many-uploads test, on each backend
+MANY = 300  # uploads in the many-uploads test, on each backend (as the issue asks)
 FINAL = ("asset.ready", "asset.failed")
 
 
