@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
+from mediashelf.db.database import before_commit, transaction_kept
 from mediashelf.db.schema import (
     BUCKET_SHIFTS,
     asset_buckets,
@@ -241,44 +242,94 @@ class AssetRepository:
 
     def _bump(self, conn: Connection,
               changes: Sequence[tuple[uuid.UUID, uuid.UUID, str, str, int]]) -> None:
-        """Add (asset id, owner, type, status, delta) changes to the kept counts and buckets.
-
-        Rows are upserted in one fixed order, so that concurrent writers on PostgreSQL take
-        their row locks in the same order and cannot deadlock one another.
-        """
-        groups: dict[tuple[uuid.UUID, str, str], int] = {}
-        buckets: dict[tuple[uuid.UUID, str, str, int, int], int] = {}
-        for asset_id, tenant, t, s, delta in changes:
-            groups[(tenant, t, s)] = groups.get((tenant, t, s), 0) + delta
-            ms = asset_id.int >> 80
-            for level, shift in enumerate(BUCKET_SHIFTS):
-                key = (tenant, t, s, level, ms >> shift)
-                buckets[key] = buckets.get(key, 0) + delta
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        for table, deltas, names in ((asset_counts, groups, _COUNT_KEY),
-                                     (asset_buckets, buckets, _BUCKET_KEY)):
-            params = [{**dict(zip(names, k, strict=True)), "n": n}
-                      for k, n in sorted(deltas.items(), key=lambda kv: _order(kv[0])) if n]
-            if not params:
-                continue
-            stmt = insert(table)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=list(names), set_={"n": table.c.n + stmt.excluded.n}), params)
-        self._raise_versions(conn, [(tenant, t) for tenant, t, _ in groups])
+        """Add (asset id, owner, type, status, delta) changes to the kept counts and buckets,
+        at the end of the transaction (see _Pending)."""
+        def add(pending: _Pending) -> None:
+            for asset_id, tenant, t, s, delta in changes:
+                pending.counts[(tenant, t, s)] = pending.counts.get((tenant, t, s), 0) + delta
+                ms = asset_id.int >> 80
+                for level, shift in enumerate(BUCKET_SHIFTS):
+                    key = (tenant, t, s, level, ms >> shift)
+                    pending.buckets[key] = pending.buckets.get(key, 0) + delta
+                pending.versions.add((tenant, t))
+        _later(conn, add)
 
     def _raise_versions(self, conn: Connection,
                         changed: Iterable[tuple[uuid.UUID, str]]) -> None:
-        """Raise the versions of the (owner, type) pairs a write changed (last of its upserts,
-        in a fixed order): replies of other types and owners stay valid."""
-        params = [{"tenant_id": o, "type": t, "version": 1}
-                  for o, t in sorted(set(changed), key=_order)]
-        if not params:
-            return
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(type_versions)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "type"], set_={"version": type_versions.c.version + 1}),
-            params)
+        """Raise the versions of the (owner, type) pairs a write changed, at the end of the
+        transaction: replies of other types and owners stay valid."""
+        pairs = list(changed)
+        _later(conn, lambda pending: pending.versions.update(pairs))
+
+
+_PENDING = "mediashelf.asset_counts"  # the transaction's _Pending, in transaction_kept()
+
+
+@dataclasses.dataclass(slots=True)
+class _Pending:
+    """A transaction's changes to the shared rows of its tenants (counts, buckets, versions).
+
+    They are written just before the commit (db.database.before_commit), in one fixed order
+    (counts, buckets, versions, each sorted), which is also the order their row locks are
+    taken in on PostgreSQL: writers cannot deadlock one another, and a tenant's other writers
+    wait on those rows for three statements and the commit, not for the whole transaction.
+    """
+
+    counts: dict[tuple[uuid.UUID, str, str], int] = dataclasses.field(default_factory=dict)
+    buckets: dict[tuple[uuid.UUID, str, str, int, int], int] = dataclasses.field(
+        default_factory=dict)
+    versions: set[tuple[uuid.UUID, str]] = dataclasses.field(default_factory=set)
+
+    def write(self, conn: Connection) -> None:
+        upserts = _upserts(conn.dialect.name)
+        for stmt, deltas, names in ((upserts[0], self.counts, _COUNT_KEY),
+                                    (upserts[1], self.buckets, _BUCKET_KEY)):
+            params = [{**dict(zip(names, k, strict=True)), "n": n}
+                      for k, n in sorted(deltas.items(), key=lambda kv: _order(kv[0])) if n]
+            if params:
+                conn.execute(stmt, params)
+        if self.versions:
+            conn.execute(upserts[2], [{"tenant_id": o, "type": t, "version": 1}
+                                      for o, t in sorted(self.versions, key=_order)])
+
+
+def _later(conn: Connection, add: Callable[[_Pending], None]) -> None:
+    """Add to the transaction's _Pending (written at once outside Database.write())."""
+    kept = transaction_kept(conn)
+    if kept is None:
+        alone = _Pending()
+        add(alone)
+        alone.write(conn)
+        return
+    pending: _Pending | None = kept.get(_PENDING)
+    if pending is None:
+        pending = kept[_PENDING] = _Pending()
+        before_commit(conn, 0, lambda: _write(conn, kept))
+    add(pending)
+
+
+def _write(conn: Connection, kept: dict[str, Any]) -> None:
+    pending: _Pending = kept.pop(_PENDING)  # what comes after this is written after it
+    pending.write(conn)
+
+
+_UPSERTS: dict[str, tuple[Any, Any, Any]] = {}  # by dialect: built once
+
+
+def _upserts(dialect: str) -> tuple[Any, Any, Any]:
+    made = _UPSERTS.get(dialect)
+    if made is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        counts, buckets, versions = (insert(t) for t in (asset_counts, asset_buckets,
+                                                         type_versions))
+        made = _UPSERTS[dialect] = (
+            counts.on_conflict_do_update(index_elements=list(_COUNT_KEY),
+                                         set_={"n": asset_counts.c.n + counts.excluded.n}),
+            buckets.on_conflict_do_update(index_elements=list(_BUCKET_KEY),
+                                          set_={"n": asset_buckets.c.n + buckets.excluded.n}),
+            versions.on_conflict_do_update(index_elements=["tenant_id", "type"],
+                                           set_={"version": type_versions.c.version + 1}))
+    return made
 
 
 _COUNT_KEY = ("tenant_id", "type", "status")

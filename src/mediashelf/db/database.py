@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _AFTER_COMMIT = "mediashelf.after_commit"
+_BEFORE_COMMIT = "mediashelf.before_commit"  # (order, run) pairs; present only inside write()
 _PING_IDLE_S = 1.0  # a pooled PostgreSQL connection idle for longer is checked before use
 
 
@@ -47,13 +48,20 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction; on SQLite it takes the write lock at once (BEGIN IMMEDIATE).
-        What after_commit() registered runs once it has committed."""
+        What before_commit() registered runs last inside it; what after_commit() registered
+        runs once it has committed."""
         with self.engine.connect().execution_options(immediate=True) as conn:
             try:
                 with conn.begin():
+                    closing = conn.info[_BEFORE_COMMIT] = _Closing()
                     yield conn
+                    last = closing.runs
+                    while last:  # the lowest order first, then as registered; a run may add
+                        first = min(range(len(last)), key=lambda i: last[i][0])
+                        last.pop(first)[1]()
             finally:
                 # the pooled connection keeps its info dict: nothing may stay for the next user
+                conn.info.pop(_BEFORE_COMMIT, None)
                 runs = conn.info.pop(_AFTER_COMMIT, ())
             for run in runs:  # reached only when the transaction committed
                 run()
@@ -111,6 +119,36 @@ class Database:
         self.engine.dispose()
         if self._snapshots is not self.engine:
             self._snapshots.dispose()
+
+
+class _Closing:
+    """What a write transaction does last, and the state it is done from."""
+
+    __slots__ = ("kept", "runs")
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[int, Callable[[], None]]] = []
+        self.kept: dict[str, Any] = {}
+
+
+def before_commit(conn: Connection, order: int, run: Callable[[], None]) -> None:
+    """Call run() at the end of the write transaction on conn, just before its commit (lowest
+    order first, then as registered); at once outside Database.write(). On PostgreSQL a write
+    holds the row locks of a tenant's shared rows (its counts, its event order) from its first
+    change of them until its commit: made last, those changes keep the tenant's other writers
+    waiting for a few statements, not for the whole transaction."""
+    closing: _Closing | None = conn.info.get(_BEFORE_COMMIT)
+    if closing is None:
+        run()
+    else:
+        closing.runs.append((order, run))
+
+
+def transaction_kept(conn: Connection) -> dict[str, Any] | None:
+    """A dict that lives as long as the write transaction on conn (Database.write), for what
+    its before_commit() runs write; None outside one."""
+    closing: _Closing | None = conn.info.get(_BEFORE_COMMIT)
+    return None if closing is None else closing.kept
 
 
 def after_commit(conn: Connection, run: Callable[[], None]) -> None:

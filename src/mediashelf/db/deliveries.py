@@ -80,23 +80,28 @@ _BUSY = (sa.select(d.c.endpoint_id).where(d.c.state == DeliveryState.SENDING.val
 _PICK = (sa.select(d.c.id).where(_due(_NOW), d.c.endpoint_id.not_in(_BUSY))
          .order_by(d.c.id).limit(sa.bindparam("limit")).with_for_update(skip_locked=True, of=d))
 
+# Built once: every event runs it, inside its transaction.
+_FAN_OUT = d.insert().from_select(
+    ["endpoint_id", "tenant_id", "event_id", "message_id", "event_type", "asset_id", "state",
+     "attempts", "tries", "next_attempt_ms", "created_ms", "updated_ms"],
+    sa.select(ep.c.id, ep.c.tenant_id, sa.bindparam("event_id", type_=sa.BigInteger),
+              sa.bindparam("message_id", type_=sa.String),
+              sa.bindparam("event_type", type_=sa.String),
+              sa.bindparam("asset_id", type_=sa.Uuid),
+              sa.literal(DeliveryState.PENDING.value, sa.String), sa.literal(0, sa.Integer),
+              sa.literal(0, sa.Integer), *[sa.bindparam("now", type_=sa.BigInteger)] * 3)
+    .where(ep.c.tenant_id == sa.bindparam("tenant_id"), ep.c.enabled == sa.true(),
+           sa.or_(ep.c.events == ",*,", ep.c.events.contains(sa.bindparam("subscribed")))))
+
 
 class DeliveryRepository:
     def fan_out(self, conn: Connection, event_id: int, tenant_id: uuid.UUID,
                 asset_id: uuid.UUID | None, event_type: str, now: int) -> int:
         """One delivery per enabled endpoint of the tenant subscribed to the event (or to *)."""
-        chosen = sa.select(
-            ep.c.id, ep.c.tenant_id, sa.literal(event_id, sa.BigInteger),
-            sa.literal(message_id(event_id), sa.String), sa.literal(event_type, sa.String),
-            sa.literal(asset_id, sa.Uuid), sa.literal(DeliveryState.PENDING.value, sa.String),
-            sa.literal(0, sa.Integer), sa.literal(0, sa.Integer), sa.literal(now, sa.BigInteger),
-            sa.literal(now, sa.BigInteger), sa.literal(now, sa.BigInteger),
-        ).where(ep.c.tenant_id == tenant_id, ep.c.enabled == sa.true(),
-                sa.or_(ep.c.events == ",*,", ep.c.events.contains(f",{event_type},")))
-        res = conn.execute(d.insert().from_select(
-            ["endpoint_id", "tenant_id", "event_id", "message_id", "event_type", "asset_id",
-             "state", "attempts", "tries", "next_attempt_ms", "created_ms", "updated_ms"],
-            chosen))
+        res = conn.execute(_FAN_OUT, {"event_id": event_id, "message_id": message_id(event_id),
+                                      "event_type": event_type, "asset_id": asset_id,
+                                      "now": now, "tenant_id": tenant_id,
+                                      "subscribed": f",{event_type},"})
         return res.rowcount or 0
 
     def add_message(self, conn: Connection, endpoint_id: uuid.UUID, tenant_id: uuid.UUID,

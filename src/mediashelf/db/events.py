@@ -58,14 +58,19 @@ def _to_event(row: RowMapping) -> Event:
                  int(row["created_ms"]), _decode(row["asset"]))
 
 
+# Built once: every event runs them, inside its transaction.
+_LOCK_TENANT = (sa.select(tenants.c.id).where(tenants.c.id == sa.bindparam("id"))
+                .with_for_update(key_share=True))
+_APPEND = events.insert().returning(events.c.id)
+
+
 class EventRepository:
     def append(self, conn: Connection, kind: EventType, asset: Asset, now_ms: int) -> int:
         """Write one event in the caller's transaction; its id (see the module's docstring)."""
-        conn.execute(sa.select(tenants.c.id).where(tenants.c.id == asset.tenant_id)
-                     .with_for_update(key_share=True))  # the tenant's lock, before the id
-        return int(conn.execute(events.insert().values(
-            tenant_id=asset.tenant_id, asset_id=asset.id, type=kind.value, created_ms=now_ms,
-            asset=_encode(asset)).returning(events.c.id)).scalar_one())
+        conn.execute(_LOCK_TENANT, {"id": asset.tenant_id})  # the tenant's lock, before the id
+        return int(conn.execute(_APPEND, {
+            "tenant_id": asset.tenant_id, "asset_id": asset.id, "type": kind.value,
+            "created_ms": now_ms, "asset": _encode(asset)}).scalar_one())
 
     def many(self, conn: Connection, ids: Collection[int]) -> dict[int, Event]:
         """These events by id, those not swept yet (a webhook delivery renders them when sent)."""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 import orjson
 from sqlalchemy.engine import Connection
 
-from mediashelf.db.database import Database
+from mediashelf.db.database import Database, before_commit
 from mediashelf.db.events import Event, EventRepository
 from mediashelf.domain import Asset, EventType, now_ms
 from mediashelf.services.assets import Links
@@ -33,17 +33,20 @@ class EventService:
         # More writes in the same transaction as each recorded event (the webhooks' fan-out).
         self.on_record: list[Callable[[Connection, Event], None]] = []
 
-    def record(self, conn: Connection, kind: EventType, asset: Asset) -> Event | None:
+    def record(self, conn: Connection, kind: EventType, asset: Asset) -> None:
         """Write the event of a change in the change's own transaction (conn); none for system
-        assets. `asset` is as stored after the change."""
+        assets. `asset` is as stored after the change. Written at the end of the transaction,
+        after its counts: the tenant's event order is a lock held until the commit."""
         if asset.is_system:
-            return None
+            return
         now = now_ms()
-        event_id = self._repo.append(conn, kind, asset, now)
-        event = Event(event_id, asset.tenant_id, asset.id, kind, now, asset)
-        for hook in self.on_record:
-            hook(conn, event)
-        return event
+
+        def append() -> None:
+            event_id = self._repo.append(conn, kind, asset, now)
+            event = Event(event_id, asset.tenant_id, asset.id, kind, now, asset)
+            for hook in self.on_record:
+                hook(conn, event)
+        before_commit(conn, 1, append)
 
     def payload(self, event: Event) -> dict[str, object]:
         """{"type", "timestamp", "data": the asset as GET /v1/assets/{id} answers it}, links
