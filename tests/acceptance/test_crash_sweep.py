@@ -10,7 +10,6 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from tests.support.backends import Backend
 from tests.support.server import Server
+from tests.support.waiting import wait_until
 
 MiB = 2**20
 LEASE_S = 4
@@ -53,13 +53,6 @@ class SlowUpload:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def _wait(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.2)
 
 
 class Leftovers:
@@ -118,12 +111,12 @@ def test_a_killed_upload_is_swept_and_a_live_one_on_another_server_is_not(
             with closing(left):
                 survivor = SlowUpload(other_srv, key, data[0])
                 survivor.send(9 * MiB)  # past one 8 MiB part: on S3 the upload now exists
-                _wait("the survivor's bytes are stored",
+                wait_until("the survivor's bytes are stored",
                       lambda: sum(left.uploads().values()) >= 8 * MiB)
                 (survivor_name,) = left.uploads()
                 victim = SlowUpload(victim_srv, key, data[1])
                 victim.send(9 * MiB)
-                _wait("the victim's bytes are stored", lambda: len(left.uploads()) == 2
+                wait_until("the victim's bytes are stored", lambda: len(left.uploads()) == 2
                       and min(left.uploads().values()) >= 8 * MiB)
 
                 victim_srv.stop(signal.SIGKILL)
@@ -131,7 +124,7 @@ def test_a_killed_upload_is_swept_and_a_live_one_on_another_server_is_not(
                 assert len(left.uploads()) == 2  # a killed process cleans up nothing itself
                 victim_srv.args = ()  # back with a worker, which sweeps at start and then
                 victim_srv.start()    # every half upload lease
-                _wait("the killed upload is swept", lambda: list(left.uploads()) ==
+                wait_until("the killed upload is swept", lambda: list(left.uploads()) ==
                       [survivor_name])
                 for _ in range(3 * LEASE_S):  # sweeps come and go; the live upload stays
                     time.sleep(1)
@@ -142,7 +135,7 @@ def test_a_killed_upload_is_swept_and_a_live_one_on_another_server_is_not(
                 assert status == 201, body
                 assert body["sizeBytes"] == len(data[0])
                 assert body["sha256"] == hashlib.sha256(data[0]).hexdigest()
-                _wait("nothing is left", lambda: not left.uploads() and not left.leases())
+                wait_until("nothing is left", lambda: not left.uploads() and not left.leases())
             if backend.is_s3:  # the local scratch copies of both servers' processes too
                 for srv in (victim_srv, other_srv):
                     assert not any((srv.data_dir / "scratch").glob("*"))

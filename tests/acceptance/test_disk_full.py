@@ -4,7 +4,6 @@ working (deletes, listings, health, the purge); uploads resume once space is fre
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from tests.support.backends import Backend
 from tests.support.server import Server
 from tests.support.volumes import fill, free_bytes, small_volume
+from tests.support.waiting import wait_until
 
 MiB = 2**20
 FULL = {"code": 507,
@@ -49,13 +49,6 @@ def _ready(srv: Server) -> dict[str, Any]:
     assert res.status_code == 200, res.text
     body: dict[str, Any] = res.json()
     return body
-
-
-def _wait(what: str, check: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.3)
 
 
 def test_uploads_stop_at_the_reserve_and_resume_after_the_purge(
@@ -98,7 +91,7 @@ def test_uploads_stop_at_the_reserve_and_resume_after_the_purge(
         for aid in accepted:
             res = client.delete(f"/v1/assets/{aid}")
             assert res.status_code == 200, res.text
-        _wait("the purge frees the space", lambda: free_bytes(vol) > 40 * MiB)
+        wait_until("the purge frees the space", lambda: free_bytes(vol) > 40 * MiB)
         assert _ready(srv)["space"] == "ok"
         res = _upload(client, 3 * MiB)
         assert res.status_code == 201, res.text
@@ -136,7 +129,7 @@ def test_a_disk_that_truly_fills_answers_507_and_recovers(backend: Backend,
         assert res.status_code == 201, res.text
         deleted = client.delete(f"/v1/assets/{res.json()['id']}")
         assert deleted.status_code == 200, deleted.text
-        _wait("no scratch is left", lambda: _scratch(srv) == [])
+        wait_until("no scratch is left", lambda: _scratch(srv) == [])
 
 
 def test_the_reserve_guards_s3_scratch_space(backend: Backend, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 from tests.support.receiver import Received, receiver
 from tests.support.server import Server, free_port, upload, wait_for
+from tests.support.waiting import wait_until
 
 FAST = {"MEDIASHELF_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
         "MEDIASHELF_WEBHOOK_RETRY_SCHEDULE": "0.3s, 0.6s, 1s, 1s, 1s, 1s, 1s",
@@ -37,13 +38,6 @@ def _deliveries(client: httpx.Client, hook_id: str) -> list[dict[str, Any]]:
     assert res.status_code == 200, res.text
     found: list[dict[str, Any]] = res.json()
     return found
-
-
-def _wait(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.1)
 
 
 def _by_asset(got: list[Received], secret: str) -> dict[str, list[tuple[str, str]]]:
@@ -118,12 +112,12 @@ def test_receiver_down_then_500_then_200_gets_it_after_retries(
         hook = _hook(client, f"http://127.0.0.1:{port}/hook")
         sent = client.post(f"/v1/webhooks/{hook['id']}/test")
         assert sent.status_code == 202, sent.text
-        _wait("an attempt failed to connect",
+        wait_until("an attempt failed to connect",
               lambda: _deliveries(client, hook["id"])[0]["attempts"] >= 1)
         with receiver(port=port) as rx:
             rx.statuses = [500]
             rx.reply = "busy\x00 " * 300  # longer than the 1 KB kept; a NUL PostgreSQL refuses
-            _wait("the delivery succeeded",
+            wait_until("the delivery succeeded",
                   lambda: _deliveries(client, hook["id"])[0]["status"] == "succeeded")
             got = rx.snapshot()
         (delivery,) = _deliveries(client, hook["id"])
@@ -151,14 +145,14 @@ def test_retry_sends_a_finished_delivery_again(make_server: Callable[..., Server
         rx.default = 503
         hook = _hook(client, rx.url())
         client.post(f"/v1/webhooks/{hook['id']}/test")
-        _wait("the delivery failed for good",
+        wait_until("the delivery failed for good",
               lambda: _deliveries(client, hook["id"])[0]["status"] == "failed")
         (failed,) = _deliveries(client, hook["id"])
         assert failed["attempts"] == 2 and failed["error"] == "receiver answered 503"
         rx.default = 204
         res = client.post(f"/v1/webhooks/{hook['id']}/deliveries/{failed['id']}/retry")
         assert res.status_code == 202, res.text
-        _wait("the retried delivery succeeded",
+        wait_until("the retried delivery succeeded",
               lambda: _deliveries(client, hook["id"])[0]["status"] == "succeeded")
         assert len({r.id for r in rx.snapshot()}) == 1 and len(rx.snapshot()) == 3
 
@@ -194,7 +188,7 @@ def test_an_endpoint_failing_for_the_whole_window_is_disabled_and_says_why(
         for _ in range(3):
             client.post(f"/v1/webhooks/{hook['id']}/test")
             time.sleep(0.6)
-        _wait("the endpoint is disabled",
+        wait_until("the endpoint is disabled",
               lambda: not client.get(f"/v1/webhooks/{hook['id']}").json()["enabled"])
         now = client.get(f"/v1/webhooks/{hook['id']}").json()
         assert now["disabledReason"].startswith("disabled after failing every delivery for 1 s")
@@ -204,6 +198,6 @@ def test_an_endpoint_failing_for_the_whole_window_is_disabled_and_says_why(
         assert client.patch(f"/v1/webhooks/{hook['id']}",
                             json={"enabled": True}).json()["failureStreak"] == 0
         client.post(f"/v1/webhooks/{hook['id']}/test")
-        _wait("a delivery succeeds again",
+        wait_until("a delivery succeeds again",
               lambda: any(d["status"] == "succeeded"
                           for d in _deliveries(client, hook["id"])))

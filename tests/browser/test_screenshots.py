@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from tests.support.server import Server, upload, wait_for
+from tests.support.waiting import wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -109,14 +109,6 @@ def make_voice(path: Path, seconds: float = 6.0, rate: int = 22050) -> Path:
     return path
 
 
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
 def test_screenshots(browser: Any, tmp_path: Path) -> None:
     out = Path(os.environ["MEDIASHELF_SCREENSHOTS"])
     out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +126,7 @@ def _shoot(browser: Any, srv: Server, tmp: Path, out: Path) -> None:
         def music_ready() -> bool:
             res = c.get("/v1/assets", params={"scope": "system", "type": "AUDIO"})
             return int(res.headers["X-Total-Count"]) >= 6
-        wait_until(music_ready, 180, "the built-in music")
+        wait_until("the built-in music is ready", music_ready, 180, 0.5)
 
         files: list[Path] = [make_video(tmp / "Drone pass.mp4")]
         for i, (name, *colors) in enumerate(SCENES):

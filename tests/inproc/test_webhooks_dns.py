@@ -6,7 +6,6 @@ reaches that address. Names come from a resolver the test controls (as the URL i
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from mediashelf.net.fetch import Fetcher
 from tests.support.http_servers import canary, make_test_ca
 from tests.support.inproc import InProcess
 from tests.support.receiver import receiver
+from tests.support.waiting import wait_until
 
 PUBLIC = "127.0.0.2"
 
@@ -22,13 +22,6 @@ PUBLIC = "127.0.0.2"
 def _deliveries(client: Any, hook_id: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = client.get(f"/v1/webhooks/{hook_id}/deliveries").json()
     return found
-
-
-def _wait(check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_delivery_to_a_name_now_private_fails_and_sends_nothing(
@@ -56,7 +49,8 @@ def test_delivery_to_a_name_now_private_fails_and_sends_nothing(
 
             names["hooks.test"] = ["127.0.0.1"]  # the name now points inside
             client.post(f"/v1/webhooks/{hook['id']}/test")
-            _wait(lambda: _deliveries(client, hook["id"])[0]["status"] == "failed")
+            wait_until("the delivery failed",
+                       lambda: _deliveries(client, hook["id"])[0]["status"] == "failed", 30, 0.05)
             latest = _deliveries(client, hook["id"])[0]
         assert latest["error"] == ("url resolves to a private address (a server allows these "
                                    "with MEDIASHELF_ALLOW_PRIVATE_URLS=true)")
