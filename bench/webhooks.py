@@ -227,11 +227,15 @@ def _settle(client: httpx.Client, rx: RemoteReceiver, deliveries: int) -> None:
     """Wait until the round's work is over (every asset processed, and the endpoint's
     `deliveries` so far received), so that no round starts with the last one's left over."""
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while True:
         left = int(client.get("/v1/assets", params={"status": "PROCESSING", "pageSize": 1})
                    .headers["x-total-count"])
-        if left == 0 and sum(r.path == "/ratio" for r in rx.snapshot()) >= deliveries:
+        got = sum(r.path == "/ratio" for r in rx.snapshot())
+        if left == 0 and got >= deliveries:
             break
+        if time.monotonic() > deadline:  # the next round would measure this one's leftovers
+            raise RuntimeError(f"a round did not settle in 120 s: {left} assets processing, "
+                               f"{got} of {deliveries} deliveries received")
         time.sleep(0.1)
     time.sleep(0.3)
 
