@@ -8,6 +8,7 @@ each receiver gets an asset's events in order, whatever the number of workers.
 
 from __future__ import annotations
 
+import enum
 import uuid
 from typing import Any, NamedTuple
 
@@ -79,6 +80,11 @@ _BUSY = (sa.select(d.c.endpoint_id).where(d.c.state == DeliveryState.SENDING.val
          .group_by(d.c.endpoint_id).having(sa.func.count() >= sa.bindparam("per_endpoint")))
 _PICK = (sa.select(d.c.id).where(_due(_NOW), d.c.endpoint_id.not_in(_BUSY))
          .order_by(d.c.id).limit(sa.bindparam("limit")).with_for_update(skip_locked=True, of=d))
+# picked and leased in one statement: one round trip of the claim's transaction less
+_CLAIM = (d.update().where(d.c.id.in_(_PICK.correlate(None)))  # its own FROM, not the UPDATE's
+          .values(state=DeliveryState.SENDING.value, lease_owner=sa.bindparam("owner"),
+                  lease_expires_ms=sa.bindparam("until", type_=sa.BigInteger))
+          .returning(*d.c))
 
 # Built once: every event runs it, inside its transaction.
 _FAN_OUT = d.insert().from_select(
@@ -92,6 +98,14 @@ _FAN_OUT = d.insert().from_select(
               sa.literal(0, sa.Integer), *[sa.bindparam("now", type_=sa.BigInteger)] * 3)
     .where(ep.c.tenant_id == sa.bindparam("tenant_id"), ep.c.enabled == sa.true(),
            sa.or_(ep.c.events == ",*,", ep.c.events.contains(sa.bindparam("subscribed")))))
+
+
+class Recorded(enum.Enum):
+    """What became of an attempt's outcome (DeliveryRepository.record)."""
+
+    STORED = "stored"  # under our lease
+    LEASE_LOST = "lease_lost"  # another worker took the delivery meanwhile (at least once)
+    GONE = "gone"  # the delivery was deleted with its endpoint
 
 
 class DeliveryRepository:
@@ -123,16 +137,9 @@ class DeliveryRepository:
 
         PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the caller's write transaction serialises.
         """
-        ids = [r.id for r in conn.execute(
-            _PICK, {"now": now, "limit": limit, "per_endpoint": per_endpoint})]
-        if not ids:
-            return []
-        rows = conn.execute(
-            d.update().where(d.c.id.in_(ids)).values(
-                state=DeliveryState.SENDING.value, lease_owner=owner,
-                lease_expires_ms=now + lease_ms)
-            .returning(*d.c))
-        found = [_delivery(r) for r in rows]
+        found = [_delivery(r) for r in conn.execute(_CLAIM, {
+            "now": now, "limit": limit, "per_endpoint": per_endpoint, "owner": owner,
+            "until": now + lease_ms})]
         # Of two due deliveries of one endpoint and asset in this batch, keep the first.
         kept: list[Delivery] = []
         seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
@@ -164,11 +171,9 @@ class DeliveryRepository:
                                     lease_expires_ms=None)).rowcount
 
     def record(self, conn: Connection, one: Delivery, attempt: Attempt, state: DeliveryState,
-               next_ms: int | None) -> bool | None:
-        """An attempt's outcome on the delivery: True when stored under our lease, False when
-        the lease was lost meanwhile (another worker sent it again: at least once), None when
-        the delivery is gone (its endpoint was deleted). The attempt itself goes into the
-        history with add_attempts, unless gone."""
+               next_ms: int | None) -> Recorded:
+        """An attempt's outcome on the delivery, if it is still ours and still there (see
+        Recorded). The attempt itself goes into the history with add_attempts, unless GONE."""
         res = conn.execute(d.update().where(d.c.id == one.id, d.c.lease_owner == one.lease_owner,
                                             d.c.state == DeliveryState.SENDING.value).values(
             state=state.value, attempts=d.c.attempts + 1, tries=d.c.tries + 1,
@@ -177,9 +182,9 @@ class DeliveryRepository:
             response_body=attempt.response_body, error=attempt.error,
             updated_ms=attempt.started_ms + attempt.duration_ms))
         if res.rowcount == 1:
-            return True
-        return None if conn.execute(sa.select(d.c.id).where(d.c.id == one.id)).first() is None \
-            else False
+            return Recorded.STORED
+        gone = conn.execute(sa.select(d.c.id).where(d.c.id == one.id)).first() is None
+        return Recorded.GONE if gone else Recorded.LEASE_LOST
 
     def add_attempts(self, conn: Connection, attempts: list[Attempt]) -> None:
         """Attempts into the deliveries' histories, in one statement."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from mediashelf.db.database import Database
-from mediashelf.db.deliveries import Attempt, DeliveryRepository
+from mediashelf.db.deliveries import Attempt, DeliveryRepository, Recorded
 from mediashelf.db.events import Event, EventRepository
 from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.domain import Delivery, DeliveryState, WebhookEndpoint, now_ms
@@ -133,6 +133,7 @@ class Deliverer:
     def _dispatch(self) -> None:
         """One write transaction per turn: the outcomes of finished POSTs, and the next claim.
         Under load a turn carries many of each, so the database sees few writes."""
+        woken = False
         while not self._stopping.is_set():
             done = self._take_done()
             with self._lock:
@@ -141,10 +142,12 @@ class Deliverer:
             endpoints: dict[uuid.UUID, WebhookEndpoint] = {}
             events: dict[int, Event] = {}
             try:
-                due = False
-                if free > 0 and not done:
+                # after a wake something is due (rows committed just now): no read to ask
+                due = woken and free > 0
+                if free > 0 and not done and not woken:
                     with self._db.read() as conn:
                         due = self._deliveries.any_due(conn, now_ms())
+                woken = False
                 if done or due:
                     with self._db.write() as conn:
                         self._store(conn, done)
@@ -172,7 +175,7 @@ class Deliverer:
                 self._pool.submit(self._deliver, one, endpoints.get(one.endpoint_id),
                                   events.get(one.event_id) if one.event_id is not None else None)
             if not (claimed or done):  # every wake comes after its rows were committed
-                self._wake.wait(self._poll_s)
+                woken = self._wake.wait(self._poll_s)
                 self._wake.clear()  # a wake until here is seen by the next turn's read
 
     def _beat(self) -> None:
@@ -252,9 +255,9 @@ class Deliverer:
             attempt = Attempt.of(o.one.id, o.started_ms, int(o.seconds * 1000), o.code, o.head,
                                  o.error)
             stored = self._deliveries.record(conn, o.one, attempt, o.state, next_ms)
-            if stored is None:
+            if stored is Recorded.GONE:
                 continue  # its endpoint was deleted meanwhile, with its deliveries
-            o.kept = stored
+            o.kept = stored is Recorded.STORED
             history.append(attempt)
             if o.error is None:
                 fine.add(o.endpoint.id)
