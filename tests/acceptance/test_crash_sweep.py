@@ -112,12 +112,12 @@ def test_a_killed_upload_is_swept_and_a_live_one_on_another_server_is_not(
                 survivor = SlowUpload(other_srv, key, data[0])
                 survivor.send(9 * MiB)  # past one 8 MiB part: on S3 the upload now exists
                 wait_until("the survivor's bytes are stored",
-                      lambda: sum(left.uploads().values()) >= 8 * MiB)
+                           lambda: sum(left.uploads().values()) >= 8 * MiB)
                 (survivor_name,) = left.uploads()
                 victim = SlowUpload(victim_srv, key, data[1])
                 victim.send(9 * MiB)
                 wait_until("the victim's bytes are stored", lambda: len(left.uploads()) == 2
-                      and min(left.uploads().values()) >= 8 * MiB)
+                           and min(left.uploads().values()) >= 8 * MiB)
 
                 victim_srv.stop(signal.SIGKILL)
                 victim.close()
@@ -125,7 +125,7 @@ def test_a_killed_upload_is_swept_and_a_live_one_on_another_server_is_not(
                 victim_srv.args = ()  # back with a worker, which sweeps at start and then
                 victim_srv.start()    # every half upload lease
                 wait_until("the killed upload is swept", lambda: list(left.uploads()) ==
-                      [survivor_name])
+                           [survivor_name])
                 for _ in range(3 * LEASE_S):  # sweeps come and go; the live upload stays
                     time.sleep(1)
                     assert list(left.uploads()) == [survivor_name]

@@ -113,12 +113,12 @@ def test_receiver_down_then_500_then_200_gets_it_after_retries(
         sent = client.post(f"/v1/webhooks/{hook['id']}/test")
         assert sent.status_code == 202, sent.text
         wait_until("an attempt failed to connect",
-              lambda: _deliveries(client, hook["id"])[0]["attempts"] >= 1)
+                   lambda: _deliveries(client, hook["id"])[0]["attempts"] >= 1)
         with receiver(port=port) as rx:
             rx.statuses = [500]
             rx.reply = "busy\x00 " * 300  # longer than the 1 KB kept; a NUL PostgreSQL refuses
             wait_until("the delivery succeeded",
-                  lambda: _deliveries(client, hook["id"])[0]["status"] == "succeeded")
+                       lambda: _deliveries(client, hook["id"])[0]["status"] == "succeeded")
             got = rx.snapshot()
         (delivery,) = _deliveries(client, hook["id"])
     assert [r.id for r in got] == [delivery["webhookId"]] * 2  # the same id on every attempt
@@ -146,14 +146,14 @@ def test_retry_sends_a_finished_delivery_again(make_server: Callable[..., Server
         hook = _hook(client, rx.url())
         client.post(f"/v1/webhooks/{hook['id']}/test")
         wait_until("the delivery failed for good",
-              lambda: _deliveries(client, hook["id"])[0]["status"] == "failed")
+                   lambda: _deliveries(client, hook["id"])[0]["status"] == "failed")
         (failed,) = _deliveries(client, hook["id"])
         assert failed["attempts"] == 2 and failed["error"] == "receiver answered 503"
         rx.default = 204
         res = client.post(f"/v1/webhooks/{hook['id']}/deliveries/{failed['id']}/retry")
         assert res.status_code == 202, res.text
         wait_until("the retried delivery succeeded",
-              lambda: _deliveries(client, hook["id"])[0]["status"] == "succeeded")
+                   lambda: _deliveries(client, hook["id"])[0]["status"] == "succeeded")
         assert len({r.id for r in rx.snapshot()}) == 1 and len(rx.snapshot()) == 3
 
 
@@ -189,7 +189,7 @@ def test_an_endpoint_failing_for_the_whole_window_is_disabled_and_says_why(
             client.post(f"/v1/webhooks/{hook['id']}/test")
             time.sleep(0.6)
         wait_until("the endpoint is disabled",
-              lambda: not client.get(f"/v1/webhooks/{hook['id']}").json()["enabled"])
+                   lambda: not client.get(f"/v1/webhooks/{hook['id']}").json()["enabled"])
         now = client.get(f"/v1/webhooks/{hook['id']}").json()
         assert now["disabledReason"].startswith("disabled after failing every delivery for 1 s")
         assert now["disabledReason"].endswith("the last: receiver answered 500")
@@ -199,5 +199,29 @@ def test_an_endpoint_failing_for_the_whole_window_is_disabled_and_says_why(
                             json={"enabled": True}).json()["failureStreak"] == 0
         client.post(f"/v1/webhooks/{hook['id']}/test")
         wait_until("a delivery succeeds again",
-              lambda: any(d["status"] == "succeeded"
-                          for d in _deliveries(client, hook["id"])))
+                   lambda: any(d["status"] == "succeeded"
+                               for d in _deliveries(client, hook["id"])))
+
+
+def test_deliveries_to_one_receiver_share_a_kept_alive_connection(
+        make_server: Callable[..., Server]) -> None:
+    srv = make_server(FAST)
+    with receiver() as rx, srv.client(srv.new_key("kept")) as client:
+        rx.keep_alive = True
+        hook = _hook(client, rx.url())
+        for n in range(1, 4):  # one after the other: each finds the last one's connection idle
+            assert client.post(f"/v1/webhooks/{hook['id']}/test").status_code == 202
+            rx.wait(lambda got, n=n: len(got) >= n)  # type: ignore[misc]
+            wait_until("the delivery is recorded", lambda n=n: sum(  # type: ignore[misc]
+                d["status"] == "succeeded" for d in _deliveries(client, hook["id"])) >= n)
+        assert len({r.peer for r in rx.snapshot()}) == 1, [r.peer for r in rx.snapshot()]
+        rx.keep_alive = False  # now the receiver closes after each answer: a new one each time
+        for n in range(4, 6):
+            client.post(f"/v1/webhooks/{hook['id']}/test")
+            rx.wait(lambda got, n=n: len(got) >= n)  # type: ignore[misc]
+            wait_until("the delivery is recorded", lambda n=n: sum(  # type: ignore[misc]
+                d["status"] == "succeeded" for d in _deliveries(client, hook["id"])) >= n)
+        peers = [r.peer for r in rx.snapshot()]
+        # the 4th still finds the kept connection (answered "close" on it), the 5th a new one
+        assert peers[3] == peers[0] and peers[4] != peers[0], peers
+        assert all(d["status"] == "succeeded" for d in _deliveries(client, hook["id"]))

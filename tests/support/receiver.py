@@ -25,6 +25,7 @@ class Received:
     at: float  # time.monotonic()
     path: str = "/"
     wall: float = 0.0  # time.time(), to compare with the timestamps in payloads
+    peer: tuple[str, int] = ("", 0)  # the sender's address and port: its connection
 
     @property
     def id(self) -> str:
@@ -48,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length)
         got = Received({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(),
-                       self.path, time.time())
+                       self.path, time.time(), tuple(self.client_address[:2]))
         with owner.lock:
             status = owner.statuses.pop(0) if owner.statuses else owner.default
             owner.received.append(got)
@@ -57,10 +58,11 @@ class _Handler(BaseHTTPRequestHandler):
         reply = owner.reply.encode()
         self.send_response(status)
         self.send_header("content-length", str(len(reply)))
-        self.send_header("connection", "close")
+        if not owner.keep_alive:
+            self.send_header("connection", "close")
         self.end_headers()
         self.wfile.write(reply)
-        self.close_connection = True
+        self.close_connection = not owner.keep_alive
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -76,6 +78,7 @@ class Receiver:
         self.default = 200
         self.delay = 0.0
         self.reply = "ok"
+        self.keep_alive = False  # True: connections stay open between POSTs, as most servers do
         self.ssl_context = ssl_context
         self.lock = threading.Lock()
         self.host = host

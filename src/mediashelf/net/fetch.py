@@ -24,6 +24,7 @@ import httpx
 
 from mediashelf.digits import ascii_int
 from mediashelf.metrics import IMPORTS_REFUSED
+from mediashelf.net.kept import KeptPools
 from mediashelf.net.pinned import PinnedBackend, PinnedTransport, resolve_within, system_resolver
 from mediashelf.net.policy import (
     PRIVATE_HINT,
@@ -42,6 +43,7 @@ log = logging.getLogger("mediashelf.urlfetch")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _USER_AGENT = "mediashelf-import/1"
 _HOOK_AGENT = "mediashelf-webhooks/1"
+_READ_TO_REUSE = 64 * 1024  # of a webhook answer, at most
 
 class FetchFailed(Exception):
     """A download refused or failed after the URL was accepted; str() is safe to show a user."""
@@ -135,6 +137,11 @@ class Fetcher:
             self._ssl = ssl.create_default_context()
             self._ssl.check_hostname = False
             self._ssl.verify_mode = ssl.CERT_NONE
+        self._kept = KeptPools(self._ssl)  # webhook connections (post)
+
+    def close(self) -> None:
+        """Close the connections kept between webhook deliveries."""
+        self._kept.close()
 
     def _parse(self, url: str) -> Target:
         return parse_url(url, allow_private=self.allow_private,
@@ -179,12 +186,12 @@ class Fetcher:
         except UrlRefused as exc:
             raise FetchFailed(exc.message, exc.reason) from None
         pins: dict[str, list[str]] = {}
-        self._pin(target, pins, deadline, redirected=False)
-        # httpcore alone: one POST, no redirects, no cookies, so httpx's client (built anew for
-        # every delivery, as the pins are) was most of a delivery's CPU for nothing
-        pool = httpcore.ConnectionPool(ssl_context=self._ssl, retries=0, max_connections=1,
-                                       network_backend=PinnedBackend(pins, deadline))
+        self._pin(target, pins, deadline, redirected=False)  # on every delivery: DNS changes
         at = httpx.URL(target.url)  # percent-encodes what the policy leaves as text
+        # httpcore alone: one POST, no redirects, no cookies (httpx's client was most of a
+        # delivery's CPU for nothing), on a connection kept for these checked addresses
+        pool = self._kept.pool(at.raw_scheme, target.host, at.port, pins[target.host],
+                               deadline)
         sent = [(b"Host", at.netloc), (b"User-Agent", _HOOK_AGENT.encode()),
                 (b"Content-Type", b"application/json"),
                 *((k.encode(), v.encode()) for k, v in headers.items())]
@@ -192,12 +199,14 @@ class Fetcher:
         where = httpcore.URL(scheme=at.raw_scheme, host=at.raw_host, port=at.port,
                              target=at.raw_path)
         try:
-            with pool, pool.stream("POST", where, headers=sent, content=body, extensions={
+            with pool.stream("POST", where, headers=sent, content=body, extensions={
                     "timeout": dict.fromkeys(("connect", "read", "write", "pool"), left)}) as resp:
                 head = b""
                 for chunk in resp.iter_stream():
                     head += chunk
-                    if len(head) >= keep:
+                    # a short answer read to its end leaves the connection reusable; past
+                    # this, closing it is cheaper than reading on
+                    if len(head) >= max(keep, _READ_TO_REUSE):
                         break
                 return Answer(resp.status, head[:keep], time.monotonic() - started)
         except httpcore.TimeoutException:

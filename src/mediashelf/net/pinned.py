@@ -45,14 +45,18 @@ def resolve_within(fn: Callable[[], list[str]], timeout: float) -> list[str]:
     return list(box["value"])
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    """Every socket wait is cut to what is left of the download's deadline."""
+Deadline = Callable[[], float]  # the monotonic time the exchange in hand must end by
 
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Every socket wait is cut to what is left of the exchange's deadline (read at each wait:
+    a kept-alive connection serves several exchanges, each with its own)."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: Deadline) -> None:
         self._inner, self._deadline = inner, deadline
 
     def _clip(self, timeout: float | None, error: type[Exception]) -> float:
-        left = self._deadline - time.monotonic()
+        left = self._deadline() - time.monotonic()
         if left <= 0:
             raise error("deadline reached")
         return left if timeout is None else min(timeout, left)
@@ -79,8 +83,9 @@ class _DeadlineStream(httpcore.NetworkStream):
 class PinnedBackend(httpcore.NetworkBackend):
     """Connects only to addresses checked beforehand for a host; never resolves a name."""
 
-    def __init__(self, pins: dict[str, list[str]], deadline: float) -> None:
-        self._pins, self._deadline = pins, deadline
+    def __init__(self, pins: dict[str, list[str]], deadline: float | Deadline) -> None:
+        self._pins = pins
+        self._deadline: Deadline = deadline if callable(deadline) else (lambda: deadline)
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -91,7 +96,7 @@ class PinnedBackend(httpcore.NetworkBackend):
             raise httpcore.ConnectError("refusing an address that was not checked")
         error: Exception = httpcore.ConnectError("no address")
         for address in addresses:
-            left = self._deadline - time.monotonic()
+            left = self._deadline() - time.monotonic()
             if left <= 0:
                 raise httpcore.ConnectTimeout("deadline reached")
             try:

@@ -124,6 +124,7 @@ class Deliverer:
                 self._deliveries.release(conn, self._owner)
         except Exception:
             log.exception("webhook.release_failed", extra={"worker": self._owner})
+        self.sender.close()
 
     def _take_done(self) -> list[Outcome]:
         with self._lock:
