@@ -93,6 +93,7 @@ class RemoteReceiver:
 
 def _serve(ports: Any, out: Any, stop: Any) -> None:
     rx = Receiver()
+    rx.keep_alive = True  # as receivers behind uvicorn, gunicorn or nginx do
     ports.put(rx.port)
     sent = 0
     while not stop.is_set():
