@@ -17,9 +17,10 @@ import httpcore
 
 from mediashelf.net.pinned import PinnedBackend
 
-_POOLS_MAX = 256  # origins kept at once; the least recently used goes first
+# At most 64 x 4 idle sockets a worker process: well inside a default limit of 1,024 files.
+_POOLS_MAX = 64  # origins kept at once; the least recently used goes first
 _IDLE_S = 30.0  # an idle connection is closed after this long (receivers close theirs too)
-_IDLE_PER_ORIGIN = 4
+_IDLE_PER_ORIGIN = 4  # the deliveries in flight to one endpoint, by default (concurrency // 2)
 
 
 class KeptPools:
