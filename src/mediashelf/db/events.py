@@ -58,16 +58,21 @@ def _to_event(row: RowMapping) -> Event:
                  int(row["created_ms"]), _decode(row["asset"]))
 
 
-# Built once: every event runs them, inside its transaction.
-_LOCK_TENANT = (sa.select(tenants.c.id).where(tenants.c.id == sa.bindparam("id"))
-                .with_for_update(key_share=True))
-_APPEND = events.insert().returning(events.c.id)
+# Built once: every event runs it, inside its transaction. One statement, whose row comes from
+# the tenant's locked row: the lock is taken before the id (see the module's docstring).
+_LOCKED = (sa.select(tenants.c.id).where(tenants.c.id == sa.bindparam("tenant_id"))
+           .with_for_update(key_share=True).cte("locked"))
+_APPEND = events.insert().from_select(
+    ["tenant_id", "asset_id", "type", "created_ms", "asset"],
+    sa.select(_LOCKED.c.id, sa.bindparam("asset_id", type_=sa.Uuid),
+              sa.bindparam("type", type_=sa.String),
+              sa.bindparam("created_ms", type_=sa.BigInteger),
+              sa.bindparam("asset", type_=sa.Text))).returning(events.c.id)
 
 
 class EventRepository:
     def append(self, conn: Connection, kind: EventType, asset: Asset, now_ms: int) -> int:
         """Write one event in the caller's transaction; its id (see the module's docstring)."""
-        conn.execute(_LOCK_TENANT, {"id": asset.tenant_id})  # the tenant's lock, before the id
         return int(conn.execute(_APPEND, {
             "tenant_id": asset.tenant_id, "asset_id": asset.id, "type": kind.value,
             "created_ms": now_ms, "asset": _encode(asset)}).scalar_one())
