@@ -99,6 +99,17 @@ _FAN_OUT = d.insert().from_select(
     .where(ep.c.tenant_id == sa.bindparam("tenant_id"), ep.c.enabled == sa.true(),
            sa.or_(ep.c.events == ",*,", ep.c.events.contains(sa.bindparam("subscribed")))))
 
+# Built once: every delivery's outcome runs it (building it cost more than running it).
+_RECORD = d.update().where(
+    d.c.id == sa.bindparam("one"), d.c.lease_owner == sa.bindparam("owner"),
+    d.c.state == DeliveryState.SENDING.value).values(
+    state=sa.bindparam("to"), attempts=d.c.attempts + 1, tries=d.c.tries + 1,
+    next_attempt_ms=sa.bindparam("next", type_=sa.BigInteger), lease_owner=None,
+    lease_expires_ms=None, response_code=sa.bindparam("code", type_=sa.Integer),
+    duration_ms=sa.bindparam("took", type_=sa.Integer),
+    response_body=sa.bindparam("answer", type_=sa.Text),
+    error=sa.bindparam("why", type_=sa.Text), updated_ms=sa.bindparam("at", type_=sa.BigInteger))
+
 
 class Recorded(enum.Enum):
     """What became of an attempt's outcome (DeliveryRepository.record)."""
@@ -174,13 +185,11 @@ class DeliveryRepository:
                next_ms: int | None) -> Recorded:
         """An attempt's outcome on the delivery, if it is still ours and still there (see
         Recorded). The attempt itself goes into the history with add_attempts, unless GONE."""
-        res = conn.execute(d.update().where(d.c.id == one.id, d.c.lease_owner == one.lease_owner,
-                                            d.c.state == DeliveryState.SENDING.value).values(
-            state=state.value, attempts=d.c.attempts + 1, tries=d.c.tries + 1,
-            next_attempt_ms=next_ms, lease_owner=None, lease_expires_ms=None,
-            response_code=attempt.response_code, duration_ms=attempt.duration_ms,
-            response_body=attempt.response_body, error=attempt.error,
-            updated_ms=attempt.started_ms + attempt.duration_ms))
+        res = conn.execute(_RECORD, {
+            "one": one.id, "owner": one.lease_owner, "to": state.value, "next": next_ms,
+            "code": attempt.response_code, "took": attempt.duration_ms,
+            "answer": attempt.response_body, "why": attempt.error,
+            "at": attempt.started_ms + attempt.duration_ms})
         if res.rowcount == 1:
             return Recorded.STORED
         gone = conn.execute(sa.select(d.c.id).where(d.c.id == one.id)).first() is None

@@ -18,6 +18,10 @@ from mediashelf.db.schema import (
 from mediashelf.domain import WebhookEndpoint
 
 ep = webhook_endpoints
+# Built once: the deliverer runs it on every turn with a success.
+_SUCCEEDED = (ep.update().where(ep.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                ep.c.failure_streak != 0)
+              .values(failure_streak=0, failing_since_ms=None))
 
 
 def events_column(events: list[str]) -> str:
@@ -89,8 +93,7 @@ class WebhookRepository:
     def succeeded(self, conn: Connection, endpoint_ids: Collection[uuid.UUID]) -> None:
         """A 2xx to each of these: their failure streaks end."""
         if endpoint_ids:
-            conn.execute(ep.update().where(ep.c.id.in_(endpoint_ids), ep.c.failure_streak != 0)
-                         .values(failure_streak=0, failing_since_ms=None))
+            conn.execute(_SUCCEEDED, {"ids": list(endpoint_ids)})
 
     def failed(self, conn: Connection, endpoint_id: uuid.UUID, now: int) -> WebhookEndpoint | None:
         """One more failure in the streak; the endpoint as it is now."""
