@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from tests.support.procs import both_listening, connections_by_process
 from tests.support.scrape import json_lines, sample
 from tests.support.server import Server, free_port, upload, wait_for
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -25,13 +25,6 @@ MediaFiles = dict[str, Path]
 
 def _ready(srv: Server) -> httpx.Response:
     return httpx.get(srv.url + "/readyz", timeout=30)
-
-
-def _until(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.1)
 
 
 def test_two_api_processes_one_worker(make_server: Callable[..., Server],
@@ -92,12 +85,12 @@ def test_two_api_processes_one_worker(make_server: Callable[..., Server],
         worker = subprocess.Popen([*srv.command, "worker", "--metrics-port", str(port)],
                                   env=srv.env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _until("the worker is seen", lambda: _ready(srv).status_code == 200)
+        wait_until("the worker is seen", lambda: _ready(srv).status_code == 200)
         assert _ready(srv).json()["workers"]["live"] == 1
         with srv.client(key) as c:
             assert wait_for(c, asset["id"])["status"] == "READY"
         own = f"http://127.0.0.1:{port}"
-        _until("the worker's port answers", lambda: _answers(own + "/healthz"))
+        wait_until("the worker's port answers", lambda: _answers(own + "/healthz"))
         health = httpx.get(own + "/healthz")
         assert health.status_code == 200 and health.json()["status"] == "ok"
         assert httpx.get(own + "/nope").json() == {"code": 404, "message": "no route GET /nope"}

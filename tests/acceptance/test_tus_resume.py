@@ -8,13 +8,13 @@ import hashlib
 import http.client
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from tests.support.backends import Backend
 from tests.support.server import Server, wait_for
 from tests.support.tus import TUS, noise_png, offset
+from tests.support.waiting import wait_until
 from tusclient import client as tus
 
 MiB = 2**20
@@ -32,13 +32,6 @@ def _cut_off(srv: Server, key: str, url: str, data: bytes, at: int, sent: int) -
     conn.send(data[at:at + sent])
     time.sleep(0.3)  # the server has read them
     conn.close()
-
-
-def _until(what: str, check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.1)
 
 
 def test_an_interrupted_upload_resumes_to_ready(backend: Backend, tmp_path: Path) -> None:
@@ -61,8 +54,8 @@ def test_an_interrupted_upload_resumes_to_ready(backend: Backend, tmp_path: Path
                 assert offset(client, rel) == 3 * MiB
 
                 _cut_off(srv, key, rel, data, 3 * MiB, MiB + 12345)  # mid-chunk
-                _until("the bytes before the cut are kept",
-                       lambda: offset(client, rel) == 4 * MiB + 12345)
+                wait_until("the bytes before the cut are kept",
+                           lambda: offset(client, rel) == 4 * MiB + 12345, 30)
 
                 with open(path, "rb") as fh:
                     second = maker.uploader(file_stream=fh, url=url, chunk_size=2 * MiB)

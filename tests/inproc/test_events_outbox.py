@@ -20,6 +20,7 @@ from mediashelf.domain import SYSTEM_TENANT_ID, Asset, AssetStatus, AssetType, J
 from tests.support.inproc import Api, InProcess
 from tests.support.library import tenant_id_of
 from tests.support.server import upload, wait_for
+from tests.support.waiting import wait_until
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -40,13 +41,6 @@ def events_of(api: Api, asset_id: str | uuid.UUID) -> list[tuple[str, dict[str, 
 
 def types_of(api: Api, asset_id: str | uuid.UUID) -> list[str]:
     return [t for t, _ in events_of(api, asset_id)]
-
-
-def until(check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.1)
 
 
 def test_an_upload_created_ready_deleted_restored(api: Api, client: httpx.Client,
@@ -151,7 +145,8 @@ def test_the_trash_sweep_raises_purged(make_app: Callable[..., InProcess],
         created = upload(client, media["png"])
         wait_for(client, created["id"])
         assert client.delete(f"/v1/assets/{created['id']}").status_code == 200
-    until(lambda: "asset.purged" in types_of(made, created["id"]))
+    wait_until("the purge is recorded", lambda: "asset.purged" in types_of(made, created["id"]),
+               30)
     seen = events_of(made, created["id"])
     assert [t for t, _ in seen] == ["asset.created", "asset.ready", "asset.deleted",
                                     "asset.purged"]
