@@ -63,7 +63,7 @@ from mediashelf.worker import Worker
 
 if TYPE_CHECKING:  # the decoder pool is imported only by processes that run a worker
     from mediashelf.media.analysis import Analyser
-    from mediashelf.services.delivery import Deliverer
+    from mediashelf.services.delivery import Deliverer, Tally
 
 log = logging.getLogger("mediashelf.app")
 
@@ -141,7 +141,7 @@ def make_webhooks(s: Settings, db: Database, fetcher: Fetcher,
     return webhooks
 
 
-def make_deliverer(services: Services, owner: str) -> Deliverer:
+def make_deliverer(services: Services, owner: str, tally: Tally | None = None) -> Deliverer:
     """The worker's webhook sender, with a fetcher of its own (the answer's deadline)."""
     from mediashelf.services.delivery import Deliverer
 
@@ -152,7 +152,8 @@ def make_deliverer(services: Services, owner: str) -> Deliverer:
                           EventRepository(), sender, services.events.render, owner=owner,
                           schedule=s.webhook_retry_schedule, timeout_s=s.webhook_timeout,
                           disable_after_s=s.webhook_disable_after, lease_s=s.webhook_lease,
-                          concurrency=s.webhook_concurrency, poll_s=s.poll_interval)
+                          concurrency=s.webhook_concurrency, poll_s=s.poll_interval,
+                          tally=tally)
     services.webhooks.on_queued = deliverer.wake
     return deliverer
 
@@ -181,7 +182,14 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
                     purge_every_s=max(1.0, min(60.0, s.purge_after / 4, s.upload_expiry / 4)),
                     sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)),
                     workers=WorkerRepository(), beat_every_s=s.worker_stale_after / 3)
-    worker.companions.append(make_deliverer(services, worker.name))
+    if s.webhook_process:  # its Python off this process's GIL (the API's, the jobs')
+        from mediashelf.delivery_process import DelivererProcess
+
+        process = DelivererProcess(s, worker.name)
+        services.webhooks.on_queued = process.wake
+        worker.companions.append(process)
+    else:
+        worker.companions.append(make_deliverer(services, worker.name))
     return worker
 
 

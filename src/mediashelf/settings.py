@@ -239,6 +239,8 @@ class Settings(BaseSettings):
     webhook_max_endpoints: int = Field(default=20, ge=1, le=1000)
     webhook_concurrency: int = Field(default=8, ge=1, le=256)  # deliveries in flight per worker
     webhook_lease: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = 60.0
+    # A worker's deliverer runs in a process of its own (delivery_process.py); off: in a thread
+    webhook_process: bool = True
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -4,7 +4,9 @@ least once and in order per asset, through crashes, outages, retries and secret 
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
+from tests.support.procs import spawned
 from tests.support.receiver import Received, receiver
 from tests.support.server import Server, free_port, upload, wait_for
 from tests.support.waiting import wait_until
@@ -225,3 +228,40 @@ def test_deliveries_to_one_receiver_share_a_kept_alive_connection(
         # the 4th still finds the kept connection (answered "close" on it), the 5th a new one
         assert peers[3] == peers[0] and peers[4] != peers[0], peers
         assert all(d["status"] == "succeeded" for d in _deliveries(client, hook["id"]))
+
+
+def _deliverer(srv: Server) -> int:
+    """The server's webhook process: the one child multiprocessing started (`serve` alone)."""
+    assert srv.proc is not None
+    (pid,) = spawned(srv.proc.pid)
+    return pid
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_webhook_process_that_dies_is_started_again(make_server: Callable[..., Server]) -> None:
+    srv = make_server(FAST)
+    with receiver() as rx, srv.client(srv.new_key("restarted")) as client:
+        hook = _hook(client, rx.url())
+        first = _deliverer(srv)
+        os.kill(first, signal.SIGKILL)
+        wait_until("another webhook process runs",
+                   lambda: spawned(srv.proc.pid) not in ([], [first]), 30)  # type: ignore[union-attr]
+        assert client.post(f"/v1/webhooks/{hook['id']}/test").status_code == 202
+        (got,) = rx.wait(lambda g: len(g) == 1)
+        assert got.verify(hook["secret"])["type"] == "webhook.test"
+    assert "webhook.process_died" in srv.log()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_webhook_process_ends_with_its_server(make_server: Callable[..., Server]) -> None:
+    srv = make_server(FAST)
+    child = _deliverer(srv)
+    srv.stop(signal.SIGKILL)  # no clean stop: the child sees its wake pipe close
+    wait_until("the webhook process is gone", lambda: not _alive(child), 30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False

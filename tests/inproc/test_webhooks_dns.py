@@ -29,8 +29,10 @@ def test_delivery_to_a_name_now_private_fails_and_sends_nothing(
     ca = make_test_ca()
     ctx = ca.server_context("hooks.test", tmp_dir=tmp_path)
     with receiver(PUBLIC, ssl_context=ctx) as rx, canary("127.0.0.1", rx.port) as private:
+        # the deliverer in this process's thread, so that its sender can be the test's
         app = make_app(env={"MEDIASHELF_ALLOWED_PORTS": str(rx.port),
-                            "MEDIASHELF_WEBHOOK_RETRY_SCHEDULE": "0.2s"})
+                            "MEDIASHELF_WEBHOOK_RETRY_SCHEDULE": "0.2s",
+                            "MEDIASHELF_WEBHOOK_PROCESS": "false"})
         names = {"hooks.test": [PUBLIC]}
         deliverer = app.app.state.services.worker.companions[0]
         deliverer.sender = Fetcher(

@@ -1,5 +1,6 @@
 """The API processes of `serve --workers N`, and the connections each holds, read from /proc
-(as `ss -tnp` would show them): the server has no way to say it."""
+(as `ss -tnp` would show them): the server has no way to say it. The API processes are the
+children multiprocessing started (so is the webhook deliverer) that listen on the port."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from tests.support.server import Server
 
 
-def api_processes(parent: int) -> list[int]:
+def spawned(parent: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{parent}/task").iterdir():
         for pid in (task / "children").read_text().split():
@@ -60,9 +61,10 @@ def both_listening(server: Server, killed: int | None = None) -> list[int]:
     """
     deadline = time.monotonic() + 30
     while True:
-        pids = api_processes(server.proc.pid)  # type: ignore[union-attr]
-        listening = connections_by_process(pids, server.port, "0A")
-        if len(pids) == 2 and min(listening.values()) == 1 and killed not in pids:
+        listening = connections_by_process(spawned(server.proc.pid),  # type: ignore[union-attr]
+                                           server.port, "0A")
+        pids = sorted(pid for pid, held in listening.items() if held)
+        if len(pids) == 2 and max(listening.values()) == 1 and killed not in pids:
             return pids
         assert time.monotonic() < deadline, server.log()
         time.sleep(0.1)

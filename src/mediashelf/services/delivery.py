@@ -5,7 +5,8 @@ One dispatcher thread does every database statement but the lease heartbeats: ea
 transaction, it stores the outcomes of the POSTs that ended and claims as many due deliveries as
 there are free slots in a bounded pool of sender threads (a slow receiver holds at most half the
 slots, see DeliveryRepository.claim), with their endpoints and events. The senders only render,
-sign and POST: on the API's embedded worker each statement is CPU the API's requests wait for.
+sign and POST. A worker runs it in a child process of its own (delivery_process.py), so that
+its Python does not take the GIL from the API's requests and the jobs.
 Leases are extended while a POST is in flight; a worker that dies leaves its leases to run out,
 and its deliveries are sent again by whoever claims them next (at least once).
 """
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -36,6 +38,24 @@ log = logging.getLogger("mediashelf.delivery")
 Render = Callable[[Event], bytes]  # an event's payload
 
 
+class Tally(Protocol):
+    """Where the deliverer counts its attempts and finished deliveries (/metrics)."""
+
+    def attempt(self, outcome: str, seconds: float) -> None: ...
+    def finished(self, outcome: str) -> None: ...
+
+
+class Counted:
+    """This process's own metrics."""
+
+    def attempt(self, outcome: str, seconds: float) -> None:
+        WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()
+        WEBHOOK_SECONDS.observe(seconds)
+
+    def finished(self, outcome: str) -> None:
+        WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+
+
 @dataclass(slots=True)
 class Outcome:
     """One attempt's result, recorded by the dispatcher (endpoint None: nothing to record)."""
@@ -51,7 +71,7 @@ class Outcome:
     state: DeliveryState | None = None  # set when stored
     kept: bool = False  # stored under our lease
 
-    def report(self) -> None:
+    def report(self, tally: Tally) -> None:
         """Log and count, once stored."""
         if self.endpoint is None or self.state is None:
             return
@@ -62,8 +82,7 @@ class Outcome:
             log.info("webhook.lease_lost", extra=ctx)
             return
         if self.state is not DeliveryState.PENDING:
-            WEBHOOK_DELIVERIES.labels(
-                outcome="delivered" if self.error is None else "failed").inc()
+            tally.finished("delivered" if self.error is None else "failed")
         log.info("webhook.attempt", extra={**ctx, "code": self.code, "error": self.error,
                                            "seconds": round(self.seconds, 3)})
 
@@ -74,8 +93,9 @@ class Deliverer:
                  render: Render, *,
                  owner: str, schedule: Sequence[float], timeout_s: float,
                  disable_after_s: float, lease_s: float, concurrency: int,
-                 poll_s: float) -> None:
+                 poll_s: float, tally: Tally | None = None) -> None:
         self._db, self._deliveries, self._endpoints = db, deliveries, endpoints
+        self._tally = tally or Counted()
         self._events = events
         self.sender = sender  # the URL imports' fetcher: same policy, re-checked every time
         self._render = render
@@ -171,7 +191,7 @@ class Deliverer:
                 self._in_flight.difference_update(o.one.id for o in done)
                 self._in_flight.update(one.id for one in claimed)
             for outcome in done:
-                outcome.report()
+                outcome.report(self._tally)
             for one in claimed:
                 self._pool.submit(self._deliver, one, endpoints.get(one.endpoint_id),
                                   events.get(one.event_id) if one.event_id is not None else None)
@@ -226,8 +246,7 @@ class Deliverer:
             except FetchFailed as exc:
                 error, kind = exc.message, exc.reason
         seconds = time.monotonic() - started
-        WEBHOOK_ATTEMPTS.labels(outcome=kind).inc()
-        WEBHOOK_SECONDS.observe(seconds)
+        self._tally.attempt(kind, seconds)
         return Outcome(one, endpoint, started_ms, seconds, code, head, error, kind == "gone")
 
     def _headers(self, endpoint: WebhookEndpoint, one: Delivery, body: bytes) -> dict[str, str]:
