@@ -9,7 +9,7 @@ subscribed, uploads were answered 10-30 % slower. Here it runs apart:
 - it sends its counts back over another pipe, and they are counted in the worker's /metrics;
 - it stops when the wake pipe closes: at stop(), or when the worker's process dies without one
   (SIGKILL), so it never outlives the worker; its leases are the worker's (same owner);
-- one that dies is started again, a second later.
+- one that dies is started again, a second later (up to a minute if it keeps dying young).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ log = logging.getLogger("mediashelf.delivery")
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no locks or threads copied
 _FLUSH_S = 0.2  # how often the child sends its counts
-_RESTART_S = 1.0
+_RESTART_S = (1.0, 60.0)  # the wait before starting another: doubled while each dies young
+_YOUNG_S = 30.0
 _READY_S = 60.0
 
 
@@ -47,6 +48,7 @@ class DelivererProcess:
         self._proc: BaseProcess | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._restart_s = _RESTART_S[0]
 
     def start(self) -> None:
         self._launch()
@@ -78,6 +80,7 @@ class DelivererProcess:
             self._watcher.join(5)
 
     def _launch(self) -> None:
+        started = time.monotonic()
         wake_in, wake_out = _SPAWN.Pipe(duplex=False)
         counts_in, counts_out = _SPAWN.Pipe(duplex=False)
         os.set_blocking(wake_out.fileno(), False)
@@ -90,11 +93,11 @@ class DelivererProcess:
         _await_ready(proc, counts_in)
         with self._lock:
             self._wakes, self._proc = wake_out, proc
-        self._watcher = threading.Thread(target=self._watch, args=(proc, counts_in),
+        self._watcher = threading.Thread(target=self._watch, args=(proc, counts_in, started),
                                          name="webhook-process", daemon=True)
         self._watcher.start()
 
-    def _watch(self, proc: BaseProcess, counts: Connection) -> None:
+    def _watch(self, proc: BaseProcess, counts: Connection, started: float) -> None:
         """Count what the child reports until it exits; start another if it was not asked to."""
         tally = Counted()
         while True:
@@ -112,7 +115,10 @@ class DelivererProcess:
         if self._stopping.is_set():
             return
         log.warning("webhook.process_died", extra={"pid": proc.pid, "exitcode": proc.exitcode})
-        if self._stopping.wait(_RESTART_S):
+        if time.monotonic() - started >= _YOUNG_S:
+            self._restart_s = _RESTART_S[0]
+        wait, self._restart_s = self._restart_s, min(_RESTART_S[1], self._restart_s * 2)
+        if self._stopping.wait(wait):
             return
         with self._lock:
             old, self._wakes = self._wakes, None
