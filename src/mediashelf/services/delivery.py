@@ -202,9 +202,12 @@ class Deliverer:
             for one in claimed:
                 self._pool.submit(self._deliver, one, endpoints.get(one.endpoint_id),
                                   events.get(one.event_id) if one.event_id is not None else None)
-            if not (claimed or done):  # every wake comes after its rows were committed
-                woken = self._wake.wait(self._poll_s)
-                self._wake.clear()  # a wake until here is seen by the next turn's read
+            # Every wake comes after its rows were committed or a POST ended, so a turn need
+            # not ask what is due after one; a claim finds what a turn's outcomes let through
+            # (the next delivery of an asset). Only a quiet poll interval asks (retries due
+            # now, rows of other processes).
+            woken = self._wake.wait(self._poll_s)
+            self._wake.clear()  # a wake until here is seen by the next turn
 
     def _beat(self) -> None:
         while not self._stopping.wait(max(0.2, self._lease_ms / 3000)):
@@ -287,7 +290,8 @@ class Deliverer:
             o.kept = stored is Recorded.STORED
             history.append(attempt)
             if o.error is None:
-                fine.add(o.endpoint.id)
+                if o.endpoint.failure_streak or o.endpoint.failing_since_ms is not None:
+                    fine.add(o.endpoint.id)  # as read at the claim: mostly nothing to end
             else:
                 self._note_failure(conn, o.endpoint, now, o.error)
         self._deliveries.add_attempts(conn, history)
