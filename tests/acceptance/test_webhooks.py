@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
-from tests.support.procs import spawned
+from tests.support.procs import alive, spawned
 from tests.support.receiver import Received, receiver
 from tests.support.server import Server, free_port, upload, wait_for
 from tests.support.waiting import wait_until
@@ -257,11 +257,4 @@ def test_the_webhook_process_ends_with_its_server(make_server: Callable[..., Ser
     srv = make_server(FAST)
     child = _deliverer(srv)
     srv.stop(signal.SIGKILL)  # no clean stop: the child sees its wake pipe close
-    wait_until("the webhook process is gone", lambda: not _alive(child), 30)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    wait_until("the webhook process is gone", lambda: not alive(child), 30)

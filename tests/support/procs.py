@@ -23,6 +23,14 @@ def spawned(parent: int) -> list[int]:
     return sorted(found)
 
 
+def alive(pid: int) -> bool:
+    """The process runs: it exists and is not a zombie waiting for its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _sockets(port: int, state: str) -> set[int]:
     """Socket inodes on the port, server side, in a TCP state (01 established, 0A listening)."""
     inodes: set[int] = set()
