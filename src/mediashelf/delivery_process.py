@@ -65,10 +65,7 @@ class DelivererProcess:
         """Close the wake pipe: the child finishes its POSTs in flight (up to timeout), stores
         their outcomes, gives back the rest and exits."""
         self._stopping.set()
-        with self._lock:
-            wakes, self._wakes = self._wakes, None
-        if wakes is not None:
-            wakes.close()
+        self._drop_wakes()
         proc = self._proc
         if proc is not None:
             proc.join(timeout + 5)
@@ -93,6 +90,8 @@ class DelivererProcess:
         _await_ready(proc, counts_in)
         with self._lock:
             self._wakes, self._proc = wake_out, proc
+        if self._stopping.is_set():  # stop() came while this one started: it stops too
+            self._drop_wakes()
         self._watcher = threading.Thread(target=self._watch, args=(proc, counts_in, started),
                                          name="webhook-process", daemon=True)
         self._watcher.start()
@@ -120,12 +119,15 @@ class DelivererProcess:
         wait, self._restart_s = self._restart_s, min(_RESTART_S[1], self._restart_s * 2)
         if self._stopping.wait(wait):
             return
+        self._drop_wakes()
+        self._launch()
+
+    def _drop_wakes(self) -> None:
+        """Close the wake pipe: its child, if alive, stops."""
         with self._lock:
-            old, self._wakes = self._wakes, None
-        if old is not None:
-            old.close()
-        if not self._stopping.is_set():
-            self._launch()
+            wakes, self._wakes = self._wakes, None
+        if wakes is not None:
+            wakes.close()
 
 
 def _await_ready(proc: BaseProcess, counts: Connection) -> None:

@@ -41,7 +41,7 @@ class Database:
         second, each turn storing one outcome and claiming one delivery; spaced 10 ms apart, its
         turns each carry several, and uploads with an endpoint kept 0.91 to 1.07 of their rate
         without one (0.85 before). Deliveries then catch up after the burst, and a backlog
-        drains at about 220 a second instead of 330. PostgreSQL locks rows: there, spacing only
+        drains at about 200-260 a second instead of 330. PostgreSQL locks rows: there, spacing only
         added delay."""
         return 0.01 if self.is_sqlite else 0.0
 
