@@ -188,3 +188,36 @@ def _wait_for_a_lock_wait(database: Database) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("the second writer never waited for the first")
+
+
+def test_fan_out_counts_the_deliveries_it_made(database: Database) -> None:
+    """The count decides whether the deliverer is woken: a wrong one (psycopg gives -1 for an
+    INSERT's rowcount) woke it, with a claim, for every event of every tenant."""
+    from mediashelf.db.deliveries import DeliveryRepository
+    from mediashelf.db.webhooks import WebhookRepository, events_column
+    from mediashelf.domain import WebhookEndpoint
+
+    deliveries, endpoints = DeliveryRepository(), WebhookRepository()
+    tenant, other = new_tenant(database), new_tenant(database)
+    asset = an_asset(tenant)
+
+    def endpoint(owner: uuid.UUID, events: list[str], enabled: bool = True) -> None:
+        with database.write() as conn:
+            endpoints.add(conn, WebhookEndpoint(
+                uuid7(), owner, "https://example.com/hook", events, "", enabled, None,
+                "whsec_x", None, None, None, 0, now_ms(), now_ms()))
+
+    def fan_out(type_: EventType) -> int:
+        with database.write() as conn:
+            event_id = repo.append(conn, type_, asset, now_ms())
+            return deliveries.fan_out(conn, event_id, tenant, asset.id, type_.value, now_ms())
+
+    assert fan_out(EventType.READY) == 0  # no endpoint at all
+    endpoint(tenant, ["*"], enabled=False)
+    endpoint(tenant, [EventType.DELETED.value])
+    endpoint(other, ["*"])
+    assert events_column(["*"]) == ",*,"
+    assert fan_out(EventType.READY) == 0  # disabled, not subscribed, another tenant's
+    endpoint(tenant, ["*"])
+    assert fan_out(EventType.READY) == 1
+    assert fan_out(EventType.DELETED) == 2

@@ -97,7 +97,8 @@ _FAN_OUT = d.insert().from_select(
               sa.literal(DeliveryState.PENDING.value, sa.String), sa.literal(0, sa.Integer),
               sa.literal(0, sa.Integer), *[sa.bindparam("now", type_=sa.BigInteger)] * 3)
     .where(ep.c.tenant_id == sa.bindparam("tenant_id"), ep.c.enabled == sa.true(),
-           sa.or_(ep.c.events == ",*,", ep.c.events.contains(sa.bindparam("subscribed")))))
+           sa.or_(ep.c.events == ",*,", ep.c.events.contains(sa.bindparam("subscribed")))),
+).returning(d.c.id)  # counted from the rows: an INSERT's rowcount is -1 on psycopg
 
 # Built once: every delivery's outcome runs it (building it cost more than running it).
 _RECORD = d.update().where(
@@ -127,7 +128,7 @@ class DeliveryRepository:
                                       "event_type": event_type, "asset_id": asset_id,
                                       "now": now, "tenant_id": tenant_id,
                                       "subscribed": f",{event_type},"})
-        return res.rowcount or 0
+        return len(res.all())
 
     def add_message(self, conn: Connection, endpoint_id: uuid.UUID, tenant_id: uuid.UUID,
                     msg_id: str, event_type: str, payload: str, now: int) -> int:
