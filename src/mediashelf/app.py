@@ -148,8 +148,8 @@ def make_deliverer(services: Services, owner: str, tally: Tally | None = None) -
     s = services.settings
     sender = Fetcher(allow_private=s.allow_private_urls, allowed_ports=s.allowed_ports,
                      connect_timeout=min(s.fetch_connect_timeout, s.webhook_timeout))
-    deliverer = Deliverer(services.db, DeliveryRepository(), WebhookRepository(),
-                          EventRepository(), sender, services.events.render, owner=owner,
+    deliverer = Deliverer(services.db, DeliveryRepository(), WebhookRepository(), sender,
+                          services.events.render, owner=owner,
                           schedule=s.webhook_retry_schedule, timeout_s=s.webhook_timeout,
                           disable_after_s=s.webhook_disable_after, lease_s=s.webhook_lease,
                           concurrency=s.webhook_concurrency, poll_s=s.poll_interval,

@@ -221,3 +221,37 @@ def test_fan_out_counts_the_deliveries_it_made(database: Database) -> None:
     endpoint(tenant, ["*"])
     assert fan_out(EventType.READY) == 1
     assert fan_out(EventType.DELETED) == 2
+
+
+def test_a_claim_brings_each_delivery_with_its_endpoint_and_event(database: Database) -> None:
+    """One statement on PostgreSQL, three on SQLite: the same answer."""
+    from mediashelf.db.deliveries import DeliveryRepository
+    from mediashelf.db.webhooks import WebhookRepository
+    from mediashelf.domain import DeliveryState, WebhookEndpoint
+
+    deliveries = DeliveryRepository()
+    tenant = new_tenant(database)
+    asset, other = an_asset(tenant), an_asset(tenant)
+    hook = WebhookEndpoint(uuid7(), tenant, "https://example.com/ü", ["*"], "desc ☕", True,
+                           None, "whsec_x", None, None, None, 0, now_ms(), now_ms())
+    with database.write() as conn:
+        WebhookRepository().add(conn, hook)
+        made = []
+        for kind, which in ((EventType.CREATED, asset), (EventType.READY, asset),
+                            (EventType.CREATED, other)):
+            made.append(repo.append(conn, kind, which, now_ms()))
+            deliveries.fan_out(conn, made[-1], tenant, which.id, kind.value, now_ms())
+        deliveries.add_message(conn, hook.id, tenant, "msg_test_1", "webhook.test", "{}",
+                               now_ms())
+    with database.write() as conn:
+        got = deliveries.claim(conn, "me", now_ms() + 1, 30_000, 10, 10)
+    # the asset's second event waits for its first: never sent side by side
+    assert [(g.one.event_id, g.one.payload) for g in got] == [
+        (made[0], None), (made[2], None), (None, "{}")]
+    assert all(g.endpoint == hook and g.one.state is DeliveryState.SENDING for g in got)
+    assert [g.event.id if g.event else None for g in got] == [made[0], made[2], None]
+    assert got[0].event is not None and got[0].event.asset == asset
+    with database.read() as conn:
+        left = deliveries.page(conn, hook.id, 10, 0)[0]
+    assert sorted((x.event_id, x.state.value, x.lease_owner) for x in left
+                  if x.event_id == made[1]) == [(made[1], "pending", None)]

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import enum
 import uuid
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mediashelf.db.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
-from mediashelf.domain import Delivery, DeliveryState
+from mediashelf.db.events import Event, to_event
+from mediashelf.db.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
+from mediashelf.db.webhooks import to_endpoint
+from mediashelf.domain import Delivery, DeliveryState, WebhookEndpoint
 
 d = webhook_deliveries
 ep = webhook_endpoints
@@ -85,6 +88,28 @@ _CLAIM = (d.update().where(d.c.id.in_(_PICK.correlate(None)))  # its own FROM, n
           .values(state=DeliveryState.SENDING.value, lease_owner=sa.bindparam("owner"),
                   lease_expires_ms=sa.bindparam("until", type_=sa.BigInteger))
           .returning(*d.c))
+# PostgreSQL: the claimed rows with their endpoints and events, one statement for the three
+_CLAIMED = _CLAIM.cte("claimed")
+_CLAIM_WITH = sa.select(
+    _CLAIMED, *[c.label(f"ep_{c.name}") for c in ep.c],
+    *[c.label(f"ev_{c.name}") for c in events.c]).select_from(
+    _CLAIMED.outerjoin(ep, ep.c.id == _CLAIMED.c.endpoint_id)
+    .outerjoin(events, events.c.id == _CLAIMED.c.event_id))
+
+
+class Claimed(NamedTuple):
+    """A leased delivery, with its endpoint and event as they were at the claim (None: deleted
+    meanwhile, swept, or a delivery with its own payload)."""
+
+    one: Delivery
+    endpoint: WebhookEndpoint | None
+    event: Event | None
+
+
+def _part(row: Any, prefix: str) -> SimpleNamespace | None:
+    """The columns of one joined table, under their own names (None when the join found none)."""
+    fields = {k.removeprefix(prefix): v for k, v in row._mapping.items() if k.startswith(prefix)}
+    return SimpleNamespace(**fields) if fields["id"] is not None else None
 
 # Built once: every event runs it, inside its transaction.
 _FAN_OUT = d.insert().from_select(
@@ -143,26 +168,44 @@ class DeliveryRepository:
         return conn.execute(_ANY_DUE, {"now": now}).first() is not None
 
     def claim(self, conn: Connection, owner: str, now: int, lease_ms: int, limit: int,
-              per_endpoint: int) -> list[Delivery]:
+              per_endpoint: int) -> list[Claimed]:
         """Lease up to `limit` due deliveries, oldest first, at most `per_endpoint` in flight
-        per endpoint (so a slow receiver holds only its share of the workers).
+        per endpoint (so a slow receiver holds only its share of the workers), each with its
+        endpoint and event.
 
-        PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the caller's write transaction serialises.
+        PostgreSQL: FOR UPDATE SKIP LOCKED, and one statement; SQLite: the caller's write
+        transaction serialises, and the reads are local.
         """
-        found = [_delivery(r) for r in conn.execute(_CLAIM, {
-            "now": now, "limit": limit, "per_endpoint": per_endpoint, "owner": owner,
-            "until": now + lease_ms})]
+        params = {"now": now, "limit": limit, "per_endpoint": per_endpoint, "owner": owner,
+                  "until": now + lease_ms}
+        found: list[Claimed] = []
+        if conn.dialect.name == "postgresql":
+            for r in conn.execute(_CLAIM_WITH, params):
+                endpoint, event = _part(r, "ep_"), _part(r, "ev_")
+                found.append(Claimed(_delivery(r), to_endpoint(endpoint) if endpoint else None,
+                                     to_event(vars(event)) if event else None))
+        else:
+            leased = [_delivery(r) for r in conn.execute(_CLAIM, params)]
+            endpoints = {r.id: to_endpoint(r) for r in conn.execute(
+                sa.select(ep).where(ep.c.id.in_({x.endpoint_id for x in leased})))}
+            kept = {int(r.id): to_event(r._mapping) for r in conn.execute(
+                sa.select(events).where(events.c.id.in_(
+                    [x.event_id for x in leased if x.event_id is not None])))}
+            found = [Claimed(x, endpoints.get(x.endpoint_id),
+                             kept.get(x.event_id) if x.event_id is not None else None)
+                     for x in leased]
         # Of two due deliveries of one endpoint and asset in this batch, keep the first.
-        kept: list[Delivery] = []
+        out: list[Claimed] = []
         seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
-        for one in sorted(found, key=lambda x: x.id):
+        for got in sorted(found, key=lambda x: x.one.id):
+            one = got.one
             if one.asset_id is not None:
                 if (one.endpoint_id, one.asset_id) in seen:
                     self.release_one(conn, one, now)
                     continue
                 seen.add((one.endpoint_id, one.asset_id))
-            kept.append(one)
-        return kept
+            out.append(got if one.payload is None else got._replace(event=None))
+        return out
 
     def release_one(self, conn: Connection, one: Delivery, now: int) -> None:
         conn.execute(d.update().where(d.c.id == one.id).values(

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from mediashelf.db.meta import MetaRepository
 from mediashelf.db.schema import events, tenants
@@ -53,7 +53,7 @@ def _decode(text: str) -> Asset:
     return Asset(**data)
 
 
-def _to_event(row: RowMapping) -> Event:
+def to_event(row: Mapping[Any, Any]) -> Event:
     return Event(int(row["id"]), row["tenant_id"], row["asset_id"], EventType(row["type"]),
                  int(row["created_ms"]), _decode(row["asset"]))
 
@@ -82,7 +82,7 @@ class EventRepository:
         if not ids:
             return {}
         rows = conn.execute(sa.select(events).where(events.c.id.in_(ids))).mappings()
-        return {int(r["id"]): _to_event(r) for r in rows}
+        return {int(r["id"]): to_event(r) for r in rows}
 
     def after(self, conn: Connection, tenant_id: uuid.UUID, after_id: int, limit: int,
               types: Sequence[EventType] = ()) -> list[Event]:
@@ -91,7 +91,7 @@ class EventRepository:
         if types:
             where.append(events.c.type.in_([t.value for t in types]))
         rows = conn.execute(sa.select(events).where(*where).order_by(events.c.id).limit(limit))
-        return [_to_event(r) for r in rows.mappings()]
+        return [to_event(r) for r in rows.mappings()]
 
     def after_many(self, conn: Connection, cursors: Mapping[uuid.UUID, int],
                    limit: int) -> list[Event]:
@@ -104,7 +104,7 @@ class EventRepository:
                     for t, after in items[start:start + _OR_BATCH]]
             rows = conn.execute(sa.select(events).where(sa.or_(*arms))
                                 .order_by(events.c.id).limit(limit))
-            out.extend(_to_event(r) for r in rows.mappings())
+            out.extend(to_event(r) for r in rows.mappings())
         out.sort(key=lambda e: e.id)
         return out[:limit]
 

@@ -29,7 +29,7 @@ def events_column(events: list[str]) -> str:
     return "," + ",".join(events) + ","
 
 
-def _endpoint(row: Any) -> WebhookEndpoint:
+def to_endpoint(row: Any) -> WebhookEndpoint:
     return WebhookEndpoint(
         id=row.id, tenant_id=row.tenant_id, url=row.url,
         events=[e for e in row.events.split(",") if e], description=row.description,
@@ -58,16 +58,16 @@ class WebhookRepository:
             endpoint_id: uuid.UUID) -> WebhookEndpoint | None:
         row = conn.execute(sa.select(ep).where(ep.c.id == endpoint_id,
                                                ep.c.tenant_id == tenant_id)).first()
-        return _endpoint(row) if row else None
+        return to_endpoint(row) if row else None
 
     def by_id(self, conn: Connection, endpoint_id: uuid.UUID) -> WebhookEndpoint | None:
         row = conn.execute(sa.select(ep).where(ep.c.id == endpoint_id)).first()
-        return _endpoint(row) if row else None
+        return to_endpoint(row) if row else None
 
     def of_tenant(self, conn: Connection, tenant_id: uuid.UUID) -> list[WebhookEndpoint]:
         rows = conn.execute(sa.select(ep).where(ep.c.tenant_id == tenant_id)
                             .order_by(ep.c.created_ms, ep.c.id))
-        return [_endpoint(r) for r in rows]
+        return [to_endpoint(r) for r in rows]
 
     def update(self, conn: Connection, endpoint_id: uuid.UUID, **values: Any) -> None:
         if "events" in values:
@@ -88,7 +88,7 @@ class WebhookRepository:
         """These endpoints by id (those still there)."""
         if not ids:
             return {}
-        return {r.id: _endpoint(r) for r in conn.execute(sa.select(ep).where(ep.c.id.in_(ids)))}
+        return {r.id: to_endpoint(r) for r in conn.execute(sa.select(ep).where(ep.c.id.in_(ids)))}
 
     def succeeded(self, conn: Connection, endpoint_ids: Collection[uuid.UUID]) -> None:
         """A 2xx to each of these: their failure streaks end."""

@@ -25,8 +25,8 @@ from typing import Protocol
 from sqlalchemy.engine import Connection
 
 from mediashelf.db.database import Database
-from mediashelf.db.deliveries import Attempt, DeliveryRepository, Recorded
-from mediashelf.db.events import Event, EventRepository
+from mediashelf.db.deliveries import Attempt, Claimed, DeliveryRepository, Recorded
+from mediashelf.db.events import Event
 from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.domain import Delivery, DeliveryState, WebhookEndpoint, now_ms
 from mediashelf.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_SECONDS
@@ -89,14 +89,13 @@ class Outcome:
 
 class Deliverer:
     def __init__(self, db: Database, deliveries: DeliveryRepository,
-                 endpoints: WebhookRepository, events: EventRepository, sender: Fetcher,
+                 endpoints: WebhookRepository, sender: Fetcher,
                  render: Render, *,
                  owner: str, schedule: Sequence[float], timeout_s: float,
                  disable_after_s: float, lease_s: float, concurrency: int,
                  poll_s: float, tally: Tally | None = None) -> None:
         self._db, self._deliveries, self._endpoints = db, deliveries, endpoints
         self._tally = tally or Counted()
-        self._events = events
         self.sender = sender  # the URL imports' fetcher: same policy, re-checked every time
         self._render = render
         self._owner = owner
@@ -166,9 +165,7 @@ class Deliverer:
             done = self._take_done()
             with self._lock:
                 free = self._slots - len(self._in_flight) + len(done)
-            claimed: list[Delivery] = []
-            endpoints: dict[uuid.UUID, WebhookEndpoint] = {}
-            events: dict[int, Event] = {}
+            claimed: list[Claimed] = []
             try:
                 # after a wake something is due (rows committed just now): no read to ask
                 due = woken and free > 0
@@ -183,11 +180,6 @@ class Deliverer:
                             claimed = self._deliveries.claim(conn, self._owner, now_ms(),
                                                              self._lease_ms, free,
                                                              self._per_endpoint)
-                            endpoints = self._endpoints.many(
-                                conn, {one.endpoint_id for one in claimed})
-                            events = self._events.many(conn, [
-                                one.event_id for one in claimed
-                                if one.payload is None and one.event_id is not None])
             except Exception:
                 log.exception("webhook.claim_failed", extra={"worker": self._owner})
                 with self._lock:  # the POSTs were made: record them at the next turn
@@ -196,12 +188,11 @@ class Deliverer:
                 continue
             with self._lock:
                 self._in_flight.difference_update(o.one.id for o in done)
-                self._in_flight.update(one.id for one in claimed)
+                self._in_flight.update(got.one.id for got in claimed)
             for outcome in done:
                 outcome.report(self._tally)
-            for one in claimed:
-                self._pool.submit(self._deliver, one, endpoints.get(one.endpoint_id),
-                                  events.get(one.event_id) if one.event_id is not None else None)
+            for got in claimed:
+                self._pool.submit(self._deliver, *got)
             # Every wake comes after its rows were committed or a POST ended, so a turn need
             # not ask what is due after one; a claim finds what a turn's outcomes let through
             # (the next delivery of an asset). Only a quiet poll interval asks (retries due
