@@ -255,3 +255,5 @@ def test_a_claim_brings_each_delivery_with_its_endpoint_and_event(database: Data
         left = deliveries.page(conn, hook.id, 10, 0)[0]
     assert sorted((x.event_id, x.state.value, x.lease_owner) for x in left
                   if x.event_id == made[1]) == [(made[1], "pending", None)]
+    with database.write() as conn:  # the asset's next waits while its first is being sent
+        assert deliveries.claim(conn, "me", now_ms() + 1, 30_000, 10, 10) == []

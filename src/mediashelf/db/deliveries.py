@@ -186,11 +186,14 @@ class DeliveryRepository:
                                      to_event(vars(event)) if event else None))
         else:
             leased = [_delivery(r) for r in conn.execute(_CLAIM, params)]
+            # none when nothing was claimed: a turn that only stores outcomes holds the
+            # writer lock for no read
+            endpoint_ids = {x.endpoint_id for x in leased}
+            event_ids = [x.event_id for x in leased if x.event_id is not None]
             endpoints = {r.id: to_endpoint(r) for r in conn.execute(
-                sa.select(ep).where(ep.c.id.in_({x.endpoint_id for x in leased})))}
+                sa.select(ep).where(ep.c.id.in_(endpoint_ids)))} if endpoint_ids else {}
             kept = {int(r.id): to_event(r._mapping) for r in conn.execute(
-                sa.select(events).where(events.c.id.in_(
-                    [x.event_id for x in leased if x.event_id is not None])))}
+                sa.select(events).where(events.c.id.in_(event_ids)))} if event_ids else {}
             found = [Claimed(x, endpoints.get(x.endpoint_id),
                              kept.get(x.event_id) if x.event_id is not None else None)
                      for x in leased]
