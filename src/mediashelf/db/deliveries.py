@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mediashelf.db.events import Event, to_event
+from mediashelf.db.events import Event, EventRepository, to_event
 from mediashelf.db.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
-from mediashelf.db.webhooks import to_endpoint
+from mediashelf.db.webhooks import WebhookRepository, to_endpoint
 from mediashelf.domain import Delivery, DeliveryState, WebhookEndpoint
 
 d = webhook_deliveries
@@ -186,14 +186,10 @@ class DeliveryRepository:
                                      to_event(vars(event)) if event else None))
         else:
             leased = [_delivery(r) for r in conn.execute(_CLAIM, params)]
-            # none when nothing was claimed: a turn that only stores outcomes holds the
-            # writer lock for no read
-            endpoint_ids = {x.endpoint_id for x in leased}
-            event_ids = [x.event_id for x in leased if x.event_id is not None]
-            endpoints = {r.id: to_endpoint(r) for r in conn.execute(
-                sa.select(ep).where(ep.c.id.in_(endpoint_ids)))} if endpoint_ids else {}
-            kept = {int(r.id): to_event(r._mapping) for r in conn.execute(
-                sa.select(events).where(events.c.id.in_(event_ids)))} if event_ids else {}
+            # both read nothing for no ids: a turn that only stores outcomes reads no more
+            endpoints = WebhookRepository().many(conn, {x.endpoint_id for x in leased})
+            kept = EventRepository().many(conn, [x.event_id for x in leased
+                                                 if x.event_id is not None])
             found = [Claimed(x, endpoints.get(x.endpoint_id),
                              kept.get(x.event_id) if x.event_id is not None else None)
                      for x in leased]
@@ -207,7 +203,7 @@ class DeliveryRepository:
                     self.release_one(conn, one, now)
                     continue
                 seen.add((one.endpoint_id, one.asset_id))
-            out.append(got if one.payload is None else got._replace(event=None))
+            out.append(got)
         return out
 
     def release_one(self, conn: Connection, one: Delivery, now: int) -> None:
