@@ -33,19 +33,6 @@ class Database:
         SQLite read never waits for the network, so one; PostgreSQL reads do, so a few."""
         return 1 if self.is_sqlite else 4
 
-    @property
-    def write_spacing_s(self) -> float:
-        """How far apart background work that can batch (the webhook deliverer) starts its
-        write transactions. During a burst of uploads the deliverer wrote about 130 times a
-        second, each turn storing one outcome and claiming one delivery; spaced 10 ms apart, its
-        turns each carry several, for a fraction of the statements and commits. On SQLite,
-        whose one writer lock the uploads queue for, uploads with an endpoint kept 0.91 to
-        1.07 of their rate without one (0.85 before); on PostgreSQL the deliverer's CPU during
-        the burst fell by about a third, CPU the uploads share on a small machine. Deliveries
-        catch up after the burst, and a backlog drains at about 200-260 a second instead of
-        330. A delivery waits at most 10 ms more."""
-        return 0.01
-
     def key_reader(self) -> KeyReader:
         """The event loop's key lookup: on SQLite a read on the loop's own connection, on
         PostgreSQL a batcher whose concurrent lookups share one round trip (psycopg is the
