@@ -224,7 +224,8 @@ def test_fan_out_counts_the_deliveries_it_made(database: Database) -> None:
 
 
 def test_a_claim_brings_each_delivery_with_its_endpoint_and_event(database: Database) -> None:
-    """One statement on PostgreSQL, three on SQLite: the same answer."""
+    """One statement on PostgreSQL; on SQLite the lease, then the reads after its commit: the
+    same answer."""
     from mediashelf.db.deliveries import DeliveryRepository
     from mediashelf.db.webhooks import WebhookRepository
     from mediashelf.domain import DeliveryState, WebhookEndpoint
@@ -245,6 +246,9 @@ def test_a_claim_brings_each_delivery_with_its_endpoint_and_event(database: Data
                                now_ms())
     with database.write() as conn:
         got = deliveries.claim(conn, "me", now_ms() + 1, 30_000, 10, 10)
+    with database.read() as conn:  # on SQLite after the claim's commit
+        got = deliveries.read(conn, got)
+    assert all(g.read for g in got)
     # the asset's second event waits for its first: never sent side by side
     assert [(g.one.event_id, g.one.payload) for g in got] == [
         (made[0], None), (made[2], None), (None, "{}")]

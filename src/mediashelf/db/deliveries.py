@@ -98,12 +98,13 @@ _CLAIM_WITH = sa.select(
 
 
 class Claimed(NamedTuple):
-    """A leased delivery, with its endpoint and event as they were at the claim (None: deleted
-    meanwhile, swept, or a delivery with its own payload)."""
+    """A leased delivery, with its endpoint and event once read (None: deleted meanwhile,
+    swept, or a delivery with its own payload)."""
 
     one: Delivery
-    endpoint: WebhookEndpoint | None
-    event: Event | None
+    endpoint: WebhookEndpoint | None = None
+    event: Event | None = None
+    read: bool = True  # False: endpoint and event are still to be read (DeliveryRepository.read)
 
 
 def _part(row: Any, prefix: str) -> SimpleNamespace | None:
@@ -173,8 +174,10 @@ class DeliveryRepository:
         per endpoint (so a slow receiver holds only its share of the workers), each with its
         endpoint and event.
 
-        PostgreSQL: FOR UPDATE SKIP LOCKED, and one statement; SQLite: the caller's write
-        transaction serialises, and the reads are local.
+        PostgreSQL: FOR UPDATE SKIP LOCKED, and one statement for the lease and the reads.
+        SQLite: the caller's write transaction serialises; the claimed come unread, to be read
+        with read() once it has committed, so that the one write lock that every upload waits
+        for is held for the lease alone.
         """
         params = {"now": now, "limit": limit, "per_endpoint": per_endpoint, "owner": owner,
                   "until": now + lease_ms}
@@ -185,14 +188,7 @@ class DeliveryRepository:
                 found.append(Claimed(_delivery(r), to_endpoint(endpoint) if endpoint else None,
                                      to_event(vars(event)) if event else None))
         else:
-            leased = [_delivery(r) for r in conn.execute(_CLAIM, params)]
-            # both read nothing for no ids: a turn that only stores outcomes reads no more
-            endpoints = WebhookRepository().many(conn, {x.endpoint_id for x in leased})
-            kept = EventRepository().many(conn, [x.event_id for x in leased
-                                                 if x.event_id is not None])
-            found = [Claimed(x, endpoints.get(x.endpoint_id),
-                             kept.get(x.event_id) if x.event_id is not None else None)
-                     for x in leased]
+            found = [Claimed(_delivery(r), read=False) for r in conn.execute(_CLAIM, params)]
         # Of two due deliveries of one endpoint and asset in this batch, keep the first.
         out: list[Claimed] = []
         seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
@@ -205,6 +201,19 @@ class DeliveryRepository:
                 seen.add((one.endpoint_id, one.asset_id))
             out.append(got)
         return out
+
+    def read(self, conn: Connection, claimed: list[Claimed]) -> list[Claimed]:
+        """The claimed with their endpoints and events, read for those that came unread."""
+        unread = [got.one for got in claimed if not got.read]
+        if not unread:
+            return claimed
+        endpoints = WebhookRepository().many(conn, {x.endpoint_id for x in unread})
+        kept = EventRepository().many(conn, [x.event_id for x in unread
+                                             if x.event_id is not None])
+        return [got if got.read else
+                Claimed(got.one, endpoints.get(got.one.endpoint_id),
+                        kept.get(got.one.event_id) if got.one.event_id is not None else None)
+                for got in claimed]
 
     def release_one(self, conn: Connection, one: Delivery, now: int) -> None:
         conn.execute(d.update().where(d.c.id == one.id).values(

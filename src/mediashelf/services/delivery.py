@@ -192,19 +192,32 @@ class Deliverer:
                     self._done = done + self._done
                 self._stopping.wait(self._poll_s * 4)
                 continue
+            try:
+                claimed = self._read(claimed)
+            except Exception:  # leased, so sent by whoever claims them once the leases run out
+                log.exception("webhook.read_failed", extra={"worker": self._owner})
+                claimed = []
             with self._lock:
                 self._in_flight.difference_update(o.one.id for o in done)
                 self._in_flight.update(got.one.id for got in claimed)
             for outcome in done:
                 outcome.report(self._tally)
             for got in claimed:
-                self._pool.submit(self._deliver, *got)
+                self._pool.submit(self._deliver, got.one, got.endpoint, got.event)
             # Every wake comes after its rows were committed or a POST ended, so a turn need
             # not ask what is due after one; a claim finds what a turn's outcomes let through
             # (the next delivery of an asset). Only a quiet poll interval asks (retries due
             # now, rows of other processes).
             woken = self._wake.wait(self._poll_s)
             self._wake.clear()  # a wake until here is seen by the next turn
+
+    def _read(self, claimed: list[Claimed]) -> list[Claimed]:
+        """Their endpoints and events, where the claim did not bring them (SQLite: read after
+        its commit, outside the write lock)."""
+        if all(got.read for got in claimed):
+            return claimed
+        with self._db.read() as conn:
+            return self._deliveries.read(conn, claimed)
 
     def _beat(self) -> None:
         while not self._stopping.wait(max(0.2, self._lease_ms / 3000)):
