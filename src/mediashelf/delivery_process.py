@@ -194,15 +194,18 @@ def _child(settings: Settings, owner: str, wakes: Connection, counts: Connection
 
     logs.setup(settings.log_level, settings.log_format)
     parent = os.getppid()
-    # Background work: when the machine's cores are all busy, the API's requests and the jobs
-    # go first, and deliveries catch up (each turn then carries more of them, for fewer
-    # statements). Uploads with an endpoint kept 0.91-1.04 of their rate without one where
-    # they had kept 0.79-0.88 (bench.webhooks' rounds on PostgreSQL, 2 cores).
-    with contextlib.suppress(OSError):
-        os.nice(_NICE)
     relay = _Relay(counts)
     services = build_services(settings, with_worker=False)
     try:
+        # Background work: when the machine's cores are all busy, the API's requests and the
+        # jobs go first, and deliveries catch up (each turn then carries more of them, for
+        # fewer statements). Uploads with an endpoint kept 0.91-1.04 of their rate without one
+        # where they had kept 0.79-0.88 (bench.webhooks' rounds on PostgreSQL, 2 cores). Not
+        # with one write lock (SQLite): preempted while holding it, the deliverer made every
+        # upload wait, and held it about 1.3 times as long in all.
+        if not services.db.one_writer:
+            with contextlib.suppress(OSError):
+                os.nice(_NICE)
         with services.db.write() as conn:  # a child before this one died with leases
             DeliveryRepository().release(conn, owner)
         deliverer = make_deliverer(services, owner, tally=relay)

@@ -261,7 +261,10 @@ def test_a_webhook_process_that_dies_is_started_again(make_server: Callable[...,
 def test_the_webhook_process_ends_with_its_server(make_server: Callable[..., Server]) -> None:
     srv = make_server(FAST)
     child = _deliverer(srv)
-    assert srv.proc is not None  # background work: requests come first on a busy machine
-    assert _nice(child) == min(19, _nice(srv.proc.pid) + 10)
+    assert srv.proc is not None
+    # background work: requests come first on a busy machine; but not on SQLite, where the
+    # deliverer takes the one write lock that the requests wait for
+    lower = 0 if srv.backend.startswith("sqlite") else 10
+    assert _nice(child) == min(19, _nice(srv.proc.pid) + lower)
     srv.stop(signal.SIGKILL)  # no clean stop: the child sees its wake pipe close
     wait_until("the webhook process is gone", lambda: not alive(child), 30)

@@ -33,6 +33,12 @@ class Database:
         SQLite read never waits for the network, so one; PostgreSQL reads do, so a few."""
         return 1 if self.is_sqlite else 4
 
+    @property
+    def one_writer(self) -> bool:
+        """Whether the whole database has one write lock (SQLite): a process preempted while it
+        holds it makes every writer of every process wait."""
+        return self.is_sqlite
+
     def key_reader(self) -> KeyReader:
         """The event loop's key lookup: on SQLite a read on the loop's own connection, on
         PostgreSQL a batcher whose concurrent lookups share one round trip (psycopg is the
