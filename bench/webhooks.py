@@ -251,7 +251,7 @@ def main() -> None:
     ap.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres"])
     ap.add_argument("--backlog", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--per-round", type=int, default=300,
                     help="uploads in each round of the with/without endpoint comparison")
     args = ap.parse_args()
