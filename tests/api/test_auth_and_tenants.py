@@ -34,6 +34,6 @@ def test_system_assets_are_visible_to_all_and_deletable_by_none(
             got = c.get(f"/v1/assets/{sys_id}").json()
             assert got["isSystem"] is True and got["name"] == "Shared tune"
             assert httpx.get(got["fileUrl"]).content == media["mp3"].read_bytes()
-            refused = c.delete(f"/v1/assets/{sys_id}")  # read-only, and said so
-            assert refused.status_code == 403 and "read-only" in refused.json()["message"]
+            refused = c.delete(f"/v1/assets/{sys_id}")  # 404 as INTERFACE.md has it, said why
+            assert refused.status_code == 404 and "system assets" in refused.json()["message"]
             assert c.get("/v1/assets", params={"scope": "mine", "type": "AUDIO"}).json() == []

@@ -98,13 +98,18 @@ def test_system_assets_are_read_only_and_others_are_not_found(
     system = _one(api, None, "shared tune", owner=SYSTEM_TENANT_ID)
     foreign = _one(api, api.new_key(f"other-{uuid.uuid4().hex[:8]}"))
     for call in (lambda i: client.patch(f"/v1/assets/{i}", json={"name": "mine now"}),
-                 lambda i: client.delete(f"/v1/assets/{i}"),
                  lambda i: client.post(f"/v1/assets/{i}/restore")):
         refused = call(system)
         assert refused.status_code == 403, refused.text
         assert refused.json() == {"code": 403, "message": "system assets are read-only: "
-                                                          "tenants cannot change or delete them"}
+                                                          "tenants cannot change them"}
         assert call(foreign).json() == {"code": 404, "message": "asset not found"}
+    # a delete answers 404, as INTERFACE.md has it, and says why
+    assert client.delete(f"/v1/assets/{system}").json() == {
+        "code": 404, "message": "asset not found among this key's own: system assets cannot be "
+                                "deleted by tenants"}
+    assert client.delete(f"/v1/assets/{foreign}").json() == {"code": 404,
+                                                             "message": "asset not found"}
     assert client.get(f"/v1/assets/{system}").json()["name"] == "shared tune"
 
 
@@ -127,7 +132,7 @@ def test_bulk_actions_answer_per_id(api: Api, api_key: str, client: httpx.Client
     res = client.post("/v1/assets/batch-delete", json={"ids": [mine[2], system, foreign,
                                                                mine[2]]})
     assert [(r["id"], r["code"]) for r in res.json()["results"]] == [
-        (mine[2], 200), (system, 403), (foreign, 404)]
+        (mine[2], 200), (system, 404), (foreign, 404)]
     assert client.get(f"/v1/assets/{mine[2]}").status_code == 404
     assert client.get(f"/v1/assets/{system}").status_code == 200
     for body, words_in_message in (({"ids": []}, "1 to 100"), ({"ids": ["a"] * 101}, "at most"),

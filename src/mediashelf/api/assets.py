@@ -202,7 +202,9 @@ async def get_asset(request: Request, asset_id: Annotated[str, _ASSET_ID]) -> Re
 
 @router.delete("/assets/{asset_id}", summary="Delete an asset", operation_id="deleteAsset",
                responses={200: {"model": schemas.Deleted, "description": "Asset deleted"},
-                          **errors((403, "System assets are read-only"), _NO_ASSET)})
+                          **errors((404, "No such asset for this key's tenant (never was, "
+                                          "deleted, another tenant's), or a system asset, "
+                                          "which tenants cannot delete"))})
 async def delete_asset(request: Request,
                        asset_id: Annotated[str, _ASSET_ID]) -> dict[str, str]:
     key = await current_key(request)

@@ -94,7 +94,7 @@ _BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/assets/batch-delete", summary="Delete many assets", operation_id="batchDeleteAssets",
     description=f"Up to {BATCH_MAX} ids; each is deleted on its own and answers its own result "
-                "(404 not found, 403 read-only system asset).",
+                "(404 not found, or a system asset, which tenants cannot delete).",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/BatchDelete"}}}}},
     responses=_BATCH_RESPONSES)

@@ -35,7 +35,6 @@ from mediashelf.domain import (
 )
 from mediashelf.errors import (
     BadRequest,
-    Forbidden,
     InsufficientStorage,
     NotFound,
     PayloadTooLarge,
@@ -321,9 +320,9 @@ class AssetService:
             asset = self._repo.get_visible(conn, asset_id, (tenant_id, SYSTEM_TENANT_ID))
             if asset is None:
                 raise NotFound("asset not found")
-            if asset.is_system:
-                raise Forbidden("system assets are read-only: tenants cannot change or "
-                                "delete them")
+            if asset.is_system:  # 404, as the interface has it (a change of one answers 403)
+                raise NotFound("asset not found among this key's own: system assets cannot be "
+                               "deleted by tenants")
             asset.deleted_ms = asset.updated_ms = now_ms()
             if self._repo.mark_deleted(conn, asset, asset.deleted_ms):
                 self._events.record(conn, EventType.DELETED, asset)

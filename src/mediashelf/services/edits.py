@@ -21,7 +21,7 @@ from mediashelf.words import TAGS_MAX
 
 log = logging.getLogger("mediashelf.assets")
 
-READ_ONLY = "system assets are read-only: tenants cannot change or delete them"
+READ_ONLY = "system assets are read-only: tenants cannot change them"
 
 
 @dataclass(slots=True)

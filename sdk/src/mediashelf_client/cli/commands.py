@@ -162,9 +162,11 @@ def rm(asset_ids: Annotated[list[str], typer.Argument(help="One or more asset id
             try:
                 client.delete(asset_id)
                 deleted.append(asset_id)
-            except NotFoundError:
+            except NotFoundError as exc:
                 missing.append(asset_id)
-                print(f"error: no asset {asset_id}", file=sys.stderr)
+                why = exc.message.partition(": ")[2]  # a system asset's 404 says why
+                print(f"error: no asset {asset_id}" + (f" ({why})" if why else ""),
+                      file=sys.stderr)
             except PermissionDeniedError as exc:
                 refused.append(asset_id)
                 print(f"error: {asset_id}: {exc.message}", file=sys.stderr)
