@@ -62,3 +62,37 @@ def setup(level: str, fmt: str = "text") -> None:
     root.setLevel(level.upper())
     for name in ("uvicorn.access", "alembic", "botocore", "boto3", "s3transfer"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class Outage:
+    """A loop's failure that repeats every tick (the database down): logged with its traceback
+    when it starts, then once a minute with the count, and a line when it ends, instead of a
+    traceback a tick."""
+
+    def __init__(self, log: logging.Logger, action: str, every_s: float = 60.0,
+                 clock: Any = time.monotonic, **extra: Any) -> None:
+        self._log, self._action, self._every_s = log, action, every_s
+        self._clock, self._extra = clock, extra
+        self._since: float | None = None
+        self._last = 0.0
+        self._count = 0
+
+    def failed(self) -> None:
+        """Call from the except block (the traceback is the current exception's)."""
+        now = self._clock()
+        self._count += 1
+        if self._since is None:
+            self._since = self._last = now
+            self._log.exception(self._action, extra=self._extra)
+        elif now - self._last >= self._every_s:
+            self._last = now
+            self._log.error(self._action, exc_info=True, extra={
+                **self._extra, "failures": self._count,
+                "failing_s": round(now - self._since, 1)})
+
+    def ok(self) -> None:
+        if self._since is not None:
+            self._log.info(self._action.removesuffix("_failed") + "_recovered", extra={
+                **self._extra, "failures": self._count,
+                "failing_s": round(self._clock() - self._since, 1)})
+            self._since, self._count = None, 0

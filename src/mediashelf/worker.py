@@ -18,6 +18,7 @@ from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.workers import WorkerRepository
 from mediashelf.domain import Job, now_ms
+from mediashelf.logs import Outage
 from mediashelf.metrics import JOB_SECONDS
 from mediashelf.services.assets import AssetService
 from mediashelf.services.processing import Processor
@@ -50,6 +51,7 @@ class Worker:
         self._db, self._jobs, self._processor, self._assets = db, jobs, processor, assets
         self._storage = storage
         self._chores = dict(chores or {})  # more sweeps, run with the storage's
+        self._outages: dict[str, Outage] = {}  # by what fails: claim, heartbeat, sweep ...
         self._concurrency = concurrency
         self._lease_ms = int(lease_s * 1000)
         self._poll_s = poll_s
@@ -112,9 +114,10 @@ class Worker:
                     with self._db.write() as conn:
                         job = self._jobs.claim(conn, self.name, now_ms(), self._lease_ms)
             except Exception:
-                log.exception("worker.claim_failed", extra={"worker": self.name})
+                self._outage("claim").failed()
                 self._stopping.wait(self._poll_s * 4)
                 continue
+            self._outage("claim").ok()
             if job is None:
                 self._wake.wait(self._poll_s)
                 self._wake.clear()
@@ -195,8 +198,15 @@ class Worker:
             self._workers.forget_older(conn, now - _FORGET_AFTER_MS)
         self.last_beat = time.monotonic()
 
+    def _outage(self, name: str) -> Outage:
+        if name not in self._outages:
+            self._outages[name] = Outage(log, f"worker.{name}_failed", worker=self.name)
+        return self._outages[name]
+
     def _chore(self, name: str, run: Callable[[], object]) -> None:
         try:
             run()
         except Exception:
-            log.exception(f"worker.{name}_failed", extra={"worker": self.name})
+            self._outage(name).failed()
+        else:
+            self._outage(name).ok()

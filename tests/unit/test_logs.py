@@ -80,3 +80,32 @@ def test_logged_lines_parse_one_by_one(captured: io.StringIO) -> None:
     assert events[1]["huge"] == 2**80 and events[1]["tags"] == ["x", "é"]
     assert "ZeroDivisionError" in events[2]["exception"] and events[2]["level"] == "error"
     assert events[3]["logger"] == "uvicorn.error"
+
+
+def test_an_outage_is_logged_when_it_starts_once_a_minute_and_when_it_ends(
+        captured: io.StringIO) -> None:
+    """A loop that fails every tick (the database down) does not write a traceback a tick."""
+    now = [100.0]
+    outage = logs.Outage(logging.getLogger("mediashelf.test"), "events.poll_failed",
+                         clock=lambda: now[0], worker="w1")
+    outage.ok()  # nothing failed: nothing to say
+    for _ in range(241):  # two minutes of ticks every half second, and one
+        try:
+            raise ConnectionError("the database is down")
+        except ConnectionError:
+            outage.failed()
+        now[0] += 0.5
+    outage.ok()
+    outage.ok()
+    events = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert [(e["message"], e["level"]) for e in events] == [
+        ("events.poll_failed", "error"), ("events.poll_failed", "error"),
+        ("events.poll_failed", "error"), ("events.poll_recovered", "info")]
+    assert all("the database is down" in e["exception"] for e in events[:3])
+    assert [e.get("failures") for e in events] == [None, 121, 241, 241]
+    assert events[-1]["failing_s"] == 120.5 and all(e["worker"] == "w1" for e in events)
+    try:  # a new outage starts over
+        raise ConnectionError("again")
+    except ConnectionError:
+        outage.failed()
+    assert json.loads(captured.getvalue().splitlines()[-1]).get("failures") is None

@@ -29,6 +29,7 @@ from mediashelf.db.deliveries import Attempt, Claimed, DeliveryRepository, Recor
 from mediashelf.db.events import Event
 from mediashelf.db.webhooks import WebhookRepository
 from mediashelf.domain import Delivery, DeliveryState, WebhookEndpoint, now_ms
+from mediashelf.logs import Outage
 from mediashelf.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_SECONDS
 from mediashelf.net.fetch import Fetcher, FetchFailed
 from mediashelf.services.webhooks import sign
@@ -122,6 +123,8 @@ class Deliverer:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._claims = Outage(log, "webhook.claim_failed", worker=owner)
+        self._beats = Outage(log, "webhook.heartbeat_failed", worker=owner)
 
     def start(self) -> None:
         for name, run in (("webhook-dispatch", self._dispatch), ("webhook-lease", self._beat)):
@@ -187,11 +190,12 @@ class Deliverer:
                                                              self._lease_ms, free,
                                                              self._per_endpoint)
             except Exception:
-                log.exception("webhook.claim_failed", extra={"worker": self._owner})
+                self._claims.failed()
                 with self._lock:  # the POSTs were made: record them at the next turn
                     self._done = done + self._done
                 self._stopping.wait(self._poll_s * 4)
                 continue
+            self._claims.ok()
             try:
                 claimed = self._read(claimed)
             except Exception:  # leased, so sent by whoever claims them once the leases run out
@@ -229,7 +233,9 @@ class Deliverer:
                 with self._db.write() as conn:
                     self._deliveries.heartbeat(conn, self._owner, ids, now_ms(), self._lease_ms)
             except Exception:
-                log.exception("webhook.heartbeat_failed", extra={"worker": self._owner})
+                self._beats.failed()
+            else:
+                self._beats.ok()
 
     def _deliver(self, one: Delivery, endpoint: WebhookEndpoint | None,
                  event: Event | None) -> None:

@@ -18,6 +18,7 @@ import anyio
 
 from mediashelf.db.events import Event
 from mediashelf.domain import EventType
+from mediashelf.logs import Outage
 from mediashelf.metrics import EVENT_STREAMS
 from mediashelf.services.events import EventService
 
@@ -64,6 +65,7 @@ class EventHub:
         self._subs: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._outage = Outage(log, "events.poll_failed")
 
     @property
     def open_streams(self) -> int:
@@ -99,8 +101,9 @@ class EventHub:
             self._wake.clear()
             try:
                 await self.poll()
+                self._outage.ok()
             except Exception:  # the database may be back at the next tick
-                log.exception("events.poll_failed")
+                self._outage.failed()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_s)
 
