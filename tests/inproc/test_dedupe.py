@@ -78,6 +78,15 @@ def test_dedupe_false_keeps_two_and_a_later_upload_finds_the_oldest(
     three = send(client, path, dedupe="true")
     assert three.status_code == 200 and three.json()["id"] == one.json()["id"]
     assert_error(send(client, path, dedupe="maybe"), 400, "dedupe")
+    with open(path, "rb") as fh:  # where clients put a flag: the query (the form's field wins)
+        data = fh.read()
+    by_query = client.post("/v1/assets?dedupe=false", files={"file": ("p.png", data)})
+    assert by_query.status_code == 201 and by_query.json()["id"] not in ids
+    kept = client.post("/v1/assets?dedupe=false", files={"file": ("p.png", data)},
+                       data={"dedupe": "true"})
+    assert kept.status_code == 200 and kept.json()["id"] == one.json()["id"]
+    assert_error(client.post("/v1/assets?dedupe=maybe", files={"file": ("p.png", data)}), 400,
+                 "dedupe")
 
 
 def test_copies_are_per_tenant_and_per_type_and_only_live(
@@ -200,11 +209,18 @@ def test_same_url_twice_is_one_asset(url_app: InProcess, tmp_path: Path) -> None
         separate = create(site.url("/a.png"), dedupe=False)
         assert separate.status_code == 201 and separate.json()["id"] != first.json()["id"]
         assert_error(create(site.url("/a.png"), dedupe="no"), 400, "dedupe")
+        # the flag in the query: the body's own wins
+        body_wins = client.post("/v1/assets?dedupe=false", json={
+            "name": "A", "type": "IMAGE", "url": site.url("/a.png"), "dedupe": True})
+        assert body_wins.status_code == 200 and body_wins.json()["id"] == first.json()["id"]
+        by_query = client.post("/v1/assets?dedupe=off", json={
+            "name": "A", "type": "IMAGE", "url": site.url("/a.png")})
+        assert by_query.status_code == 201 and by_query.json()["id"] != first.json()["id"]
         # an upload of the bytes the URL gave is a copy of the imported asset
         up = client.post("/v1/assets", files={"file": ("a.png", data)})
         assert up.status_code == 200 and up.json()["id"] == first.json()["id"]
-        for made in (video, separate):
+        for made in (video, separate, by_query):
             wait_for(client, made.json()["id"])
-        assert len(site.requests) == 3  # the first import, the VIDEO one, the dedupe=false one
+        assert len(site.requests) == 4  # the first import, the VIDEO one, the dedupe=false ones
         assert originals(url_app) >= {first.json()["id"], separate.json()["id"]}
         assert first.json()["id"] in originals(url_app)

@@ -15,7 +15,7 @@ from mediashelf.api.jsonbody import read_import
 from mediashelf.api.openapi import errors
 from mediashelf.api.params import asset_id as parse_id
 from mediashelf.api.params import list_query
-from mediashelf.api.upload import receive_upload
+from mediashelf.api.upload import parse_flag, receive_upload
 from mediashelf.errors import UnsupportedMedia
 from mediashelf.services.assets import AssetService, Created
 from mediashelf.services.wire import to_wire
@@ -135,7 +135,12 @@ _CREATED_HEADERS = {
                 "tenant already holds (a live asset of the same type and SHA-256), or a URL it "
                 "already imported, answer that asset with 200 instead (`dedupe=false` opts "
                 "out); a FAILED or deleted asset is no such copy.",
-    openapi_extra={"requestBody": _CREATE_BODY, "parameters": [KEY_PARAMETER]},
+    openapi_extra={"requestBody": _CREATE_BODY, "parameters": [KEY_PARAMETER, {
+        "name": "dedupe", "in": "query", "required": False,
+        "schema": {"type": "string", "default": "true",
+                   "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"]},
+        "description": "false keeps this upload or import even if the tenant already holds it "
+                       "(the body's own `dedupe` field, when present, wins)"}]},
     responses={201: {"model": schemas.Asset, "description": "The new asset, in PROCESSING",
                      "headers": _CREATED_HEADERS},
                200: {"model": schemas.Asset,
@@ -158,14 +163,16 @@ async def create_asset(request: Request) -> Response:
     key = await current_key(request)
     service = asset_service(request)
     base = request.app.state.settings.base_url
+    # in the query too (`?dedupe=false`), where clients put a flag; the body's own field wins
+    flag = parse_flag(request.query_params.get("dedupe"), "dedupe", True)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
         async def handle(gate: Gate) -> Response:
             return _created(service, await receive_upload(request, service, key.tenant_id,
-                                                          gate), base)
+                                                          gate, flag), base)
     elif ctype == "application/json" or ctype.endswith("+json"):
         async def handle(gate: Gate) -> Response:
-            name, type_, url, tags, dedupe = await read_import(request)
+            name, type_, url, tags, dedupe = await read_import(request, flag)
             gate.check(fingerprint("POST /v1/assets", "import", name, type_, url, tags, dedupe))
             return _created(service, await run_in_threadpool(
                 lambda: service.create_import(key.tenant_id, name, type_, url, tags,

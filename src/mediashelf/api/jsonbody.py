@@ -31,8 +31,10 @@ _KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a numb
           list: "an array", dict: "an object"}
 
 
-async def read_import(request: Request) -> tuple[str, AssetType, str, list[str], bool]:
-    """The name (as sent), type, url (stripped), tags and dedupe flag of an import's body."""
+async def read_import(request: Request, dedupe: bool = True
+                      ) -> tuple[str, AssetType, str, list[str], bool]:
+    """The name (as sent), type, url (stripped), tags and dedupe flag of an import's body (the
+    flag `dedupe` when the body has none)."""
     data = parse(await _read(request))
     try:
         type_ = AssetType(data["type"])
@@ -40,7 +42,7 @@ async def read_import(request: Request) -> tuple[str, AssetType, str, list[str],
         raise BadRequest(f"invalid value '{shown(data['type'])}' for 'type': allowed values "
                          "are AUDIO, IMAGE, VIDEO") from None
     return (data["name"], type_, data["url"].strip(), check_tags(data.get("tags", [])),
-            data.get("dedupe", True))
+            data.get("dedupe", dedupe))
 
 
 async def read_object(request: Request, shape: str, members: tuple[str, ...]) -> dict[str, Any]:

@@ -132,9 +132,10 @@ class _Form:
 
 
 async def receive_upload(request: Request, service: AssetService, tenant_id: Any,
-                         gate: Gate) -> Created:
+                         gate: Gate, dedupe: bool = True) -> Created:
     """Stream the request body into a new asset's storage; the file never sits whole in memory.
-    Once it is read whole, the gate learns what it was (its idempotency fingerprint)."""
+    Once it is read whole, the gate learns what it was (its idempotency fingerprint). `dedupe`
+    applies when the form has no such field."""
     boundary = _boundary(request)
     declared_len = _declared_length(request)
     ceiling = service.limit_for(None)
@@ -168,7 +169,7 @@ async def receive_upload(request: Request, service: AssetService, tenant_id: Any
             form.buffer = bytearray()
         name = form.fields.get("name")
         declared = parse_type(form.fields.get("type"))
-        dedupe = parse_flag(form.fields.get("dedupe"), "dedupe", True)
+        dedupe = parse_flag(form.fields.get("dedupe"), "dedupe", dedupe)
         tags = split_tags(form.fields.get("tags", ""))
         gate.check(fingerprint("POST /v1/assets", "upload", sink.sha256, sink.size,
                                form.filename, name or None, declared, dedupe, tags))
