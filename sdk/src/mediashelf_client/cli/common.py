@@ -151,14 +151,17 @@ def shape_text(a: Asset) -> str:
 
 
 def age_text(when: dt.datetime | None) -> str:
-    """How long ago: 5s, 3m, 2h, 4d ago, then the date."""
+    """How long ago: 5s, 3m, 2h, 4d ago, then the date; a time to come: in 5s … 4d (a purge)."""
     if when is None:
         return ""
     seconds = (dt.datetime.now(dt.UTC) - when).total_seconds()
+    ahead = seconds < -1  # a second's skew between clocks is still "now"
+    seconds = abs(seconds)
     for limit, div, unit in ((60, 1, "s"), (3600, 60, "m"), (86400, 3600, "h"),
                              (86400 * 30, 86400, "d")):
         if seconds < limit:
-            return f"{max(0, int(seconds // div))}{unit} ago"
+            count = f"{int(seconds // div)}{unit}"
+            return f"in {count}" if ahead else f"{count} ago"
     return when.date().isoformat()
 
 
