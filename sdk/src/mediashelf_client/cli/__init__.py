@@ -60,7 +60,7 @@ def run(target: typer.Typer, argv: list[str] | None = None,
         sys.exit(130)
     except click_exc.ClickException as exc:
         _in_our_words(exc)
-        exc.show()
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Exception as exc:
         message, status = explain(exc)
@@ -77,6 +77,15 @@ _WORDS = {
     "greater_than": "must be more than {gt}", "less_than": "must be less than {lt}",
     "finite_number": "expected a finite number",
 }
+
+
+def _one_line(exc: click_exc.ClickException) -> str:
+    """click's usage block (Usage:, Try …, Error:) as one line, with where to read more."""
+    words = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click_exc.UsageError) and ctx is not None:
+        words += f" (see '{ctx.command_path} --help')"
+    return words
 
 
 def _in_our_words(exc: click_exc.ClickException) -> None:
