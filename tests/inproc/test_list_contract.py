@@ -147,6 +147,7 @@ def test_page_past_the_end_and_empty_results(api: Api, tenant: tuple[str, uuid.U
     ({"page": "1.5"}, "page", "1"),
     ({"page": ""}, "page", "1"),
     ([("page", "1"), ("page", "2")], "page", "1"),
+    ({"page": "9" * 22}, "page", "at most 18 digits"),  # a number, but past what is kept
     ({"pageSize": "0"}, "pageSize", "1 to 100"),
     ({"pageSize": "101"}, "pageSize", "1 to 100"),
     ({"pageSize": "1e2"}, "pageSize", "1 to 100"),

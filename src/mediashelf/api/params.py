@@ -124,7 +124,7 @@ def _int_param(params: QueryParams, name: str, default: int, low: int,
     values = params.getlist(name)
     if not values:
         return default
-    bounds = f"from {low} to {high}" if high else f"{low} or more"
+    bounds = f"from {low} to {high}" if high else f"{low} or more, in at most 18 digits"
     if len(values) > 1:
         raise BadRequest(f"parameter '{name}' given more than once; allowed values are "
                          f"integers {bounds}")
