@@ -268,3 +268,29 @@ def test_the_webhook_process_ends_with_its_server(make_server: Callable[..., Ser
     assert _nice(child) == min(19, _nice(srv.proc.pid) + lower)
     srv.stop(signal.SIGKILL)  # no clean stop: the child sees its wake pipe close
     wait_until("the webhook process is gone", lambda: not alive(child), 30)
+
+
+def test_a_disabled_endpoint_keeps_its_queue_and_gets_nothing_new(
+        make_server: Callable[..., Server], media: dict[str, Path]) -> None:
+    srv = make_server({**FAST, "MEDIASHELF_WEBHOOK_RETRY_SCHEDULE": "2s, 2s, 2s"})
+    with receiver() as rx, srv.client(srv.new_key("paused")) as client:
+        rx.default = 500
+        hook = _hook(client, rx.url())
+        before = upload(client, media["png"], name="before")["id"]
+        wait_for(client, before)  # its asset.ready queued too, behind its asset.created
+        rx.wait(lambda g: len(g) >= 1, what="the first, failed attempt")
+        paused = client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": False})
+        assert paused.status_code == 200 and paused.json()["enabled"] is False
+        during = upload(client, media["jpeg"], name="during")["id"]
+        wait_for(client, during)
+        time.sleep(3)  # past the retry: a disabled endpoint is sent nothing
+        assert len(rx.snapshot()) == 1
+        rx.default = 200
+        assert client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": True}).is_success
+        got = rx.wait(lambda g: sum(b'"asset.ready"' in r.body for r in g) >= 1,
+                      what="the queue, once enabled again")
+        time.sleep(1)
+        per_asset = _by_asset(rx.snapshot() or got, hook["secret"])
+        assert [kind for kind, _ in per_asset[before]] == [
+            "asset.created", "asset.created", "asset.ready"]  # in order, the first one again
+        assert during not in per_asset  # its events came while the endpoint was disabled
