@@ -156,13 +156,15 @@ class AssetRepository:
         """The tenant's assets deleted since since_ms, newest deletion first, and their count."""
         within = (assets.c.tenant_id == tenant_id, assets.c.deleted_ms.is_not(None),
                   assets.c.deleted_ms >= since_ms)
-        total = conn.execute(sa.select(sa.func.count()).select_from(assets)
-                             .where(*within)).scalar_one()
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(assets)
+                                 .where(*within)).scalar_one())
+        if offset >= total:  # past the end: no rows to read (and an offset past 2**63 - 1
+            return total, []  # would not fit the database's integer)
         rows = conn.execute(
             sa.select(*_ASSET).where(*within)
             .order_by(assets.c.deleted_ms.desc(), assets.c.id.desc())
             .limit(limit).offset(offset)).mappings()
-        return int(total), [_to_asset(r) for r in rows]
+        return total, [_to_asset(r) for r in rows]
 
     def mark_deleted(self, conn: Connection, asset: Asset, now: int) -> bool:
         res = conn.execute(

@@ -260,11 +260,13 @@ class DeliveryRepository:
     def page(self, conn: Connection, endpoint_id: uuid.UUID, limit: int,
              offset: int) -> tuple[list[Delivery], int]:
         """Newest first, and the total."""
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(d)
+                                 .where(d.c.endpoint_id == endpoint_id)).scalar_one())
+        if offset >= total:  # past the end: no rows to read (and an offset past 2**63 - 1
+            return [], total  # would not fit the database's integer)
         rows = conn.execute(sa.select(d).where(d.c.endpoint_id == endpoint_id)
                             .order_by(d.c.id.desc()).limit(limit).offset(offset))
-        total = conn.execute(sa.select(sa.func.count()).select_from(d)
-                             .where(d.c.endpoint_id == endpoint_id)).scalar_one()
-        return [_delivery(r) for r in rows], int(total)
+        return [_delivery(r) for r in rows], total
 
     def history(self, conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         """The attempts of these deliveries, oldest first."""
