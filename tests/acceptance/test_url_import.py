@@ -62,7 +62,7 @@ PRIVATE = "url points to a private address" + ALLOW_PRIVATE
 
 
 @pytest.mark.parametrize(("template", "why"), [
-    ("http://127.0.0.1:{port}/a.png", "only https:// urls can be imported" + ALLOW_PRIVATE),
+    ("http://127.0.0.1:{port}/a.png", "only https:// urls are allowed" + ALLOW_PRIVATE),
     ("https://127.0.0.1:{port}/a.png", PRIVATE),
     ("https://2130706433:{port}/a.png", PRIVATE),
     ("https://0x7f.1:{port}/a.png", PRIVATE),

@@ -283,6 +283,10 @@ def test_a_disabled_endpoint_keeps_its_queue_and_gets_nothing_new(
         assert paused.status_code == 200 and paused.json()["enabled"] is False
         during = upload(client, media["jpeg"], name="during")["id"]
         wait_for(client, during)
+        queued = _deliveries(client, hook["id"])
+        assert len(queued) == 2  # its events came while enabled; none since
+        refused = client.post(f"/v1/webhooks/{hook['id']}/deliveries/{queued[0]['id']}/retry")
+        assert refused.status_code == 409 and "disabled" in refused.json()["message"]
         time.sleep(3)  # past the retry: a disabled endpoint is sent nothing
         assert len(rx.snapshot()) == 1
         rx.default = 200

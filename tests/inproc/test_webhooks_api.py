@@ -91,7 +91,7 @@ def test_another_tenant_can_neither_see_nor_touch_an_endpoint(api: Api,
     ("https://[::1]/hook", "url points to a private address" + ALLOW_PRIVATE),
     ("https://10.0.0.8/hook", "url points to a private address" + ALLOW_PRIVATE),
     ("https://localhost/hook", "url points to a local host name" + ALLOW_PRIVATE),
-    ("http://hooks.example.com/", "only https:// urls can be imported" + ALLOW_PRIVATE),
+    ("http://hooks.example.com/", "only https:// urls are allowed" + ALLOW_PRIVATE),
     ("ftp://hooks.example.com/", "url scheme ftp: is not allowed; use https://"),
     ("https://user:pw@hooks.example.com/", "url must not contain a user name or password"),
 ])
@@ -168,3 +168,22 @@ def test_a_tenant_has_at_most_the_limit(make_app: Any) -> None:
         first = client.get("/v1/webhooks").json()[0]["id"]
         assert client.delete(f"/v1/webhooks/{first}").status_code == 200
         assert _create(client).status_code == 201
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=40) | st.sampled_from(["a\x00b", "\x00", "\u2028x\t\n", "\x85", "é\r\n"]))
+def test_any_description_is_kept_or_refused_never_500(client: httpx.Client, text: str) -> None:
+    """NUL, which PostgreSQL text cannot hold, and other controls are refused; tabs and line
+    breaks are kept."""
+    res = _create(client, description=text)
+    refused = any((ord(c) < 32 and c not in "\t\n\r") or 0x7f <= ord(c) <= 0x9f for c in text)
+    if refused:
+        assert "control characters" in _is_error(res, 400)["message"]
+        return
+    assert res.status_code == 201, res.text
+    made = res.json()
+    assert made["description"] == text.strip()
+    again = client.patch(f"/v1/webhooks/{made['id']}", json={"description": text + "\x00"})
+    assert "control characters" in _is_error(again, 400)["message"]
+    assert client.delete(f"/v1/webhooks/{made['id']}").status_code in (200, 204)

@@ -247,7 +247,7 @@ def test_refusal_messages_say_why() -> None:
     fetcher = Fetcher(resolver=resolver_for({}))
     cases = {
         "ftp://example.com/a": "url scheme ftp: is not allowed; use https://",
-        "http://example.com/a": "only https:// urls can be imported" + ALLOW_PRIVATE,
+        "http://example.com/a": "only https:// urls are allowed" + ALLOW_PRIVATE,
         "https://10.0.0.1/": "url points to a private address" + ALLOW_PRIVATE,
         "https://example.com:8080/": "url port 8080 is not allowed" + ALLOW_PORT,
         "https://u:p@example.com/": "url must not contain a user name or password",
@@ -394,7 +394,7 @@ REFUSED_PRIVATE = "redirect refused: url points to a private address" + ALLOW_PR
     ("https://0x7f.1:{port}/x", REFUSED_PRIVATE),
     ("https://evil.test:{port}/x",
      "redirect target resolves to a private address" + ALLOW_PRIVATE),
-    ("http://media.test:{port}/x", "redirect refused: only https:// urls can be imported"
+    ("http://media.test:{port}/x", "redirect refused: only https:// urls are allowed"
                                  + ALLOW_PRIVATE),
     ("file:///etc/passwd", "redirect refused: url scheme file: is not allowed; use https://"),
     ("gopher://127.0.0.1:{port}/", "redirect refused: url scheme gopher: is not allowed; "

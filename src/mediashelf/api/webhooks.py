@@ -213,7 +213,8 @@ async def list_deliveries(request: Request, webhook_id: str) -> Response:
     status_code=202,
     responses={202: {"model": ws.Delivery, "description": "The delivery, queued"},
                **errors((404, "No such endpoint or delivery for this key's tenant"),
-                        (409, "The delivery is being sent right now"))})
+                        (409, "The delivery is being sent right now, or the endpoint is "
+                              "disabled"))})
 async def retry_delivery(request: Request, webhook_id: str, delivery_id: str) -> Response:
     key = await current_key(request)
     target = _id(webhook_id)

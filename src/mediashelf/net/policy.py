@@ -195,7 +195,7 @@ def parse_url(
     if scheme not in DEFAULT_PORTS:
         raise UrlRefused(f"url scheme {scheme}: is not allowed; use https://", "scheme")
     if scheme == "http" and not allow_private:
-        raise UrlRefused("only https:// urls can be imported" + PRIVATE_HINT, "scheme")
+        raise UrlRefused("only https:// urls are allowed" + PRIVATE_HINT, "scheme")
     if not rest.startswith("//"):
         raise UrlRefused("url is not valid; it must start with https://")
     try:

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -62,13 +63,20 @@ def check_events(value: Any) -> list[str]:
         raise BadRequest(f"'events' must be an array of event types ({allowed})")
     out: list[str] = []
     for item in value:
-        if not isinstance(item, str) or item not in (*WEBHOOK_EVENT_TYPES, "*"):
-            what = f"'{shown(item)}'" if isinstance(item, str) else "a value that is not a string"
-            raise BadRequest(f"invalid event type {what} in 'events': allowed values are "
-                             f"{allowed}")
+        if not isinstance(item, str):
+            raise BadRequest(f"'events' holds a value that is not a string: allowed values "
+                             f"are {allowed}")
+        if item not in (*WEBHOOK_EVENT_TYPES, "*"):
+            raise BadRequest(f"invalid event type '{shown(item)}' in 'events': allowed values "
+                             f"are {allowed}")
         if item not in out:
             out.append(item)
     return ["*"] if "*" in out else sorted(out)
+
+
+# Line breaks and tabs may lay out a note; other controls (NUL, which PostgreSQL text cannot
+# hold, among them) and lone surrogates have no place in one.
+_NOT_IN_DESCRIPTION = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def check_description(value: Any) -> str:
@@ -76,6 +84,9 @@ def check_description(value: Any) -> str:
         raise BadRequest("'description' must be a string")
     if len(value) > MAX_DESCRIPTION:
         raise BadRequest(f"'description' is longer than {MAX_DESCRIPTION} characters")
+    if _NOT_IN_DESCRIPTION.search(value):
+        raise BadRequest("'description' must not contain control characters other than tabs "
+                         "and line breaks (such as NUL)")
     return value.strip()
 
 
@@ -211,11 +222,14 @@ class WebhookService:
     def retry(self, tenant_id: uuid.UUID, endpoint_id: uuid.UUID,
               delivery_id: int) -> DeliveryView:
         with self._db.write() as conn:
-            if self._endpoints.get(conn, tenant_id, endpoint_id) is None:
+            endpoint = self._endpoints.get(conn, tenant_id, endpoint_id)
+            if endpoint is None:
                 raise NotFound("webhook endpoint not found")
             found = self._deliveries.get(conn, endpoint_id, delivery_id)
             if found is None:
                 raise NotFound("delivery not found")
+            if not endpoint.enabled:  # it would wait, not be sent: say so, as a test message does
+                raise Conflict("the endpoint is disabled: enable it first (PATCH enabled=true)")
             if found.state is DeliveryState.SENDING:
                 raise Conflict("the delivery is being sent right now")
             self._deliveries.again(conn, delivery_id, now_ms())
