@@ -95,8 +95,9 @@ class Services:
         self.db.close()
 
 
-def build_services(settings: Settings, *, with_worker: bool) -> Services:
-    """Everything a process needs; the worker (and its decoder pool) only when asked."""
+def build_services(settings: Settings, *, with_worker: bool, deliver: bool = True) -> Services:
+    """Everything a process needs; the worker (and its decoder pool) only when asked, and
+    with it the webhook deliverer unless `deliver` is false."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.database_url, pool_size=settings.db_pool_size,
                        max_overflow=settings.db_max_overflow)
@@ -125,7 +126,7 @@ def build_services(settings: Settings, *, with_worker: bool) -> Services:
     health.more_metrics.append(services.webhooks.metric_families)
     if with_worker:
         services.analyser = make_analyser(settings)
-        services.worker = make_worker(services, services.analyser)
+        services.worker = make_worker(services, services.analyser, deliver=deliver)
         assets.on_enqueue = services.worker.wake
     return services
 
@@ -166,7 +167,7 @@ def make_analyser(s: Settings) -> Analyser:
                     max_duration=s.media_max_duration)
 
 
-def make_worker(services: Services, analyser: Analyser) -> Worker:
+def make_worker(services: Services, analyser: Analyser, *, deliver: bool = True) -> Worker:
     s = services.settings
     limits = {t: s.max_bytes(t.value) for t in AssetType}
     processor = Processor(services.db, AssetRepository(), services.storage, analyser,
@@ -182,13 +183,13 @@ def make_worker(services: Services, analyser: Analyser) -> Worker:
                     purge_every_s=max(1.0, min(60.0, s.purge_after / 4, s.upload_expiry / 4)),
                     sweep_every_s=max(1.0, min(300.0, s.upload_lease / 2)),
                     workers=WorkerRepository(), beat_every_s=s.worker_stale_after / 3)
-    if s.webhook_process:  # its Python off this process's GIL (the API's, the jobs')
+    if deliver and s.webhook_process:  # its Python off this process's GIL (the API's, jobs')
         from mediashelf.delivery_process import DelivererProcess
 
         process = DelivererProcess(s, worker.name)
         services.webhooks.on_queued = process.wake
         worker.companions.append(process)
-    else:
+    elif deliver:
         worker.companions.append(make_deliverer(services, worker.name))
     return worker
 

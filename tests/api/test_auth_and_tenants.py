@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
+import pytest
+from tests.support.procs import spawned
 from tests.support.server import Server
 
 
@@ -37,3 +43,22 @@ def test_system_assets_are_visible_to_all_and_deletable_by_none(
             refused = c.delete(f"/v1/assets/{sys_id}")  # 404 as INTERFACE.md has it, said why
             assert refused.status_code == 404 and "system assets" in refused.json()["message"]
             assert c.get("/v1/assets", params={"scope": "mine", "type": "AUDIO"}).json() == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_system_import_starts_no_webhook_process(make_server: object,
+                                                 media: dict[str, Path]) -> None:
+    """System assets raise no tenant events: the command processes them with a worker of its
+    own, without the webhook process a worker otherwise starts (and waits a second for)."""
+    srv = make_server(start=False)  # type: ignore[operator]
+    proc = subprocess.Popen([*srv.command, "system", "import", "--init",
+                             str(media["mp3"])], env=srv.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: set[int] = set()
+    while proc.poll() is None:
+        with contextlib.suppress(OSError):  # it may end between the poll and the read
+            seen.update(spawned(proc.pid))
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    assert proc.returncode == 0 and "READY" in out, err
+    assert seen == set()

@@ -110,7 +110,8 @@ def system_import(
     declared = parse_type(type_.upper() if type_ else None)
     settings = settings_from_env()
     ensure_library(settings, init=init)
-    services = prepare(settings, with_worker=True, seed=False)
+    # system assets raise no tenant events: a worker to process them, no webhook process
+    services = prepare(settings, with_worker=True, seed=False, deliver=False)
     try:
         library = SystemLibrary(services.db, services.assets)
         added = [library.import_file(p, declared, name) for p in paths]

@@ -36,13 +36,14 @@ def settings_from_env(quiet: bool = True, **flags: Any) -> Settings:
     return settings
 
 
-def prepare(settings: Settings, *, with_worker: bool, seed: bool) -> Any:
-    """Open everything, bring the schema up to date, and make sure the system library exists."""
+def prepare(settings: Settings, *, with_worker: bool, seed: bool, deliver: bool = True) -> Any:
+    """Open everything, bring the schema up to date, and make sure the system library exists
+    (a worker without the webhook deliverer if `deliver` is false)."""
     from mediashelf.app import build_services
     from mediashelf.db import migrate
     from mediashelf.services.system_library import SystemLibrary
 
-    services = build_services(settings, with_worker=with_worker)
+    services = build_services(settings, with_worker=with_worker, deliver=deliver)
     try:
         migrate.upgrade(services.db)
         library = SystemLibrary(services.db, services.assets)
