@@ -10,7 +10,8 @@ subscribed, uploads were answered 10-30 % slower. Here it runs apart:
 - it stops when the wake pipe closes: at stop(), or when the worker's process dies without one
   (SIGKILL), so it never outlives the worker; its leases are the worker's (same owner);
 - one that dies is started again, a second later (up to a minute if it keeps dying young);
-- it runs at a lower CPU priority (nice +10): on a busy machine requests come first.
+- on PostgreSQL it runs at a lower CPU priority (nice +10): on a busy machine requests come
+  first (not on SQLite, where it would be preempted holding the one write lock).
 """
 
 from __future__ import annotations
