@@ -7,7 +7,7 @@ import functools
 import os
 import time
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -261,6 +261,15 @@ class StoredRow(Hashable, Protocol):
     def id(self) -> Hashable: ...
 
 
+@dataclass(slots=True, frozen=True)
+class RowForm:
+    """How a database's rows spell what the wire spells otherwise: a page's rows go to the
+    wire as they were read, without becoming Assets first."""
+
+    id_text: Callable[[Any], str]  # a returned id as str(UUID) spells it
+    system_owner: Hashable  # the system library's tenant_id as returned
+
+
 @dataclass(slots=True)
 class Page:
     query: ListQuery
@@ -268,6 +277,7 @@ class Page:
     versions: tuple[int, ...] = ()  # the owners' library versions the page was read at
     items: Sequence[Asset] = ()
     rows: Sequence[StoredRow] = ()  # each item's stored row as read
+    form: RowForm | None = None  # how to read them (None: no rows)
 
     @property
     def total_pages(self) -> int:

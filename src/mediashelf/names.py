@@ -21,6 +21,7 @@ _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # downloaded file's name goes without them (the stored name keeps them).
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_IN_FILE = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CHANGED_IN_FILE = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 _NOT_IN_FALLBACK = re.compile('[^\x20-\x7e]|["\\\\%]')
 
 
@@ -45,7 +46,10 @@ def check_file_name(value: str | None) -> str | None:
 
 def download_name(name: str, extension: str) -> str:
     """The name a downloaded copy gets: no path separators or controls, the real extension."""
-    base = _BIDI_CONTROLS.sub("", _UNSAFE_IN_FILE.sub("_", name)).strip() or "asset"
+    if _CHANGED_IN_FILE.search(name) is None:  # most names (a listing asks for 100 a page)
+        base = name.strip() or "asset"
+    else:
+        base = _BIDI_CONTROLS.sub("", _UNSAFE_IN_FILE.sub("_", name)).strip() or "asset"
     if extension and base.lower().endswith(extension):
         return base
     return base + extension
@@ -54,6 +58,8 @@ def download_name(name: str, extension: str) -> str:
 def inline_disposition(filename: str) -> str:
     """`inline; filename="…"` (RFC 6266), with `filename*=UTF-8''…` (RFC 8187) when the name
     is not plain ASCII: the quoted name is then an ASCII stand-in for older clients."""
+    if _NOT_IN_FALLBACK.search(filename) is None:  # plain ASCII: it is its own fallback
+        return f'inline; filename="{filename}"'
     fallback = _ascii_fallback(filename)
     if fallback == filename:
         return f'inline; filename="{filename}"'

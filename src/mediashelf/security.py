@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 KEY_PREFIX = "msk_"
 
@@ -39,19 +41,31 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     return path.read_bytes()
 
 
+_hmac_new: Callable[..., Any] = hmac.new
+with contextlib.suppress(ImportError):  # OpenSSL's HMAC itself: its copy() is one C call,
+    import _hashlib  # hmac.HMAC's copy() builds a Python object around one
+
+    _hmac_new = _hashlib.hmac_new
+
+
+def keyed_sha256(key: bytes) -> Any:
+    """HMAC-SHA256 keyed with `key`, nothing hashed yet: copy() it, then update the copy."""
+    return _hmac_new(key, digestmod="sha256")
+
+
 class UrlSigner:
     """HMAC-SHA256 of the parts joined by newlines, 40 hex digits. The key's padded blocks are
     hashed once; each signature copies that state (a listing signs two URLs a row)."""
 
     def __init__(self, secret: bytes) -> None:
-        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+        self._keyed = keyed_sha256(secret)
 
     def sign(self, *parts: str | int) -> str:
         return self.sign_text("\n".join(str(p) for p in parts))
 
     def sign_text(self, text: str) -> str:
         """sign() of the parts already joined by newlines."""
-        mac = self._keyed.copy()
+        mac: hmac.HMAC = self._keyed.copy()
         mac.update(text.encode())
         return mac.hexdigest()[:40]
 

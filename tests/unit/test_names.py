@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mediashelf.api import disposition
 from mediashelf.errors import BadRequest
+from mediashelf import names
 from mediashelf.names import check_name, download_name, inline_disposition
 
 NAMES = st.text(st.characters(codec="utf-8"), min_size=1, max_size=80)
@@ -60,3 +61,14 @@ def test_download_names() -> None:
     assert inline_disposition("plain.png") == 'inline; filename="plain.png"'
     assert inline_disposition("été.png") == \
         "inline; filename=\"ete.png\"; filename*=UTF-8''%C3%A9t%C3%A9.png"
+
+
+@settings(max_examples=300)
+@given(st.text(st.sampled_from("ab .é/\\\x00\x1f\x7f\x85\u202a\u202e\u2066\u2069🎬")
+               | st.characters(), max_size=20), st.sampled_from(["", ".jpg"]))
+def test_a_download_name_loses_separators_controls_and_bidi_marks(name: str, ext: str) -> None:
+    """The shortcut for names with nothing to change gives what the full rewrite gives."""
+    base = names._BIDI_CONTROLS.sub("", names._UNSAFE_IN_FILE.sub("_", name)).strip() or "asset"
+    want = base if ext and base.lower().endswith(ext) else base + ext
+    assert download_name(name, ext) == want
+    assert not names._CHANGED_IN_FILE.search(want)

@@ -30,7 +30,7 @@ from mediashelf.db.sql import (
     dialect,
     fetch,
 )
-from mediashelf.domain import Asset, ListQuery, Page, Sort
+from mediashelf.domain import SYSTEM_TENANT_ID, Asset, ListQuery, Page, RowForm, Sort
 from mediashelf.lru import BoundedLRU
 
 _DIRECT = 1000  # pages within this many rows of either end are read without the buckets
@@ -78,7 +78,8 @@ class Listing:
             rows = fetch(conn, sql.groups_page(
                 [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
                  for g in groups], query.sort, from_start, shown, skip), AssetRow)
-            return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
+            return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
+                    _form(sql))
         newest_first = from_start == (query.sort is Sort.NEWEST)  # oldest first: the other end
         bound: uuid.UUID | None = None
         if skip > _DIRECT:
@@ -91,7 +92,8 @@ class Listing:
              for g in groups], bound, newest_first, shown, skip), AssetRow)
         if query.sort is Sort.OLDEST:
             rows.reverse()  # the page statement answers newest first
-        return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
+        return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
+                    _form(sql))
 
     def _search(self, conn: Connection, sql: Dialect,
                 keys: tuple[list[Hashable], list[str], list[str]], query: ListQuery,
@@ -124,7 +126,8 @@ class Listing:
                                                  shown, skip), AssetRow)
             if not from_start:
                 rows.reverse()
-        return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
+        return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
+                    _form(sql))
 
     def _with_digests(self, conn: Connection, sql: Dialect, owners: Sequence[uuid.UUID],
                       query: ListQuery) -> Page:
@@ -142,7 +145,8 @@ class Listing:
             return Page(query, total, versions)
         rows = fetch(conn, sql.digest_page(ids, types, statuses, digests, query.page_size,
                                            query.offset), AssetRow)
-        return Page(query, total, versions, _Decoded(rows, sql.asset), rows)
+        return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
+                    _form(sql))
 
     def _locate(self, conn: Connection, sql: Dialect,
                 keys: tuple[list[Hashable], list[str], list[str]], skip: int,
@@ -171,6 +175,10 @@ class Listing:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
         return uuid.UUID(int=ms << 80), skip - before
+
+
+def _form(sql: Dialect) -> RowForm:
+    return RowForm(sql.id_text, sql.bind_id(SYSTEM_TENANT_ID))
 
 
 def _versions(heads: Sequence[GroupRow], owners: Sequence[Hashable],

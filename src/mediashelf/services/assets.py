@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -51,7 +52,31 @@ if TYPE_CHECKING:  # services/events.py renders with this module's Links
 
 log = logging.getLogger("mediashelf.assets")
 
-def _download_name(asset: Asset, mime: str) -> str:
+class Linkable(Protocol):
+    """What signing an asset's links reads: an Asset's fields, or its stored row's."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def file_key(self) -> str | None: ...
+    @property
+    def thumb_key(self) -> str | None: ...
+    @property
+    def mime_type(self) -> str | None: ...
+    @property
+    def thumb_mime(self) -> str | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def original_name(self) -> str | None: ...
+
+
+@functools.lru_cache(maxsize=64)
+def _thumb_name(mime: str) -> str:
+    return f"thumbnail{kinds.extension(mime) or '.webp'}"
+
+
+def _download_name(asset: Linkable, mime: str) -> str:
     return download_name(asset.name or asset.original_name or "asset", kinds.extension(mime))
 
 
@@ -67,6 +92,9 @@ class Created:
 class Links:
     file_url: str | None
     thumbnail_url: str | None
+
+
+_NO_LINKS = Links(None, None)
 
 
 @dataclass(slots=True)
@@ -372,18 +400,23 @@ class AssetService:
         """Links change only when this does (the hour their expiry is counted from)."""
         return int(time.time()) // 3600
 
-    def links(self, asset: Asset) -> Links:
-        """Signed URLs, stable within the hour so that clients and caches can reuse them."""
-        if asset.status is not AssetStatus.READY or not asset.file_key:
-            return Links(None, None)
-        expires = (int(time.time()) // 3600 + 1) * 3600 + int(self._settings.url_ttl)
+    def links_expiry(self, epoch: int) -> int:
+        """When the links signed in that hour expire."""
+        return (epoch + 1) * 3600 + int(self._settings.url_ttl)
+
+    def links(self, asset: Linkable, expires: int | None = None) -> Links:
+        """Signed URLs, stable within the hour so that clients and caches can reuse them; of
+        an Asset or of its stored row as read (a listing signs its rows' links directly)."""
+        if asset.status != AssetStatus.READY or not asset.file_key:
+            return _NO_LINKS
+        if expires is None:
+            expires = self.links_expiry(self.links_epoch())
         mime = asset.mime_type or "application/octet-stream"
         file_url = self.storage.signed_url(asset.file_key, filename=_download_name(asset, mime),
                                            content_type=mime, expires_at=expires)
         thumb_url = None
         if asset.thumb_key:
             tmime = asset.thumb_mime or "image/webp"
-            thumb_url = self.storage.signed_url(
-                asset.thumb_key, filename=f"thumbnail{kinds.extension(tmime) or '.webp'}",
-                content_type=tmime, expires_at=expires)
+            thumb_url = self.storage.signed_url(asset.thumb_key, filename=_thumb_name(tmime),
+                                                content_type=tmime, expires_at=expires)
         return Links(file_url, thumb_url)

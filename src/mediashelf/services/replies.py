@@ -11,20 +11,23 @@ through the thread pool. Identical misses in flight are read once (services/flig
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 from anyio import CapacityLimiter, to_thread
 from starlette.responses import Response
 
+from mediashelf.db.sql import AssetRow
 from mediashelf.domain import ApiKey, Asset, AssetType, ListQuery, Page, StoredRow
 from mediashelf.lru import BoundedLRU
 from mediashelf.metrics import REPLIES
 from mediashelf.services.assets import AssetService, Links
 from mediashelf.services.flight import SingleFlight
-from mediashelf.services.wire import to_wire
+from mediashelf.services.wire import row_to_wire, to_wire
 
 REPLY_BYTES_PER_ENTRY = 64 << 10  # a cache of N replies holds at most N x 64 KiB of them
 WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB) ...
@@ -85,21 +88,22 @@ class WireMemo:
         self._lru: BoundedLRU[Hashable, _Made] = BoundedLRU(
             entries, max_bytes, lambda made: len(made.body) + 512)  # + the row, roughly
 
-    def body(self, page: Page, epoch: int, links: Callable[[Asset], Links]) -> bytes:
+    def body(self, page: Page, epoch: int, links: Callable[[AssetRow], Links]) -> bytes:
         """The JSON array of the page's items, as orjson.dumps of their to_wire() writes it."""
-        rows: Sequence[StoredRow] = page.rows
+        rows = cast(Sequence[AssetRow], page.rows)
+        form = page.form
         found = self._lru.get_many(row.id for row in rows)
         parts: list[bytes] = []
         made: list[tuple[Hashable, _Made]] = []
-        for i, (row, entry) in enumerate(zip(rows, found, strict=True)):
+        for row, entry in zip(rows, found, strict=True):
             if entry is not None and entry.row == row:
                 if entry.epoch != epoch:  # the same asset, its links of another hour
-                    entry = entry.relinked(links(page.items[i]), epoch)
+                    entry = entry.relinked(links(row), epoch)
                     made.append((row.id, entry))
                 parts.append(entry.body)
                 continue
-            asset = page.items[i]  # made from its row only now (items decode lazily)
-            entry = _Made.of(row, epoch, orjson.dumps(to_wire(asset, links(asset))))
+            assert form is not None  # a page with rows says how to read them
+            entry = _Made.of(row, epoch, orjson.dumps(row_to_wire(row, form, links(row))))
             made.append((row.id, entry))
             parts.append(entry.body)
         self._lru.put_many(made)
@@ -196,10 +200,14 @@ class Replies:
     def _list(self, key: ApiKey, query: ListQuery) -> Response:
         page = self._assets.list(key.tenant_id, query)
         epoch = self._assets.links_epoch()  # once: the body and its cache key share the hour
+        links = functools.partial(self._assets.links, expires=self._assets.links_expiry(epoch))
         if self._memo is not None:
-            body = self._memo.body(page, epoch, self._assets.links)
+            body = self._memo.body(page, epoch, links)
+        elif page.form is not None:
+            form, rows = page.form, cast(Sequence[AssetRow], page.rows)
+            body = orjson.dumps([row_to_wire(row, form, links(row)) for row in rows])
         else:
-            body = orjson.dumps([to_wire(a, self._assets.links(a)) for a in page.items])
+            body = b"[]"
         headers = {"X-Total-Count": str(page.total), "X-Page": str(query.page),
                    "X-Page-Size": str(query.page_size), "X-Total-Pages": str(page.total_pages)}
         reply = Response(body, media_type="application/json", headers=headers)

@@ -6,7 +6,11 @@ import functools
 import time
 from typing import Any
 
+import orjson
+
+from mediashelf.db.sql import AssetRow
 from mediashelf.domain import Asset as AssetRecord
+from mediashelf.domain import RowForm
 from mediashelf.services.assets import Links
 
 _TWO = [f"{i:02d}" for i in range(60)]  # a listing formats two times a row: table lookups
@@ -51,6 +55,35 @@ def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
         "isSystem": asset.is_system,
         "metadata": asset.extra,
         "tags": asset.tags,
+    }
+
+
+def row_to_wire(row: AssetRow, form: RowForm, links: Links) -> dict[str, Any]:
+    """to_wire() of the asset the stored row holds, read from the row as it is: its JSON
+    columns go out as stored, and no Asset is made (a cold page lists up to 100 rows)."""
+    created = iso(row.created_ms)
+    return {
+        "id": form.id_text(row.id),
+        "name": row.name,
+        "type": row.type,
+        "status": row.status,
+        "fileUrl": links.file_url,
+        "thumbnailUrl": links.thumbnail_url,
+        "createdAt": created,
+        "updatedAt": created if row.updated_ms == row.created_ms else iso(row.updated_ms),
+        "mimeType": row.mime_type,
+        "sizeBytes": row.size_bytes,
+        "sha256": row.sha256,
+        "width": row.width,
+        "height": row.height,
+        "durationMs": row.duration_ms,
+        "hasAudio": None if row.has_audio is None else bool(row.has_audio),
+        "failureReason": row.failure_reason,
+        "blurhash": row.blurhash,
+        "isSystem": row.tenant_id == form.system_owner,
+        # our own JSON as written (orjson or the database's jsonb text): inserted, not parsed
+        "metadata": orjson.Fragment(row.extra) if row.extra and row.extra != "{}" else {},
+        "tags": orjson.Fragment(row.tags) if row.tags != "[]" else [],
     }
 
 

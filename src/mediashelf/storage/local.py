@@ -20,6 +20,7 @@ from mediashelf.storage.space import SpaceGuard, is_disk_full
 
 _CHECK_EVERY = 1 << 20  # bytes written between two looks at the free space
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote() leaves as it is (keys mostly)
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus() leaves as it is
 
 
 class LocalWriter:
@@ -184,7 +185,8 @@ class LocalStorage:
         sig = self._signer.sign_text(f"{path}\n{expires_at}\n{content_type}\n{filename}")
         # urlencode()'s output, built directly: listings sign two URLs per asset
         return (f"{self._base_url}{path}?exp={expires_at}&ct={_quoted_type(content_type)}"
-                f"&fn={quote_plus(filename)}&sig={sig}")
+                f"&fn={filename if _PLAIN_VALUE.fullmatch(filename) else quote_plus(filename)}"
+                f"&sig={sig}")
 
     def file_path(self, key: str) -> Path:
         """Where a key's bytes are, for the file route."""

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from mediashelf.security import keyed_sha256
+
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
 
@@ -106,7 +108,7 @@ class Presigner:
         window = _Window("&".join(f"{k}={v}" for k, v in params),
                          "&".join(f"{k}={v}" for k, v in sorted(params)),
                          f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n",
-                         hmac.new(key, digestmod=hashlib.sha256))
+                         keyed_sha256(key))
         self._last = (at, window)
         return window
 

@@ -131,6 +131,10 @@ class Dialect(Protocol):
         """A UUID as this driver binds it and returns it."""
         ...
 
+    def id_text(self, value: Any) -> str:
+        """A returned id as str(UUID) spells it."""
+        ...
+
     def live_keys(self, hashes: Sequence[str]) -> Statement: ...
     def reserve_quota(self, bucket: str, want: int, limit: int, now_ms: int,
                       window_ms: int) -> Statement:

@@ -57,6 +57,11 @@ def bind_id(value: uuid.UUID) -> Hashable:
     return value
 
 
+def id_text(value: uuid.UUID) -> str:
+    """A returned id as text."""
+    return str(value)
+
+
 def _marks(n: int) -> str:
     return ", ".join(["%s"] * n)
 

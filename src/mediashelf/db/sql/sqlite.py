@@ -48,6 +48,11 @@ def bind_id(value: uuid.UUID) -> Hashable:
     return value.hex
 
 
+def id_text(value: str) -> str:
+    """A returned id as str(UUID) spells it (sa.Uuid stores the lowercase hex digits)."""
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
 def _id(value: str) -> uuid.UUID:
     return uuid.UUID(int=int(value, 16))
 
