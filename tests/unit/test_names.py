@@ -9,9 +9,9 @@ from email.utils import collapse_rfc2231_value
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mediashelf import names
 from mediashelf.api import disposition
 from mediashelf.errors import BadRequest
-from mediashelf import names
 from mediashelf.names import check_name, download_name, inline_disposition
 
 NAMES = st.text(st.characters(codec="utf-8"), min_size=1, max_size=80)
