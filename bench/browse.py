@@ -197,9 +197,13 @@ class Writer(threading.Thread):
 
     IN_FLIGHT = 8
 
-    def __init__(self, url: str, key: str, start_at: int) -> None:
+    def __init__(self, url: str, key: str, start_at: int, seconds: float = 0.0) -> None:
         super().__init__(daemon=True)
         self.url, self.key, self.i = url, key, start_at
+        # the files made before the stream starts: making them is the client's work, not a
+        # part of what the reads share the machine with
+        self._made = {start_at + 1 + k: _image(start_at + 1 + k)
+                      for k in range(int(seconds * WRITES_PER_S * 1.5) + 10)}
         self.done = 0
         self.failed = 0
         self.halt = threading.Event()
@@ -207,7 +211,8 @@ class Writer(threading.Thread):
 
     def _upload(self, client: httpx.Client, i: int) -> None:
         try:
-            ok = client.post("/v1/assets", files={"file": (f"w{i}.png", _image(i),
+            data = self._made.pop(i, None) or _image(i)
+            ok = client.post("/v1/assets", files={"file": (f"w{i}.png", data,
                                                           "image/png")}).status_code == 201
         except httpx.HTTPError:
             ok = False
@@ -255,7 +260,8 @@ def writes_case(data: Path, db_url: str, lib: filler.Library, args: argparse.Nam
             for writing in (False, True) if r % 2 == 0 else (True, False):
                 for name, path in (("list_default", "/v1/assets"),
                                    ("list_video", "/v1/assets?type=VIDEO")):
-                    writer = Writer(server.url, key, 1_000_000 * (r + 1) + uploads)
+                    writer = Writer(server.url, key, 1_000_000 * (r + 1) + uploads,
+                                    args.duration + 1 if writing else 0)
                     if writing:
                         writer.start()
                         time.sleep(0.5)  # the stream under way before the reads start

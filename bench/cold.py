@@ -175,6 +175,7 @@ CATEGORIES = (  # (label, substrings of "file:function"), first match wins
     ("orjson.dumps", ("orjson.dumps", "replies.py:body")),
     ("to_wire", ("wire.py",)),
     ("row decoding", ("sql/sqlite.py:asset", "sql/postgresql.py:asset", "as_values", "uuid.py",
+                      "id_text",
                       "enum.py", "orjson.loads", "listing.py:__getitem__", "_make")),
     ("statements", ("sqlite3", "psycopg", "sqlalchemy", "db/", "pool", "fetchall", "execute")),
 )
@@ -244,6 +245,14 @@ def profile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     stats.sort_stats("tottime").print_stats(args.top)
                 services.close()
     return out
+
+
+def profile_all(backends: list[str], pg_url: str, work: Path, n: int = 10_000,
+                calls: int = 300) -> dict[str, Any]:
+    """profile() for bench.run's report: every backend, on local storage and on S3."""
+    work.mkdir(parents=True, exist_ok=True)
+    args = argparse.Namespace(backends=backends, n=n, pg_url=pg_url, calls=calls, top=0)
+    return {"n": n, "calls": calls, "cases": profile(args, work)}
 
 
 def main() -> None:

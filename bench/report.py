@@ -227,6 +227,7 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
             if isinstance(r, dict):
                 lines.append(_row(case, r))
     lines += _browse_lines(res)
+    lines += _profile_lines(res)
     ing = res.get("ingest")
     if ing:
         lines += ["", "## Ingest", "", "| case | ours | bare library | ratio |",
@@ -255,6 +256,29 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         lines += ["", NOTES.read_text().rstrip()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+
+
+PROFILE_PARTS = ("statements", "row decoding", "URL signing", "timestamps", "to_wire",
+                 "orjson.dumps", "other")
+
+
+def _profile_lines(res: dict[str, Any]) -> list[str]:
+    """Where a cold page of 100 goes, in process (bench/cold.py's profile)."""
+    prof = res.get("profile")
+    if not prof:
+        return []
+    lines = ["", "## Where a cold page's time goes (in process, caches off)", "",
+             f"`Replies._list` of `pageSize=100` on a library of {prof['n']:,}, run "
+             f"{prof['calls']} times without and then under cProfile: the page's time without "
+             "the profiler, and the profiled time's shares (a builtin counted with its caller; "
+             "`to_wire` is the row's wire form, `row decoding` the driver's rows and ids).", "",
+             "| case | ms a page | " + " | ".join(PROFILE_PARTS) + " |",
+             "|---|---|" + "---|" * len(PROFILE_PARTS)]
+    for name, r in prof["cases"].items():
+        shares = r["shares"]
+        lines.append(f"| {name} | {r['page_ms']:.2f} | " + " | ".join(
+            f"{100 * shares.get(part, 0.0):.0f} %" for part in PROFILE_PARTS) + " |")
+    return lines
 
 
 def _issue15_lines(res: dict[str, Any]) -> list[str]:

@@ -429,8 +429,8 @@ def main() -> None:
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--work", type=Path, default=Path("/tmp/mediashelf-bench"))
     ap.add_argument("--skip", default="",
-                    help="comma list of: pocketbase, browse, writes, s3, ingest, upload, tus, "
-                         "reupload")
+                    help="comma list of: pocketbase, browse, writes, s3, profile, ingest, upload, "
+                         "tus, reupload")
     ap.add_argument("--tus-size", default="1GiB", help="the tus case's file (default 1GiB)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
@@ -462,6 +462,12 @@ def main() -> None:
         for peer in peers.values():
             peer.side.stop()
     partial.write_text(json.dumps(results, indent=1))
+    if "profile" not in skip:
+        print("  where a cold page's time goes", flush=True)
+        from bench import cold
+
+        results["profile"] = cold.profile_all(args.backends.split(","), args.pg_url,
+                                              args.work / "profile")
     if "ingest" not in skip:
         print("  ingest: media", flush=True)
         results["ingest"] = ingest.media_cases(args.work)

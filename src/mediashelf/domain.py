@@ -230,6 +230,12 @@ class ListQuery:
         return self._hash
 
     @property
+    def bounded(self) -> bool:
+        """Whether any page of it reads a bounded number of rows: by date, without a search or
+        tags (counts, bucket sums and a seek; db/listing.py), or by digest."""
+        return self.q is None and not self.tags and self.sort in (Sort.NEWEST, Sort.OLDEST)
+
+    @property
     def offset(self) -> int:
         """Rows before this page."""
         return (self.page - 1) * self.page_size

@@ -6,6 +6,7 @@ types and tenants as they were."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +25,41 @@ N = 12
 
 @pytest.fixture
 def app(make_app: Callable[..., InProcess]) -> InProcess:
-    return make_app(run_worker=False)
+    made = make_app(run_worker=False)
+    # On SQLite a bounded read runs on the event loop, where no two can be in flight at once:
+    # these tests hold the threads' path, which searches take there and every read elsewhere.
+    made.app.state.replies._on_loop = False
+    return made
+
+
+def test_bounded_reads_on_sqlite_need_no_thread_and_searches_wait_for_one(
+        make_app: Callable[..., InProcess]) -> None:
+    """With every read thread taken, a listing by date and an asset are answered at once on
+    SQLite (their reads run on the loop), while a search waits for a thread; on PostgreSQL
+    every read waits for one."""
+    app = make_app(run_worker=False)
+    key = app.new_key(f"loop-{uuid.uuid4().hex[:8]}")
+    some = _fill(app, key, per_type=3)
+    on_loop = app.services.db.local_reads
+    replies = app.app.state.replies
+
+    async def go() -> dict[str, bool]:
+        async with app.async_client(headers={"x-api-key": key}) as client:
+            async with _reads_held(app):
+                calls = {"list": client.get("/v1/assets", params={"pageSize": 5}),
+                         "oldest": client.get("/v1/assets", params={"sort": "createdAt"}),
+                         "asset": client.get(f"/v1/assets/{some[0]}"),
+                         "search": client.get("/v1/assets", params={"q": "nothing"})}
+                tasks = {name: asyncio.ensure_future(c) for name, c in calls.items()}
+                await asyncio.sleep(0.5)
+                done = {name: t.done() for name, t in tasks.items()}
+            replies_ = await asyncio.gather(*tasks.values())
+            assert {r.status_code for r in replies_} == {200}
+            return done
+
+    done: dict[str, bool] = app.run(go)
+    assert done == {"list": on_loop, "oldest": on_loop, "asset": on_loop, "search": False}
+    assert len(replies.list_reads) == 0
 
 
 def _fill(app: InProcess, key: str, per_type: int = 30) -> list[uuid.UUID]:
@@ -39,15 +74,22 @@ def _fill(app: InProcess, key: str, per_type: int = 30) -> list[uuid.UUID]:
 @asynccontextmanager
 async def _reads_held(app: InProcess) -> AsyncIterator[None]:
     """Every read thread of the app taken, so misses queue until the block ends."""
-    limiter = app.app.state.replies._threads
-    holders = [object() for _ in range(int(limiter.total_tokens))]
-    for holder in holders:
-        await limiter.acquire_on_behalf_of(holder)
+    pool = app.app.state.replies.threads
+    release, taken = threading.Event(), threading.Semaphore(0)
+
+    def hold() -> None:
+        taken.release()
+        release.wait(60)
+
+    held = [pool.submit(hold) for _ in range(pool._max_workers)]
+    for _ in held:
+        await asyncio.to_thread(taken.acquire)
     try:
         yield
     finally:
-        for holder in holders:
-            limiter.release_on_behalf_of(holder)
+        release.set()
+        for f in held:
+            f.result(10)
 
 
 async def _until(check: Callable[[], bool]) -> None:

@@ -34,6 +34,11 @@ class Database:
         return 1 if self.is_sqlite else 4
 
     @property
+    def local_reads(self) -> bool:
+        """Whether a read is local work that never waits on the network (SQLite)."""
+        return self.is_sqlite
+
+    @property
     def one_writer(self) -> bool:
         """Whether the whole database has one write lock (SQLite): a process preempted while it
         holds it makes every writer of every process wait."""

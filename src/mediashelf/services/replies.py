@@ -1,5 +1,6 @@
 """Replies: GET /v1/assets and /v1/assets/{id}, answered from this process's caches when the
-assets they show have not changed, else read on a few threads and kept.
+assets they show have not changed, else read (on a few threads, or on SQLite on the event loop
+itself when the read is bounded) and kept.
 
 A cached reply is keyed by what it depends on: the tenant, the query, the hour its signed links
 count from, and the versions of the (owner, type) pairs it lists, read with the request's key
@@ -11,14 +12,15 @@ through the thread pool. Identical misses in flight are read once (services/flig
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import cast
+from typing import ParamSpec, TypeVar, cast
 
 import orjson
-from anyio import CapacityLimiter, to_thread
 from starlette.responses import Response
 
 from mediashelf.db.sql import AssetRow
@@ -33,6 +35,8 @@ REPLY_BYTES_PER_ENTRY = 64 << 10  # a cache of N replies holds at most N x 64 Ki
 WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB) ...
 WIRE_MEMO_BYTES = 24 << 20  # ... and never more than this
 
+P = ParamSpec("P")
+R = TypeVar("R")
 Kept = tuple[bytes, list[tuple[bytes, bytes]]]  # a reply's body and its encoded headers
 _COUNTED = {(kind, outcome): REPLIES.labels(kind, outcome)
             for kind in ("list", "get") for outcome in ("hit", "miss", "read")}
@@ -138,8 +142,15 @@ class _Made:
 class Replies:
     """The read side of /v1/assets for one API process (caches off when entries is 0)."""
 
-    def __init__(self, assets: AssetService, entries: int, threads: int) -> None:
+    def __init__(self, assets: AssetService, entries: int, threads: int, *,
+                 on_loop: bool = False) -> None:
         self._assets = assets
+        # Reads on the event loop itself (SQLite: local work that never waits on the network):
+        # handing a request to a thread and back cost more CPU than a cold page of 20 does,
+        # in GIL hand-offs. Only bounded reads (an asset; a listing by date: counts, at most
+        # three bucket sums and a page by index); searches and other orders, whose deep pages
+        # read many rows, stay on threads, where SQLite works without the GIL meanwhile.
+        self._on_loop = on_loop
         self._lists = ReplyCache(entries) if entries else None
         self._gets = ReplyCache(entries) if entries else None
         # which of ApiKey.versions an asset's reply depends on: its owner's and type's
@@ -147,15 +158,20 @@ class Replies:
                                                              max(entries, 1) * 128,
                                                              lambda _slot: 128)
         self._memo = WireMemo(WIRE_MEMO_ASSETS, WIRE_MEMO_BYTES) if entries else None
-        self._threads = CapacityLimiter(threads)
+        # The read threads: a plain executor, whose hand-off costs a fraction of anyio's
+        # to_thread (its limiter and cancel scopes) with many requests in flight.
+        self.threads = ThreadPoolExecutor(threads, thread_name_prefix="mediashelf-read")
         # misses in flight by their reply key (with the caches on: off, every request reads)
         self.list_reads: SingleFlight[Kept] = SingleFlight()
         self.get_reads: SingleFlight[Kept] = SingleFlight()
 
     async def listing(self, key: ApiKey, query: ListQuery) -> Response:
         """A page of the listing, with the pagination headers."""
+        on_loop = self._on_loop and query.bounded
         if self._lists is None:
-            return await to_thread.run_sync(self._list, key, query, limiter=self._threads)
+            if on_loop:
+                return self._list(key, query)
+            return await self._off_loop(self._list, key, query)
         reply_key = (key.tenant_id, query, self._assets.links_epoch(),
                      query.versions(key.versions))
         hit = self._lists.replay(reply_key)
@@ -163,13 +179,15 @@ class Replies:
             _COUNTED["list", "hit"].inc()
             return hit
         _COUNTED["list", "miss"].inc()
+        if on_loop:  # nothing else runs meanwhile: the next identical request finds it kept
+            _COUNTED["list", "read"].inc()
+            return self._list(key, query)
 
         # A request that joins a read in flight has the same versions as its leader: nothing
         # it lists changed between the two key reads, so the leader's read is fresh enough.
         async def read() -> Kept:
             _COUNTED["list", "read"].inc()
-            return _kept(await to_thread.run_sync(self._list, key, query,
-                                                  limiter=self._threads))
+            return _kept(await self._off_loop(self._list, key, query))
 
         return Replay(*await self.list_reads.run(reply_key, read))
 
@@ -179,8 +197,9 @@ class Replies:
         # its owner's type (known once it was read)
         epoch = self._assets.links_epoch()
         if self._gets is None:
-            return await to_thread.run_sync(self._get, key, asset_id, epoch,
-                                            limiter=self._threads)
+            if self._on_loop:
+                return self._get(key, asset_id, epoch)
+            return await self._off_loop(self._get, key, asset_id, epoch)
         slot = self._slots.get((key.tenant_id, asset_id))
         if slot is not None:
             hit = self._gets.replay((key.tenant_id, asset_id, epoch, slot, key.versions[slot]))
@@ -188,14 +207,25 @@ class Replies:
                 _COUNTED["get", "hit"].inc()
                 return hit
         _COUNTED["get", "miss"].inc()
+        if self._on_loop:
+            _COUNTED["get", "read"].inc()
+            return self._get(key, asset_id, epoch)
 
         async def read() -> Kept:
             _COUNTED["get", "read"].inc()
-            return _kept(await to_thread.run_sync(self._get, key, asset_id, epoch,
-                                                  limiter=self._threads))
+            return _kept(await self._off_loop(self._get, key, asset_id, epoch))
 
         return Replay(*await self.get_reads.run((key.tenant_id, asset_id, epoch, key.versions),
                                                 read))
+
+    async def _off_loop(self, read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """read(*args) on a read thread; a caller that goes away leaves it to finish there."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.threads, functools.partial(read, *args, **kwargs))
+
+    def close(self) -> None:
+        """End the read threads once the reads they run are done (before the pools close)."""
+        self.threads.shutdown(wait=True)
 
     def _list(self, key: ApiKey, query: ListQuery) -> Response:
         page = self._assets.list(key.tenant_id, query)
