@@ -4,11 +4,14 @@ and verify as the file route checks them, whatever the key and the download name
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mediashelf.security import UrlSigner
+from mediashelf.storage import local
 from mediashelf.storage.local import LocalStorage
 
 NAMES = ["clip.mp4", "Beach clip.mp4", "été à Paris.jpg", "a+b=c&d.png", "100%.wav",
@@ -31,3 +34,9 @@ def test_signed_url_reads_as_urllib_writes_it(tmp_path: Path, key: str, name: st
     assert query["fn"] == name
     assert signer.verify(query["sig"], path, int(query["exp"]), query["ct"], query["fn"])
     assert not signer.verify(query["sig"], path, int(query["exp"]) + 1, query["ct"], name)
+
+
+@given(st.text(st.sampled_from("aZ09 _.~-+&=%/é🎬\x00") | st.characters(codec="utf-8"),
+               max_size=24))
+def test_a_file_name_is_quoted_as_quote_plus_does(name: str) -> None:
+    assert local._quoted_name(name) == quote_plus(name)

@@ -20,7 +20,7 @@ from mediashelf.storage.space import SpaceGuard, is_disk_full
 
 _CHECK_EVERY = 1 << 20  # bytes written between two looks at the free space
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote() leaves as it is (keys mostly)
-_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus() leaves as it is
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.~ -]*")  # what quote_plus() leaves, but " " -> "+"
 
 
 class LocalWriter:
@@ -185,7 +185,7 @@ class LocalStorage:
         sig = self._signer.sign_text(f"{path}\n{expires_at}\n{content_type}\n{filename}")
         # urlencode()'s output, built directly: listings sign two URLs per asset
         return (f"{self._base_url}{path}?exp={expires_at}&ct={_quoted_type(content_type)}"
-                f"&fn={filename if _PLAIN_VALUE.fullmatch(filename) else quote_plus(filename)}"
+                f"&fn={_quoted_name(filename)}"
                 f"&sig={sig}")
 
     def file_path(self, key: str) -> Path:
@@ -207,6 +207,13 @@ class LocalStorage:
                 raise
         finally:
             probe.unlink(missing_ok=True)
+
+
+def _quoted_name(filename: str) -> str:
+    """quote_plus(filename), the common names (letters, digits, spaces) without its machinery."""
+    if _PLAIN_VALUE.fullmatch(filename):
+        return filename.replace(" ", "+")
+    return quote_plus(filename)
 
 
 @functools.lru_cache(maxsize=256)
