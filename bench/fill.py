@@ -121,7 +121,8 @@ def fill(services: Any, n: int, seed: int = 6) -> Library:
     lib.fill_seconds = time.perf_counter() - started
     for name, tid in lib.tenant_ids.items():
         page = services.assets.list(tid, ListQuery(scope=Scope.MINE, page_size=1))
-        lib.some_ids[name] = str(page.items[0].id)
+        assert page.form is not None, "a filled library lists something"
+        lib.some_ids[name] = page.form.id_text(page.rows[0].id)
     return lib
 
 

@@ -281,8 +281,7 @@ class Page:
     query: ListQuery
     total: int
     versions: tuple[int, ...] = ()  # the owners' library versions the page was read at
-    items: Sequence[Asset] = ()
-    rows: Sequence[StoredRow] = ()  # each item's stored row as read
+    rows: Sequence[StoredRow] = ()  # each listed asset's stored row as read
     form: RowForm | None = None  # how to read them (None: no rows)
 
     @property

@@ -7,6 +7,7 @@ import uuid
 from importlib.resources import files
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -17,7 +18,7 @@ from mediashelf.db import migrate
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.listing import Listing
-from mediashelf.domain import AssetStatus, AssetType, ListQuery, now_ms, uuid7
+from mediashelf.domain import AssetStatus, AssetType, ListQuery, Page, now_ms, uuid7
 
 # The tables as revision 0002 left them (only the columns a row needs).
 OLD_TENANTS = sa.table("tenants", sa.column("id", sa.Uuid), sa.column("name", sa.String),
@@ -92,14 +93,15 @@ def test_the_flag_becomes_a_column_and_back(database: Database,
         one_by_one = {i: repo.get(conn, i) for i in ids}
         # the listing decodes its rows by named columns: the new column must be among them
         query = ListQuery(types=(AssetType.IMAGE,), statuses=(AssetStatus.READY,), page_size=100)
-        listed = Listing().read(conn, [tenant], query).items
-    by_listing = {a.id: a for a in listed}
+        by_listing = _listed(Listing().read(conn, [tenant], query))
     for asset_id, (extra, flag) in zip(ids, rows, strict=True):
         rest = [(k, v) for k, v in extra.items() if k != "declaredType"]
-        for asset in (one_by_one[asset_id], by_listing[asset_id]):
-            assert asset is not None
-            assert asset.declared_type is (flag is not False)  # no flag was read as declared
-            assert list(asset.extra.items()) == rest  # the metadata, in its order
+        asset, row = one_by_one[asset_id], by_listing[asset_id]
+        assert asset is not None
+        assert asset.declared_type is (flag is not False)  # no flag was read as declared
+        assert bool(row.declared_type) is (flag is not False)
+        assert list(asset.extra.items()) == rest  # the metadata, in its order
+        assert list(orjson.loads(row.extra or "{}").items()) == rest
 
     migrate.downgrade(database, "0002")
     back = _raw_extras(database)
@@ -107,6 +109,12 @@ def test_the_flag_becomes_a_column_and_back(database: Database,
         rest = {k: v for k, v in extra.items() if k != "declaredType"}
         assert back[asset_id] == {**rest, "declaredType": flag is not False}
     migrate.upgrade(database)
+
+
+def _listed(page: Page) -> dict[uuid.UUID, Any]:
+    """A listing's stored rows by id, in its order."""
+    assert page.form is not None or not page.rows
+    return {uuid.UUID(page.form.id_text(r.id)): r for r in page.rows} if page.form else {}
 
 
 def _head() -> str | None:
@@ -148,6 +156,6 @@ def test_revision_0004_makes_existing_assets_searchable_and_tags_the_music(
         assert repo.get(conn, ids[2]).tags == ["emotional", "gentle", "piano", "solo piano"]
         assert repo.get(conn, ids[3]).tags == [] and repo.get(conn, ids[0]).tags == []
         found = Listing().read(conn, [tenant, system], ListQuery(q=("cafe", "ter")))
-        assert [a.id for a in found.items] == [ids[0]] and found.total == 1
+        assert list(_listed(found)) == [ids[0]] and found.total == 1
         tagged = Listing().read(conn, [tenant, system], ListQuery(tags=frozenset({"piano"})))
-        assert [a.id for a in tagged.items] == [ids[2]]
+        assert list(_listed(tagged)) == [ids[2]]

@@ -15,8 +15,7 @@ result machinery cost more than these small reads do (the transaction is still S
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Hashable, Sequence
-from typing import overload
+from collections.abc import Hashable, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -30,7 +29,7 @@ from mediashelf.db.sql import (
     dialect,
     fetch,
 )
-from mediashelf.domain import SYSTEM_TENANT_ID, Asset, ListQuery, Page, RowForm, Sort
+from mediashelf.domain import ListQuery, Page, Sort
 from mediashelf.lru import BoundedLRU
 
 _DIRECT = 1000  # pages within this many rows of either end are read without the buckets
@@ -78,8 +77,7 @@ class Listing:
             rows = fetch(conn, sql.groups_page(
                 [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
                  for g in groups], query.sort, from_start, shown, skip), AssetRow)
-            return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
-                    _form(sql))
+            return Page(query, total, versions, rows, sql.row_form())
         newest_first = from_start == (query.sort is Sort.NEWEST)  # oldest first: the other end
         bound: uuid.UUID | None = None
         if skip > _DIRECT:
@@ -92,8 +90,7 @@ class Listing:
              for g in groups], bound, newest_first, shown, skip), AssetRow)
         if query.sort is Sort.OLDEST:
             rows.reverse()  # the page statement answers newest first
-        return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
-                    _form(sql))
+        return Page(query, total, versions, rows, sql.row_form())
 
     def _search(self, conn: Connection, sql: Dialect,
                 keys: tuple[list[Hashable], list[str], list[str]], query: ListQuery,
@@ -126,8 +123,7 @@ class Listing:
                                                  shown, skip), AssetRow)
             if not from_start:
                 rows.reverse()
-        return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
-                    _form(sql))
+        return Page(query, total, versions, rows, sql.row_form())
 
     def _with_digests(self, conn: Connection, sql: Dialect, owners: Sequence[uuid.UUID],
                       query: ListQuery) -> Page:
@@ -145,8 +141,7 @@ class Listing:
             return Page(query, total, versions)
         rows = fetch(conn, sql.digest_page(ids, types, statuses, digests, query.page_size,
                                            query.offset), AssetRow)
-        return Page(query, total, versions, _Decoded(rows, sql.asset), rows,
-                    _form(sql))
+        return Page(query, total, versions, rows, sql.row_form())
 
     def _locate(self, conn: Connection, sql: Dialect,
                 keys: tuple[list[Hashable], list[str], list[str]], skip: int,
@@ -177,40 +172,9 @@ class Listing:
         return uuid.UUID(int=ms << 80), skip - before
 
 
-def _form(sql: Dialect) -> RowForm:
-    return RowForm(sql.id_text, sql.bind_id(SYSTEM_TENANT_ID))
-
-
 def _versions(heads: Sequence[GroupRow], owners: Sequence[Hashable],
               types: Sequence[str]) -> tuple[int, ...]:
     """The versions of the listed (owner, type) pairs, owner by owner, as ListQuery.versions
     picks them from a key's."""
     kept = {(g.tenant_id, g.type): int(g.n) for g in heads if g.status is None}
     return tuple(kept.get((o, t), 0) for o in owners for t in types)
-
-
-class _Decoded(Sequence[Asset]):
-    """A page's rows, each made an Asset when first read: a listing whose rows' wire bytes
-    are remembered (services.replies.WireMemo) never needs most of them."""
-
-    def __init__(self, rows: list[AssetRow], decode: Callable[[AssetRow], Asset]) -> None:
-        self._rows, self._decode = rows, decode
-        self._made: dict[int, Asset] = {}
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, index: int) -> Asset: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Asset]: ...
-
-    def __getitem__(self, index: int | slice) -> Asset | Sequence[Asset]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self._rows))[index]]
-        i = range(len(self._rows))[index]
-        made = self._made.get(i)
-        if made is None:
-            made = self._made[i] = self._decode(self._rows[i])
-        return made
-

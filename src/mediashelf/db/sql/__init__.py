@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from mediashelf.domain import ApiKey, Asset, AssetStatus, AssetType, Sort
+from mediashelf.domain import ApiKey, Asset, AssetType, RowForm, Sort
 
 Statement = tuple[str, tuple[Any, ...]]  # driver SQL and its parameters
 
@@ -80,8 +80,9 @@ class BucketRow(NamedTuple):
 
 
 class AssetRow(NamedTuple):
-    """An asset's stored row (Asset's fields, in the driver's own types): hashable, so a page's
-    rows can be compared with those its wire bytes were made from."""
+    """A listed asset's stored row (Asset's fields, in the driver's own types, TEXT_COLUMNS as
+    text): written to the wire as it is, and hashable, so a page's rows can be compared with
+    those its kept wire bytes were made from."""
 
     id: Any
     tenant_id: Any
@@ -113,17 +114,6 @@ class AssetRow(NamedTuple):
 assert AssetRow._fields == tuple(f.name for f in dataclasses.fields(Asset)), "Asset's fields"
 
 
-# a page decodes up to 100 rows: a dict lookup costs a tenth of an Enum's call
-TYPE_OF = {t.value: t for t in AssetType}
-STATUS_OF = {s.value: s for s in AssetStatus}
-
-
-def as_values(row: AssetRow) -> tuple[Any, ...]:
-    """The row's values in Asset's field order (AssetRow's fields are Asset's, checked above):
-    Asset(*values) then costs less than by keyword."""
-    return row
-
-
 class Dialect(Protocol):
     """What sqlite.py and postgresql.py each provide."""
 
@@ -131,8 +121,8 @@ class Dialect(Protocol):
         """A UUID as this driver binds it and returns it."""
         ...
 
-    def id_text(self, value: Any) -> str:
-        """A returned id as str(UUID) spells it."""
+    def row_form(self) -> RowForm:
+        """How this driver's listed rows (AssetRow) spell ids."""
         ...
 
     def live_keys(self, hashes: Sequence[str]) -> Statement: ...
@@ -163,7 +153,6 @@ class Dialect(Protocol):
     def page_matching(self, owners: Sequence[Hashable], types: Sequence[str],
                       statuses: Sequence[str], words: Sequence[str], tags: Sequence[str],
                       sort: Sort, forward: bool, shown: int, skip: int) -> Statement: ...
-    def asset(self, row: AssetRow) -> Asset: ...
 
 
 def dialect(name: str) -> Dialect:
@@ -204,6 +193,11 @@ def fetch(conn: Connection, statement: Statement, shape: type[R]) -> list[R]:
         return named(cursor, statement[0], cursor.fetchall(), shape)
     finally:
         cursor.close()
+
+
+# AssetRow's columns a dialect whose driver returns other types reads as text: a listed row
+# then goes to the wire as it is (services/wire.py), and stays hashable
+TEXT_COLUMNS = ("id", "tenant_id", "extra")
 
 
 def column_list(prefix: str, cast: dict[str, str] | None = None) -> str:

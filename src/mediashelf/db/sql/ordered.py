@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from mediashelf.db.sql import Statement, column_list
+from mediashelf.db.sql import TEXT_COLUMNS, Statement, column_list
 from mediashelf.domain import Sort
 
 # sort -> (key column or None for the id alone, descending when read forward)
@@ -32,7 +32,7 @@ class Flavour:
     """How a dialect searches: placeholders, the JSON cast, and its text conditions."""
 
     mark: str
-    cast: str  # how the extra column is read as text ("" when it is text)
+    cast: str  # how the ids and the extra column are read as text ("" when they are text)
     text_from: str  # the FROM of a read driven by the text index (alias a for assets)
     text_cond: str  # its condition, one parameter: the whole search
     row_cond: str  # a check on one row; one parameter (per word when per_word)
@@ -127,10 +127,15 @@ def groups_page(f: Flavour, groups: int, sort: Sort, forward: bool, words: int =
              f"a.type = {f.mark} AND a.status = {f.mark} AND a.deleted_ms IS NULL{checks} "
              f"ORDER BY {order_by(sort, forward, 'a.')} LIMIT {f.mark}) AS g{i}"
              for i in range(groups)]
-    return (f"SELECT {column_list('x.', {'extra': f.cast} if f.cast else None)} FROM assets x "
+    return (f"SELECT {column_list('x.', _text(f))} FROM assets x "
             f"JOIN (SELECT {keys} FROM ({' UNION ALL '.join(parts)}) AS m ORDER BY {order} "
             f"LIMIT {f.mark} OFFSET {f.mark}) AS p ON x.id = p.id "
             f"ORDER BY {order_by(sort, True, 'x.')}")
+
+
+def _text(f: Flavour) -> dict[str, str] | None:
+    """The listed columns read as text: ids as the wire spells them, JSON as stored."""
+    return {c: f.cast for c in TEXT_COLUMNS} if f.cast else None
 
 
 def _driven(f: Flavour, owners: int, types: int, statuses: int, words: int,
@@ -165,7 +170,7 @@ def page_matching(f: Flavour, owners: int, types: int, statuses: int, words: int
     column = ORDERS[sort][0]
     keys = f"id, {column}" if column else "id"
     inner = f"a.id, a.{column}" if column else "a.id"
-    return (f"SELECT {column_list('x.', {'extra': f.cast} if f.cast else None)} FROM assets x "
+    return (f"SELECT {column_list('x.', _text(f))} FROM assets x "
             f"JOIN (SELECT {keys} FROM (SELECT {inner} FROM {source} WHERE {where}{f.fence}) "
             f"AS m ORDER BY {order_by(sort, forward)} LIMIT {f.mark} OFFSET {f.mark}) AS p "
             f"ON x.id = p.id ORDER BY {order_by(sort, forward, 'x.')}")

@@ -10,21 +10,16 @@ import functools
 import uuid
 from collections.abc import Hashable, Sequence
 
-import orjson
-
 from mediashelf.db.sql import (
-    STATUS_OF,
-    TYPE_OF,
-    AssetRow,
+    TEXT_COLUMNS,
     KeyRow,
     Statement,
-    as_values,
     column_list,
     key_versions,
     ordered,
     version_columns,
 )
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetType
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, AssetType, RowForm
 
 
 def _search(words: Sequence[str]) -> str:
@@ -57,9 +52,15 @@ def bind_id(value: uuid.UUID) -> Hashable:
     return value
 
 
-def id_text(value: uuid.UUID) -> str:
-    """A returned id as text."""
-    return str(value)
+_TEXT = {c: "{}::text" for c in TEXT_COLUMNS}  # a listed row's ids and JSON, as text
+
+
+def row_form() -> RowForm:
+    """Listed rows hold their ids as text, spelled as the wire spells them."""
+    return _FORM
+
+
+_FORM = RowForm(str, str(SYSTEM_TENANT_ID))
 
 
 def _marks(n: int) -> str:
@@ -131,8 +132,7 @@ def _page(groups: int, bounded: bool, desc: bool) -> str:
     parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = %s AND type = %s "
              f"AND status = %s AND deleted_ms IS NULL{seek} ORDER BY id {way} LIMIT %s) AS g{i}"
              for i in range(groups)]
-    # the JSON column as text, so that a row is hashable (and decoded only when needed)
-    return (f"SELECT {column_list('a.', {'extra': '{}::text'})} FROM assets a JOIN (SELECT id "
+    return (f"SELECT {column_list('a.', _TEXT)} FROM assets a JOIN (SELECT id "
             f"FROM ({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} LIMIT %s OFFSET %s) "
             "AS p ON a.id = p.id ORDER BY a.id DESC")
 
@@ -150,7 +150,7 @@ def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | No
     return _page(len(groups), bound is not None, desc), (*params, shown, skip)
 
 
-_COLUMNS = column_list("", {"extra": "{}::text"})  # JSON as text: a row stays hashable
+_COLUMNS = column_list("", _TEXT)
 
 
 @functools.cache
@@ -164,7 +164,8 @@ def digest_page(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequ
     """The live assets with one of these SHA-256 digests, newest first, as AssetRow (the
     ?sha256= listing: a handful of rows, found through ix_assets_sha256)."""
     where = _digest_filter(len(owners), len(types), len(statuses), len(digests))
-    return (f"SELECT {_COLUMNS} FROM assets WHERE {where} ORDER BY id DESC LIMIT %s OFFSET %s",
+    return (f"SELECT {_COLUMNS} FROM assets WHERE {where} ORDER BY assets.id DESC "
+            "LIMIT %s OFFSET %s",
             (*owners, *types, *statuses, *digests, limit, offset))
 
 
@@ -180,14 +181,6 @@ def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Seq
 groups_page = FLAVOUR.groups_page
 count_matching = FLAVOUR.count_matching
 page_matching = FLAVOUR.page_matching
-
-
-def asset(row: AssetRow) -> Asset:
-    made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
-    made.type, made.status = TYPE_OF[row.type], STATUS_OF[row.status]
-    made.extra = orjson.loads(row.extra) if row.extra else {}
-    made.tags = orjson.loads(row.tags) if row.tags != "[]" else []
-    return made
 
 
 # Every SET expression reads the row as it was, so `granted` is exactly what `used` grows by.

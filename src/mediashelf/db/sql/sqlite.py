@@ -6,21 +6,15 @@ import functools
 import uuid
 from collections.abc import Hashable, Sequence
 
-import orjson
-
 from mediashelf.db.sql import (
-    STATUS_OF,
-    TYPE_OF,
-    AssetRow,
     KeyRow,
     Statement,
-    as_values,
     column_list,
     key_versions,
     ordered,
     version_columns,
 )
-from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, Asset, AssetType
+from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, AssetType, RowForm
 
 
 def _search(words: Sequence[str]) -> str:
@@ -48,9 +42,17 @@ def bind_id(value: uuid.UUID) -> Hashable:
     return value.hex
 
 
-def id_text(value: str) -> str:
-    """A returned id as str(UUID) spells it (sa.Uuid stores the lowercase hex digits)."""
+def _id_text(value: str) -> str:
+    """A stored id as str(UUID) spells it (sa.Uuid stores the lowercase hex digits)."""
     return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
+def row_form() -> RowForm:
+    """Listed rows hold their ids as sa.Uuid stores them: 32 hex digits."""
+    return _FORM
+
+
+_FORM = RowForm(_id_text, SYSTEM_TENANT_ID.hex)
 
 
 def _id(value: str) -> uuid.UUID:
@@ -174,19 +176,6 @@ def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Seq
 groups_page = FLAVOUR.groups_page
 count_matching = FLAVOUR.count_matching
 page_matching = FLAVOUR.page_matching
-
-
-def asset(row: AssetRow) -> Asset:
-    made = Asset(*as_values(row))  # then the columns stored in other types than Asset's
-    made.id = uuid.UUID(int=int(row.id, 16))  # inline: a page decodes up to 100 of these
-    made.tenant_id = uuid.UUID(int=int(row.tenant_id, 16))
-    made.type, made.status = TYPE_OF[row.type], STATUS_OF[row.status]
-    if row.has_audio is not None:
-        made.has_audio = bool(row.has_audio)  # SQLite keeps booleans as 0 and 1
-    made.extra = orjson.loads(row.extra) if row.extra else {}
-    made.tags = orjson.loads(row.tags) if row.tags != "[]" else []
-    made.declared_type = bool(row.declared_type)
-    return made
 
 
 # Every SET expression reads the row as it was, so `granted` is exactly what `used` grows by.
