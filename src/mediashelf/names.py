@@ -19,9 +19,11 @@ NAME_MAX = 256
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Bidi embeddings, overrides and isolates can make "x‮gpj.exe" look like an image: a
 # downloaded file's name goes without them (the stored name keeps them).
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_IN_FILE = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CHANGED_IN_FILE = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_UNSAFE = "/\\\\\x00-\x1f\x7f-\x9f\ud800-\udfff"  # separators, controls, lone surrogates
+_BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
+_UNSAFE_IN_FILE = re.compile(f"[{_UNSAFE}]")
+_CHANGED_IN_FILE = re.compile(f"[{_UNSAFE}{_BIDI}]")  # either: the name is rewritten
 _NOT_IN_FALLBACK = re.compile('[^\x20-\x7e]|["\\\\%]')
 
 

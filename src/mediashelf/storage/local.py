@@ -185,8 +185,7 @@ class LocalStorage:
         sig = self._signer.sign_text(f"{path}\n{expires_at}\n{content_type}\n{filename}")
         # urlencode()'s output, built directly: listings sign two URLs per asset
         return (f"{self._base_url}{path}?exp={expires_at}&ct={_quoted_type(content_type)}"
-                f"&fn={_quoted_name(filename)}"
-                f"&sig={sig}")
+                f"&fn={_quoted_name(filename)}&sig={sig}")
 
     def file_path(self, key: str) -> Path:
         """Where a key's bytes are, for the file route."""
