@@ -205,7 +205,7 @@ def create_app(settings: Settings, run_worker: bool = True,
         yield
         await app.state.event_hub.close()
         await services.keys.close()
-        app.state.replies.close()
+        await app.state.replies.close()
         services.close()
 
     # /docs (Swagger UI) from files shipped in fastapi-offline, not a CDN: it works on a closed
@@ -234,7 +234,8 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.uploads = services.uploads
     app.state.webhooks = services.webhooks
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads,
-                                on_loop=services.db.local_reads)
+                                on_loop=services.db.local_reads,
+                                reads=services.db.async_reads())
     app.state.event_hub = EventHub(services.events, settings.event_poll)
     app.state.limits = Limits(settings, Quotas(services.db, QuotaRepository()))
     errors.install(app)

@@ -12,6 +12,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 
 if TYPE_CHECKING:
+    from mediashelf.db.async_reads import AsyncReads
     from mediashelf.db.keys import KeyReader
 
 T = TypeVar("T")
@@ -21,10 +22,13 @@ _PING_IDLE_S = 1.0  # a pooled PostgreSQL connection idle for longer is checked 
 
 
 class Database:
-    def __init__(self, engine: Engine, snapshots: Engine | None = None) -> None:
+    def __init__(self, engine: Engine, snapshots: Engine | None = None,
+                 snapshot_options: str = "", connections: int = 15) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._snapshots = snapshots or engine  # the listing's reads (see open_database)
+        self._snapshot_options = snapshot_options  # ... and their connections' options
+        self._connections = connections  # the most a pool opens
 
     @property
     def read_threads(self) -> int:
@@ -55,6 +59,16 @@ class Database:
         from mediashelf.db.key_batch import KeyBatcher
 
         return KeyBatcher(self.libpq_url())
+
+    def async_reads(self) -> AsyncReads | None:
+        """The event loop's listing reads: on PostgreSQL, on asynchronous connections (as many
+        as the pool has); None on SQLite, whose reads are local work (see Replies)."""
+        if self.is_sqlite:
+            return None
+        from mediashelf.db.async_reads import AsyncReads
+
+        return AsyncReads(self.libpq_url(), size=self._connections,
+                          options=self._snapshot_options)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -190,7 +204,8 @@ def open_database(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Da
     generic = " ".join(filter(None, [given if isinstance(given, str) else None,
                                      "-c plan_cache_mode=force_generic_plan"]))
     return Database(_pg_engine(url, pool_size, max_overflow),
-                    _pg_engine(url, pool_size, max_overflow, options=generic))
+                    _pg_engine(url, pool_size, max_overflow, options=generic), generic,
+                    pool_size + max_overflow)
 
 
 def _pg_engine(url: str, pool_size: int, max_overflow: int, **connect: str) -> Engine:

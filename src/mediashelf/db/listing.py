@@ -8,14 +8,18 @@ Totals come from the kept counts (asset_counts). A page near either end is read 
 the groups' index ranges, merged; a page deeper than _DIRECT rows from both ends is found by
 descending the bucket counts (asset_buckets) to the ~17-minute bucket where it starts, then
 seeking there by id, so its cost does not grow with the page number. The statements are the
-dialect's driver SQL (db/sql/), run on the driver's own cursor: SQLAlchemy's statement and
-result machinery cost more than these small reads do (the transaction is still SQLAlchemy's).
+dialect's driver SQL (db/sql/). The listing itself does no I/O: Listing.steps yields each
+statement and is sent its rows, so one listing runs on a thread on SQLAlchemy's connection
+(Listing.read, the driver's own cursor: SQLAlchemy's statement and result machinery cost more
+than these small reads do) or on the event loop on an asynchronous one (db/async_reads.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -23,9 +27,11 @@ from mediashelf.db.schema import BUCKET_SHIFTS
 from mediashelf.db.sql import (
     AssetRow,
     BucketRow,
+    CheckedRow,
     CountRow,
     Dialect,
     GroupRow,
+    Statement,
     dialect,
     fetch,
 )
@@ -35,6 +41,22 @@ from mediashelf.lru import BoundedLRU
 _DIRECT = 1000  # pages within this many rows of either end are read without the buckets
 _SUMS_ENTRIES, _SUMS_BYTES = 4096, 8 << 20
 _TOTALS_ENTRIES = 4096
+# A statement to run and the row shape (a NamedTuple) its rows are decoded as.
+Step = tuple[Statement, type[tuple[Any, ...]]]
+Steps = Generator[Step, list[Any], Page]  # sent each step's rows; returns the page
+
+_HEADS_ENTRIES = 4096
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Guess:
+    """One statement that reads a listing in its own snapshot (as CheckedRow), and the page
+    from its rows, or None if the library had changed (then the listing is read as usual)."""
+
+    step: Step
+    finish: Callable[[list[Any]], Page | None]
+
+
 # a filtered page walks the order's index when that reads fewer rows than the match count
 # (a row walked is read in order, one read through the text or tag index is a random seek
 # and then sorted: a walked row costs no more)
@@ -51,20 +73,76 @@ class Listing:
         # one search counts its matches once, and equal versions mean an equal count
         self._totals: BoundedLRU[tuple[Hashable, ...], int] = BoundedLRU(
             _TOTALS_ENTRIES, _TOTALS_ENTRIES * 512, lambda _n: 256)
+        # the groups' counts by (filter, library versions), for guess()
+        self._heads: BoundedLRU[tuple[Hashable, ...], list[GroupRow]] = BoundedLRU(
+            _HEADS_ENTRIES, _HEADS_ENTRIES * 4096, lambda heads: 128 + 128 * len(heads))
 
     def read(self, conn: Connection, owners: Sequence[uuid.UUID], query: ListQuery) -> Page:
+        """steps() run on conn, in its transaction."""
+        steps = self.steps(conn.dialect.name, owners, query)
+        try:
+            step = next(steps)
+            while True:
+                step = steps.send(fetch(conn, *step))
+        except StopIteration as done:
+            page: Page = done.value
+            return page
+
+    def steps(self, name: str, owners: Sequence[uuid.UUID], query: ListQuery) -> Steps:
         """The page `query` asks for of the owners' live assets (newest first), its total, the
-        owners' versions, and each asset's stored row (hashable: equal rows, equal assets)."""
-        sql = dialect(conn.dialect.name)
+        owners' versions, and each asset's stored row (hashable: equal rows, equal assets),
+        read by the statements it yields, all in one snapshot, on dialect `name`."""
+        sql = dialect(name)
         if query.sha256:
-            return self._with_digests(conn, sql, owners, query)
-        ids = [sql.bind_id(o) for o in owners]
-        types, statuses = [t.value for t in query.types], [s.value for s in query.statuses]
-        heads = fetch(conn, sql.groups(ids, types, statuses), GroupRow)
+            return (yield from self._with_digests(sql, owners, query))
+        keys = _keys(sql, owners, query)
+        heads: list[GroupRow] = yield sql.groups(*keys), GroupRow
+        versions = _versions(heads, keys[0], keys[1])
+        self._heads.put((name, *keys[0], *keys[1], *keys[2], versions), heads)
+        return (yield from self._from_heads(name, sql, keys, query, heads, versions))
+
+    def guess(self, name: str, owners: Sequence[uuid.UUID], query: ListQuery,
+              versions: tuple[int, ...]) -> Guess | None:
+        """A listing by date in one statement, if the library is as it was at `versions` (the
+        request key's, ListQuery.versions) the last time it was listed: then its counts (and
+        the bucket sums a deep page needs) are known, and only the page's rows are read, with
+        the versions checked in the same snapshot. None if those are not known."""
+        if query.sha256 or not query.bounded:
+            return None
+        sql = dialect(name)
+        keys = _keys(sql, owners, query)
+        heads = self._heads.get((name, *keys[0], *keys[1], *keys[2], versions))
+        if heads is None:
+            return None
+        steps = self._from_heads(name, sql, keys, query, heads, versions)
+        try:
+            statement, shape = next(steps)
+        except StopIteration:  # past the end: no rows to read, nothing to save
+            return None
+        if shape is not AssetRow:  # a bucket sum to read first
+            steps.close()
+            return None
+        pairs = [(o, t) for o in keys[0] for t in keys[1]]
+
+        def finish(rows: list[CheckedRow]) -> Page | None:
+            if not rows or not rows[0][0]:  # (fresh, *AssetRow): the library changed
+                return None
+            try:  # an empty page is one row of NULLs
+                steps.send([AssetRow._make(r[1:]) for r in rows if r[1] is not None])
+            except StopIteration as done:
+                page: Page = done.value
+                return page
+            raise AssertionError("a page is the last statement")
+
+        return Guess((sql.checked(statement, pairs, versions), CheckedRow), finish)
+
+    def _from_heads(self, name: str, sql: Dialect,
+                    keys: tuple[list[Hashable], list[str], list[str]], query: ListQuery,
+                    heads: list[GroupRow], versions: tuple[int, ...]) -> Steps:
+        """The rest of steps(), once the groups' counts and versions are read."""
         groups = [g for g in heads if g.status is not None]
-        versions = _versions(heads, ids, types)
         if query.q is not None or query.tags:
-            return self._search(conn, sql, (ids, types, statuses), query, versions, groups)
+            return (yield from self._search(name, sql, keys, query, versions, groups))
         total = sum(int(g.n) for g in groups)
         offset = query.offset
         if offset >= total:
@@ -74,37 +152,37 @@ class Listing:
         from_start = offset <= total - offset - shown
         skip = offset if from_start else total - offset - shown
         if query.sort not in (Sort.NEWEST, Sort.OLDEST):
-            rows = fetch(conn, sql.groups_page(
+            rows: list[AssetRow] = yield sql.groups_page(
                 [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
-                 for g in groups], query.sort, from_start, shown, skip), AssetRow)
+                 for g in groups], query.sort, from_start, shown, skip), AssetRow
             return Page(query, total, versions, rows, sql.row_form())
         newest_first = from_start == (query.sort is Sort.NEWEST)  # oldest first: the other end
         bound: uuid.UUID | None = None
         if skip > _DIRECT:
-            found = self._locate(conn, sql, (ids, types, statuses), skip, newest_first,
-                                 versions)
+            found = yield from self._locate(name, sql, keys, skip, newest_first, versions)
             if found is not None:
                 bound, skip = found
-        rows = fetch(conn, sql.page(
+        rows = yield sql.page(
             [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
-             for g in groups], bound, newest_first, shown, skip), AssetRow)
+             for g in groups], bound, newest_first, shown, skip), AssetRow
         if query.sort is Sort.OLDEST:
             rows.reverse()  # the page statement answers newest first
         return Page(query, total, versions, rows, sql.row_form())
 
-    def _search(self, conn: Connection, sql: Dialect,
+    def _search(self, name: str, sql: Dialect,
                 keys: tuple[list[Hashable], list[str], list[str]], query: ListQuery,
-                versions: tuple[int, ...], groups: list[GroupRow]) -> Page:
+                versions: tuple[int, ...], groups: list[GroupRow]) -> Steps:
         """A page of a search or tag filter and its exact total, counted through the text and
         tag indexes. Few matches: the page is read through those indexes and sorted; many:
         by walking the order's own index and checking each row, from the nearer end."""
         if query.q == ():  # a search with no words in it matches nothing
             return Page(query, 0, versions)
         words, tags = query.q or (), sorted(query.tags)
-        memo = (conn.dialect.name, versions, *keys[0], *keys[1], *keys[2], words, *tags)
+        memo = (name, versions, *keys[0], *keys[1], *keys[2], words, *tags)
         total = self._totals.get(memo)
         if total is None:
-            total = int(fetch(conn, sql.count_matching(*keys, words, tags), CountRow)[0].n)
+            counted: list[CountRow] = yield sql.count_matching(*keys, words, tags), CountRow
+            total = int(counted[0].n)
             self._totals.put(memo, total)
         offset = query.offset
         if offset >= total:
@@ -115,37 +193,39 @@ class Listing:
         rows_in_groups = sum(int(g.n) for g in groups)
         # walking reads about (skip + shown) x rows / matches rows; the index reads `total`
         if WALK_FACTOR * (skip + shown) * rows_in_groups < total * total:
-            rows = fetch(conn, sql.groups_page(
+            rows: list[AssetRow] = yield sql.groups_page(
                 [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
-                 for g in groups], query.sort, from_start, shown, skip, words, tags), AssetRow)
+                 for g in groups], query.sort, from_start, shown, skip, words, tags), AssetRow
         else:
-            rows = fetch(conn, sql.page_matching(*keys, words, tags, query.sort, from_start,
-                                                 shown, skip), AssetRow)
+            rows = yield sql.page_matching(*keys, words, tags, query.sort, from_start, shown,
+                                           skip), AssetRow
             if not from_start:
                 rows.reverse()
         return Page(query, total, versions, rows, sql.row_form())
 
-    def _with_digests(self, conn: Connection, sql: Dialect, owners: Sequence[uuid.UUID],
-                      query: ListQuery) -> Page:
+    def _with_digests(self, sql: Dialect, owners: Sequence[uuid.UUID],
+                      query: ListQuery) -> Steps:
         """The ?sha256= listing: its own statement and exact count, over the digest index
         (a few rows per digest), instead of the counts and buckets the full listing walks."""
         if query.q is not None or query.tags or query.sort is not Sort.NEWEST:
             raise NotImplementedError("sha256 combines with type, status and scope only")
         ids = [sql.bind_id(o) for o in owners]
         types, statuses = [t.value for t in query.types], [s.value for s in query.statuses]
-        versions = _versions(fetch(conn, sql.groups(ids, types, statuses), GroupRow), ids,
-                             types)
+        heads: list[GroupRow] = yield sql.groups(ids, types, statuses), GroupRow
+        versions = _versions(heads, ids, types)
         digests = list(query.sha256)
-        total = int(fetch(conn, sql.digest_count(ids, types, statuses, digests), CountRow)[0].n)
+        counted: list[CountRow] = yield sql.digest_count(ids, types, statuses, digests), CountRow
+        total = int(counted[0].n)
         if query.offset >= total:
             return Page(query, total, versions)
-        rows = fetch(conn, sql.digest_page(ids, types, statuses, digests, query.page_size,
-                                           query.offset), AssetRow)
+        rows: list[AssetRow] = yield sql.digest_page(ids, types, statuses, digests,
+                                                     query.page_size, query.offset), AssetRow
         return Page(query, total, versions, rows, sql.row_form())
 
-    def _locate(self, conn: Connection, sql: Dialect,
+    def _locate(self, name: str, sql: Dialect,
                 keys: tuple[list[Hashable], list[str], list[str]], skip: int,
-                newest_first: bool, versions: tuple[int, ...]) -> tuple[uuid.UUID, int] | None:
+                newest_first: bool, versions: tuple[int, ...]
+                ) -> Generator[Step, list[Any], tuple[uuid.UUID, int] | None]:
         """The id bound of the finest bucket holding row `skip` (from the chosen end), and how
         many rows of the way remain to skip past that bound; None if the counts run out."""
         before, chosen = 0, -1
@@ -154,12 +234,13 @@ class Listing:
             if chosen >= 0:
                 span = BUCKET_SHIFTS[level + 1] - BUCKET_SHIFTS[level]
                 within = (chosen << span, (chosen + 1) << span)
-            memo = (conn.dialect.name, versions, newest_first, *keys[0], *keys[1], *keys[2],
+            memo = (name, versions, newest_first, *keys[0], *keys[1], *keys[2],
                     level, within)
             sums = self._sums.get(memo)
             if sums is None:
-                sums = [(int(b.bucket), int(b.n)) for b in fetch(
-                    conn, sql.buckets(*keys, level, within, newest_first), BucketRow)]
+                found: list[BucketRow] = yield (sql.buckets(*keys, level, within, newest_first),
+                                                BucketRow)
+                sums = [(int(b.bucket), int(b.n)) for b in found]
                 self._sums.put(memo, sums)
             for bucket, n in sums:
                 if before + n > skip:
@@ -170,6 +251,13 @@ class Listing:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
         return uuid.UUID(int=ms << 80), skip - before
+
+
+def _keys(sql: Dialect, owners: Sequence[uuid.UUID],
+          query: ListQuery) -> tuple[list[Hashable], list[str], list[str]]:
+    """The listed owners (as the driver binds them), types and statuses."""
+    return ([sql.bind_id(o) for o in owners], [t.value for t in query.types],
+            [s.value for s in query.statuses])
 
 
 def _versions(heads: Sequence[GroupRow], owners: Sequence[Hashable],

@@ -18,7 +18,7 @@ from mediashelf import tracing
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
-from mediashelf.db.listing import Listing
+from mediashelf.db.listing import Guess, Listing, Steps
 from mediashelf.domain import (
     SYSTEM_TENANT_ID,
     Asset,
@@ -333,6 +333,18 @@ class AssetService:
         owners = query.owners(tenant_id)
         return self._db.reading(lambda conn: self._listing.read(conn, owners, query),
                                 snapshot=True)
+
+    def list_steps(self, tenant_id: uuid.UUID, query: ListQuery) -> Steps:
+        """list() as the statements it runs (Listing.steps), for a caller with its own
+        connection, in one snapshot (db/async_reads.py)."""
+        return self._listing.steps(self._db.engine.dialect.name, query.owners(tenant_id),
+                                   query)
+
+    def list_guess(self, tenant_id: uuid.UUID, query: ListQuery,
+                   versions: tuple[int, ...]) -> Guess | None:
+        """list() in one statement, if its counts are known at these versions (Listing.guess)."""
+        return self._listing.guess(self._db.engine.dialect.name, query.owners(tenant_id),
+                                   query, versions)
 
     def peek(self, asset_id: uuid.UUID) -> Asset:
         """Any asset by id, deleted or not (administration only)."""

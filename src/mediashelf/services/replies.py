@@ -1,6 +1,6 @@
 """Replies: GET /v1/assets and /v1/assets/{id}, answered from this process's caches when the
-assets they show have not changed, else read (on a few threads, or on SQLite on the event loop
-itself when the read is bounded) and kept.
+assets they show have not changed, else read and kept: on a few threads, or on the event loop
+itself (on SQLite a bounded read, on PostgreSQL every listing, awaited on its own connections).
 
 A cached reply is keyed by what it depends on: the tenant, the query, the hour its signed links
 count from, and the versions of the (owner, type) pairs it lists, read with the request's key
@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 import orjson
 from starlette.responses import Response
@@ -34,6 +34,9 @@ from mediashelf.services.wire import row_to_wire, to_wire
 REPLY_BYTES_PER_ENTRY = 64 << 10  # a cache of N replies holds at most N x 64 KiB of them
 WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB) ...
 WIRE_MEMO_BYTES = 24 << 20  # ... and never more than this
+
+if TYPE_CHECKING:  # psycopg is the postgres extra
+    from mediashelf.db.async_reads import AsyncReads
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -143,8 +146,11 @@ class Replies:
     """The read side of /v1/assets for one API process (caches off when entries is 0)."""
 
     def __init__(self, assets: AssetService, entries: int, threads: int, *,
-                 on_loop: bool = False) -> None:
+                 on_loop: bool = False, reads: AsyncReads | None = None) -> None:
         self._assets = assets
+        # PostgreSQL: listings awaited on the loop, on asynchronous connections (they wait on
+        # the network, and a thread hand-off per statement cost more than they do)
+        self._reads = reads
         # Reads on the event loop itself (SQLite: local work that never waits on the network):
         # handing a request to a thread and back cost more CPU than a cold page of 20 does,
         # in GIL hand-offs. Only bounded reads (an asset; a listing by date: counts, at most
@@ -171,7 +177,7 @@ class Replies:
         if self._lists is None:
             if on_loop:
                 return self._list(key, query)
-            return await self._off_loop(self._list, key, query)
+            return await self._read_list(key, query)
         reply_key = (key.tenant_id, query, self._assets.links_epoch(),
                      query.versions(key.versions))
         hit = self._lists.replay(reply_key)
@@ -187,9 +193,20 @@ class Replies:
         # it lists changed between the two key reads, so the leader's read is fresh enough.
         async def read() -> Kept:
             _COUNTED["list", "read"].inc()
-            return _kept(await self._off_loop(self._list, key, query))
+            return _kept(await self._read_list(key, query))
 
         return Replay(*await self.list_reads.run(reply_key, read))
+
+    async def _read_list(self, key: ApiKey, query: ListQuery) -> Response:
+        """A listing read where it costs least: awaited on the loop (PostgreSQL), or on a
+        read thread."""
+        if self._reads is None:
+            return await self._off_loop(self._list, key, query)
+        page = await self._reads.listing(
+            functools.partial(self._assets.list_steps, key.tenant_id, query),
+            functools.partial(self._assets.list_guess, key.tenant_id, query,
+                              query.versions(key.versions)))
+        return self._reply(key, query, page)
 
     async def asset(self, key: ApiKey, asset_id: uuid.UUID) -> Response:
         """One asset the tenant sees (its own or the system library's)."""
@@ -223,12 +240,16 @@ class Replies:
         return await asyncio.get_running_loop().run_in_executor(
             self.threads, functools.partial(read, *args, **kwargs))
 
-    def close(self) -> None:
-        """End the read threads once the reads they run are done (before the pools close)."""
+    async def close(self) -> None:
+        """End the reads once those under way are done (before the pools close)."""
         self.threads.shutdown(wait=True)
+        if self._reads is not None:
+            await self._reads.close()
 
     def _list(self, key: ApiKey, query: ListQuery) -> Response:
-        page = self._assets.list(key.tenant_id, query)
+        return self._reply(key, query, self._assets.list(key.tenant_id, query))
+
+    def _reply(self, key: ApiKey, query: ListQuery, page: Page) -> Response:
         epoch = self._assets.links_epoch()  # once: the body and its cache key share the hour
         links = functools.partial(self._assets.links, expires=self._assets.links_expiry(epoch))
         if self._memo is not None:

@@ -19,6 +19,9 @@ from mediashelf.db.sql import (
     ordered,
     version_columns,
 )
+from mediashelf.db.sql import (
+    checked as _checked,
+)
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, AssetType, RowForm
 
 
@@ -203,3 +206,9 @@ def reserve_quota(bucket: str, want: int, limit: int, now_ms: int, window_ms: in
                       now_ms, want, limit, want, limit,
                       now_ms, want, limit, want, limit,
                       now_ms, now_ms, window_ms)
+
+
+def checked(statement: Statement, pairs: Sequence[tuple[Hashable, str]],
+            versions: Sequence[int]) -> Statement:
+    """See Dialect.checked."""
+    return _checked("%s", statement, pairs, versions)

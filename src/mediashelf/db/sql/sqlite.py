@@ -14,6 +14,9 @@ from mediashelf.db.sql import (
     ordered,
     version_columns,
 )
+from mediashelf.db.sql import (
+    checked as _checked,
+)
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, AssetType, RowForm
 
 
@@ -198,3 +201,9 @@ def reserve_quota(bucket: str, want: int, limit: int, now_ms: int, window_ms: in
                       now_ms, want, limit, want, limit,
                       now_ms, want, limit, want, limit,
                       now_ms, now_ms, window_ms)
+
+
+def checked(statement: Statement, pairs: Sequence[tuple[Hashable, str]],
+            versions: Sequence[int]) -> Statement:
+    """See Dialect.checked."""
+    return _checked("?", statement, pairs, versions)

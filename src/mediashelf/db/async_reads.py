@@ -1,0 +1,124 @@
+"""AsyncReads: on PostgreSQL, a listing's statements run on the event loop itself.
+
+A listing waits on the network for most of its time and computes little. On a read thread each
+statement cost a GIL hand-off each way and a thread switch, which, with many requests in flight,
+cost the API process more CPU than the listing's own work. Here each statement is awaited on
+psycopg's asynchronous connection, one snapshot per listing as on the thread (REPEATABLE READ,
+read only), with the generic plans of the thread's pool (see open_database). A listing whose
+counts are known at the request key's versions is one statement (Listing.guess).
+
+The connections are kept in a small pool of our own rather than psycopg_pool's: that one makes
+a request wait up to its timeout while it reconnects in the background, and a database that is
+down must answer 503 at once, as on every other path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from mediashelf.db.keys import DB_GONE
+from mediashelf.db.listing import Guess, Step, Steps
+from mediashelf.db.sql import named
+from mediashelf.domain import Page
+from mediashelf.errors import Unavailable
+
+log = logging.getLogger("mediashelf.db")
+Conn = psycopg.AsyncConnection[Any]
+
+
+class AsyncReads:
+    """Lives on one event loop (an API process's): at most `size` connections, opened on
+    demand and kept while they stay sound."""
+
+    def __init__(self, conninfo: str, *, size: int, options: str,
+                 timeout: float = 30.0) -> None:
+        self._conninfo, self._options, self._timeout = conninfo, options, timeout
+        self._idle: list[Conn] = []
+        self.size = max(1, size)
+        self._slots = asyncio.Semaphore(self.size)
+
+    async def listing(self, steps: Callable[[], Steps],
+                      guess: Callable[[], Guess | None] = lambda: None) -> Page:
+        """The page steps() reads, or, when guess() makes one, the page its one statement
+        reads (unless the library changed). Run once more on a fresh connection if the kept
+        one turns out to be lost (a server restart): the caller never sees that."""
+        for attempt in (1, 2):
+            reused = False
+            try:
+                async with self._connection() as (conn, reused), asyncio.timeout(self._timeout):
+                    made = guess()
+                    if made is not None:
+                        page = made.finish(await _fetch(conn, made.step))
+                        if page is not None:
+                            return page
+                    return await _run(conn, steps())
+            except (psycopg.OperationalError, OSError, TimeoutError) as exc:
+                if attempt == 1 and reused and isinstance(exc, psycopg.OperationalError):
+                    await self._drop_idle()  # a restart took the others too
+                    continue
+                log.warning("reads.failed", extra={"error": type(exc).__name__})
+                raise Unavailable(DB_GONE) from None
+        raise AssertionError("unreachable")
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[tuple[Conn, bool]]:
+        async with self._slots:
+            reused = bool(self._idle)
+            conn = self._idle.pop() if reused else await self._connect()
+            try:
+                yield conn, reused
+            finally:
+                if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+                    await _close(conn)  # lost, or left mid-statement by a cancelled request
+                else:
+                    self._idle.append(conn)
+
+    async def _connect(self) -> Conn:
+        # A single statement is its own snapshot, so it runs without a transaction (no BEGIN
+        # and COMMIT round trips); every transaction on it is one read-only snapshot.
+        conn = await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, connect_timeout=10, application_name="mediashelf",
+            options=self._options)
+        await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
+        await conn.set_read_only(True)
+        return conn
+
+    async def _drop_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await _close(conn)
+
+    async def close(self) -> None:
+        await self._drop_idle()
+
+
+async def _close(conn: Conn) -> None:
+    try:
+        await conn.close()
+    except Exception:  # already broken: nothing more to release
+        log.debug("reads.close_failed", exc_info=True)
+
+
+async def _fetch(conn: Conn, step: Step) -> list[Any]:
+    (statement, shape) = step
+    async with conn.cursor() as cursor:
+        await cursor.execute(*statement)
+        return named(cursor, statement[0], await cursor.fetchall(), shape)
+
+
+async def _run(conn: Conn, steps: Steps) -> Page:
+    async with conn.transaction():
+        try:
+            step = next(steps)
+            while True:
+                step = steps.send(await _fetch(conn, step))
+        except StopIteration as done:
+            page: Page = done.value
+            return page
