@@ -18,8 +18,10 @@ shared: compare the ratios, not the absolute figures.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import cProfile
+import functools
 import json
 import math
 import os
@@ -215,20 +217,23 @@ def profile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                                     s3_endpoint_url=env.get("MEDIASHELF_S3_ENDPOINT_URL"))
                 services = build_services(settings, with_worker=False)
                 key = services.keys.resolve(lib.keys[filler.TENANTS[0]])
-                replies = Replies(services.assets, 0, 4)
+                replies = Replies(services.assets, 0, 4, reads=services.db.async_reads())
                 query = ListQuery(page_size=100)
-                for _ in range(20):
-                    replies._list(key, query)  # warm: connections, statement caches
                 calls = args.calls if storage == "local" or args.calls < 20 else args.calls // 10
+                # one event loop for the whole run, as a server has
+                loop = asyncio.new_event_loop()
+                pages = functools.partial(_pages, replies, key, query, loop,
+                                          services.db.local_reads)
+                pages(20)  # warm: connections, statement caches
                 started = time.perf_counter()
-                for _ in range(calls):
-                    replies._list(key, query)
+                pages(calls)
                 plain_ms = (time.perf_counter() - started) * 1000 / calls
                 prof = cProfile.Profile()
                 prof.enable()
-                for _ in range(calls):
-                    replies._list(key, query)
+                pages(calls)
                 prof.disable()
+                loop.run_until_complete(replies.close())
+                loop.close()
                 stats = pstats.Stats(prof)
                 spent: dict[str, float] = {}
                 table = stats.stats  # type: ignore[attr-defined]
@@ -245,6 +250,17 @@ def profile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     stats.sort_stats("tottime").print_stats(args.top)
                 services.close()
     return out
+
+
+def _pages(replies: Any, key: Any, query: Any, loop: asyncio.AbstractEventLoop,
+           on_loop: bool, n: int) -> None:
+    """n cold pages read as the server reads them: SQLite's on the loop, PostgreSQL's awaited
+    on the loop's own connections."""
+    for _ in range(n):
+        if on_loop:
+            replies._list(key, query)
+        else:
+            loop.run_until_complete(replies._read_list(key, query))
 
 
 def profile_all(backends: list[str], pg_url: str, work: Path, n: int = 10_000,
