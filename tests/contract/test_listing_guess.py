@@ -7,14 +7,14 @@ import uuid
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.contract.test_repositories import new_tenant
+from tests.support.library import make_asset
 
 from mediashelf.db.assets import AssetRepository
 from mediashelf.db.database import Database
 from mediashelf.db.listing import Listing
 from mediashelf.db.sql import fetch
 from mediashelf.domain import AssetStatus, AssetType, ListQuery, Sort, now_ms
-from tests.contract.test_repositories import new_tenant
-from tests.support.library import make_asset
 
 _STATUSES = [AssetStatus.READY, AssetStatus.PROCESSING, AssetStatus.FAILED]
 
