@@ -1,5 +1,6 @@
 """Listing.guess on SQLite and PostgreSQL: a listing read in one statement at the versions it was
-last read at is the page the full listing reads, and no page at all once the library changed."""
+last read at is the page the full listing reads, and no page at all once the library changed.
+And the one statement that reads an asset on the loop (visible_read) reads what the listing does."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from tests.contract.test_repositories import new_tenant
 from tests.support.library import make_asset
 
-from mediashelf.db.assets import AssetRepository
+from mediashelf.db.assets import AssetRepository, visible_read
 from mediashelf.db.database import Database
 from mediashelf.db.listing import Listing
 from mediashelf.db.sql import fetch
@@ -92,3 +93,27 @@ def test_a_guess_made_before_a_write_reads_no_page(database: Database) -> None:
     with database.read() as conn:
         fresh = listing.read(conn, owners, query)
     assert fresh.total == page.total + 1 and fresh.versions != page.versions
+
+
+def test_an_asset_read_alone_is_its_listed_row(database: Database) -> None:
+    owners = _fill(database)
+    name = database.engine.dialect.name
+    repo = AssetRepository()
+    with database.read() as conn:
+        page = Listing().read(conn, owners, ListQuery(page_size=30))
+        assert page.form is not None
+        listed = {page.form.id_text(row.id): row for row in page.rows}
+        picked = [repo.get(conn, uuid.UUID(i)) for i in list(listed)[::7]]
+    stranger = new_tenant(database)
+    for asset in picked:
+        assert asset is not None
+        step, form = visible_read(name, asset.id, owners)
+        with database.read() as conn:
+            assert fetch(conn, *step) == [listed[str(asset.id)]]
+            assert form == page.form
+            # another tenant's asset is not seen; nor a deleted one
+            assert fetch(conn, *visible_read(name, asset.id, [stranger])[0]) == []
+    with database.write() as conn:
+        repo.mark_deleted(conn, picked[0], now_ms())
+    with database.read() as conn:
+        assert fetch(conn, *visible_read(name, picked[0].id, owners)[0]) == []

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from mediashelf.db.database import before_commit, transaction_kept
+from mediashelf.db.listing import Step
 from mediashelf.db.schema import (
     BUCKET_SHIFTS,
     asset_buckets,
@@ -22,7 +23,8 @@ from mediashelf.db.schema import (
     assets,
     type_versions,
 )
-from mediashelf.domain import Asset, AssetStatus, AssetType
+from mediashelf.db.sql import AssetRow, dialect
+from mediashelf.domain import Asset, AssetStatus, AssetType, RowForm
 from mediashelf.words import name_key, search_text
 
 _FIELDS = [f.name for f in dataclasses.fields(Asset)]
@@ -61,6 +63,16 @@ def _labels(name: str | None, tags: list[str]) -> dict[str, Any]:
 
 def _tag_rows(asset: Asset) -> list[dict[str, Any]]:
     return [{"tag": t, "tenant_id": asset.tenant_id, "asset_id": asset.id} for t in asset.tags]
+
+
+def visible_read(name: str, asset_id: uuid.UUID,
+                 owners: Sequence[uuid.UUID]) -> tuple[Step, RowForm]:
+    """get_visible() as one driver statement on dialect `name` (rows as AssetRow: none, or the
+    asset's stored row), and how its rows spell ids; for a caller with its own connection
+    (db/async_reads.py)."""
+    sql = dialect(name)
+    return ((sql.visible(sql.bind_id(asset_id), [sql.bind_id(o) for o in owners]), AssetRow),
+            sql.row_form())
 
 
 class AssetRepository:

@@ -1,4 +1,4 @@
-"""AsyncReads: on PostgreSQL, a listing's statements run on the event loop itself.
+"""AsyncReads: on PostgreSQL, the statements of a listing or an asset run on the event loop.
 
 A listing waits on the network for most of its time and computes little. On a read thread each
 statement cost a GIL hand-off each way and a thread switch, which, with many requests in flight,
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -31,6 +32,7 @@ from mediashelf.errors import Unavailable
 
 log = logging.getLogger("mediashelf.db")
 Conn = psycopg.AsyncConnection[Any]
+T = TypeVar("T")
 
 
 class AsyncReads:
@@ -47,18 +49,30 @@ class AsyncReads:
     async def listing(self, steps: Callable[[], Steps],
                       guess: Callable[[], Guess | None] = lambda: None) -> Page:
         """The page steps() reads, or, when guess() makes one, the page its one statement
-        reads (unless the library changed). Run once more on a fresh connection if the kept
-        one turns out to be lost (a server restart): the caller never sees that."""
+        reads (unless the library changed)."""
+
+        async def read(conn: Conn) -> Page:
+            made = guess()
+            if made is not None:
+                page = made.finish(await _fetch(conn, made.step))
+                if page is not None:
+                    return page
+            return await _run(conn, steps())
+
+        return await self._retrying(read)
+
+    async def rows(self, step: Step) -> list[Any]:
+        """One statement's rows (a statement alone is its own snapshot)."""
+        return await self._retrying(functools.partial(_fetch, step=step))
+
+    async def _retrying(self, read: Callable[[Conn], Awaitable[T]]) -> T:
+        """read(conn), run once more on a fresh connection if the kept one turns out to be
+        lost (a server restart): the caller never sees that."""
         for attempt in (1, 2):
             reused = False
             try:
                 async with self._connection() as (conn, reused), asyncio.timeout(self._timeout):
-                    made = guess()
-                    if made is not None:
-                        page = made.finish(await _fetch(conn, made.step))
-                        if page is not None:
-                            return page
-                    return await _run(conn, steps())
+                    return await read(conn)
             except (psycopg.OperationalError, OSError, TimeoutError) as exc:
                 if attempt == 1 and reused and isinstance(exc, psycopg.OperationalError):
                     await self._drop_idle()  # a restart took the others too

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.engine import Connection
 
 from mediashelf import tracing
-from mediashelf.db.assets import AssetRepository
+from mediashelf.db.assets import AssetRepository, visible_read
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
-from mediashelf.db.listing import Guess, Listing, Steps
+from mediashelf.db.listing import Guess, Listing, Step, Steps
 from mediashelf.domain import (
     SYSTEM_TENANT_ID,
     Asset,
@@ -28,6 +28,7 @@ from mediashelf.domain import (
     JobKind,
     ListQuery,
     Page,
+    RowForm,
     asset_prefix,
     now_ms,
     trash_prefix,
@@ -326,6 +327,12 @@ class AssetService:
         if asset is None:
             raise NotFound("asset not found")
         return asset
+
+    def get_read(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> tuple[Step, RowForm]:
+        """get() as one statement (rows: none, or the asset's stored row) and how its rows
+        spell ids, for a caller with its own connection (db/async_reads.py)."""
+        return visible_read(self._db.engine.dialect.name, asset_id,
+                            (tenant_id, SYSTEM_TENANT_ID))
 
     def list(self, tenant_id: uuid.UUID, query: ListQuery) -> Page:
         """The page of the assets the tenant sees that the query asks for, read in one

@@ -24,7 +24,8 @@ import orjson
 from starlette.responses import Response
 
 from mediashelf.db.sql import AssetRow
-from mediashelf.domain import ApiKey, Asset, AssetType, ListQuery, Page, StoredRow
+from mediashelf.domain import ApiKey, AssetType, ListQuery, Page, StoredRow
+from mediashelf.errors import NotFound
 from mediashelf.lru import BoundedLRU
 from mediashelf.metrics import REPLIES
 from mediashelf.services.assets import AssetService, Links
@@ -216,7 +217,7 @@ class Replies:
         if self._gets is None:
             if self._on_loop:
                 return self._get(key, asset_id, epoch)
-            return await self._off_loop(self._get, key, asset_id, epoch)
+            return await self._read_asset(key, asset_id, epoch)
         slot = self._slots.get((key.tenant_id, asset_id))
         if slot is not None:
             hit = self._gets.replay((key.tenant_id, asset_id, epoch, slot, key.versions[slot]))
@@ -230,10 +231,25 @@ class Replies:
 
         async def read() -> Kept:
             _COUNTED["get", "read"].inc()
-            return _kept(await self._off_loop(self._get, key, asset_id, epoch))
+            return _kept(await self._read_asset(key, asset_id, epoch))
 
         return Replay(*await self.get_reads.run((key.tenant_id, asset_id, epoch, key.versions),
                                                 read))
+
+    async def _read_asset(self, key: ApiKey, asset_id: uuid.UUID, epoch: int) -> Response:
+        """An asset read where it costs least: awaited on the loop (PostgreSQL), or on a read
+        thread."""
+        if self._reads is None:
+            return await self._off_loop(self._get, key, asset_id, epoch)
+        step, form = self._assets.get_read(key.tenant_id, asset_id)
+        rows = await self._reads.rows(step)
+        if not rows:
+            raise NotFound("asset not found")
+        row: AssetRow = rows[0]
+        links = self._assets.links(row, expires=self._assets.links_expiry(epoch))
+        mine = form.id_text(row.tenant_id) == str(key.tenant_id)
+        return self._asset_reply(key, asset_id, epoch, orjson.dumps(row_to_wire(row, form, links)),
+                                 _slot(mine, AssetType(row.type)))
 
     async def _off_loop(self, read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """read(*args) on a read thread; a caller that goes away leaves it to finish there."""
@@ -267,14 +283,18 @@ class Replies:
         return reply
 
     def _get(self, key: ApiKey, asset_id: uuid.UUID, epoch: int) -> Response:
+        asset = self._assets.get(key.tenant_id, asset_id)
+        body = orjson.dumps(to_wire(asset, self._assets.links(asset)))
+        return self._asset_reply(key, asset_id, epoch, body,
+                                 _slot(asset.tenant_id == key.tenant_id, asset.type))
+
+    def _asset_reply(self, key: ApiKey, asset_id: uuid.UUID, epoch: int, body: bytes,
+                     slot: int) -> Response:
         # The asset is read after the versions were, so it is at least as new as they say: a
         # reply kept under its type's version is never older than a fresh read at it would be
         # (a write that changes its type raises both types' versions).
-        asset = self._assets.get(key.tenant_id, asset_id)
-        reply = Response(orjson.dumps(to_wire(asset, self._assets.links(asset))),
-                         media_type="application/json")
+        reply = Response(body, media_type="application/json")
         if self._gets is not None:
-            slot = _slot(key, asset)
             self._gets.keep((key.tenant_id, asset_id, epoch, slot, key.versions[slot]), reply)
             self._slots.put((key.tenant_id, asset_id), slot)
         return reply
@@ -283,7 +303,7 @@ class Replies:
 _TYPES = tuple(AssetType)
 
 
-def _slot(key: ApiKey, asset: Asset) -> int:
-    """Where ApiKey.versions holds the version of the asset's owner's type."""
-    owner = 0 if asset.tenant_id == key.tenant_id else 1
-    return owner * len(_TYPES) + _TYPES.index(asset.type)
+def _slot(mine: bool, type_: AssetType) -> int:
+    """Where ApiKey.versions holds the version of the type of an asset of the key's own
+    library (mine) or of the system library's."""
+    return (0 if mine else 1) * len(_TYPES) + _TYPES.index(type_)

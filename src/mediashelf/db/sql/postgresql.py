@@ -212,3 +212,10 @@ def checked(statement: Statement, pairs: Sequence[tuple[Hashable, str]],
             versions: Sequence[int]) -> Statement:
     """See Dialect.checked."""
     return _checked("%s", statement, pairs, versions)
+
+
+def visible(asset_id: Hashable, owners: Sequence[Hashable]) -> Statement:
+    """The live asset with that id if one of owners has it, as AssetRow (no row: none)."""
+    return (f"SELECT {_COLUMNS} FROM assets WHERE id = %s "
+            f"AND tenant_id IN ({_marks(len(owners))}) AND deleted_ms IS NULL",
+            (asset_id, *owners))

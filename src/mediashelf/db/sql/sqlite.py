@@ -207,3 +207,10 @@ def checked(statement: Statement, pairs: Sequence[tuple[Hashable, str]],
             versions: Sequence[int]) -> Statement:
     """See Dialect.checked."""
     return _checked("?", statement, pairs, versions)
+
+
+def visible(asset_id: Hashable, owners: Sequence[Hashable]) -> Statement:
+    """The live asset with that id if one of owners has it, as AssetRow (no row: none)."""
+    return (f"SELECT {column_list('')} FROM assets WHERE id = ? "
+            f"AND tenant_id IN ({_marks(len(owners))}) AND deleted_ms IS NULL",
+            (asset_id, *owners))
