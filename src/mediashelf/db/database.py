@@ -23,12 +23,11 @@ _PING_IDLE_S = 1.0  # a pooled PostgreSQL connection idle for longer is checked 
 
 class Database:
     def __init__(self, engine: Engine, snapshots: Engine | None = None,
-                 snapshot_options: str = "", connections: int = 15) -> None:
+                 snapshot_options: str = "") -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._snapshots = snapshots or engine  # the listing's reads (see open_database)
         self._snapshot_options = snapshot_options  # ... and their connections' options
-        self._connections = connections  # the most a pool opens
 
     @property
     def read_threads(self) -> int:
@@ -61,13 +60,14 @@ class Database:
         return KeyBatcher(self.libpq_url())
 
     def async_reads(self) -> AsyncReads | None:
-        """The event loop's listing reads: on PostgreSQL, on asynchronous connections (as many
-        as the pool has); None on SQLite, whose reads are local work (see Replies)."""
+        """The event loop's listing and asset reads: on PostgreSQL, on asynchronous connections
+        (as many as reads worth running at once, read_threads); None on SQLite, whose reads are
+        local work (see Replies)."""
         if self.is_sqlite:
             return None
         from mediashelf.db.async_reads import AsyncReads
 
-        return AsyncReads(self.libpq_url(), size=self._connections,
+        return AsyncReads(self.libpq_url(), size=self.read_threads,
                           options=self._snapshot_options)
 
     @contextmanager
@@ -204,8 +204,7 @@ def open_database(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Da
     generic = " ".join(filter(None, [given if isinstance(given, str) else None,
                                      "-c plan_cache_mode=force_generic_plan"]))
     return Database(_pg_engine(url, pool_size, max_overflow),
-                    _pg_engine(url, pool_size, max_overflow, options=generic), generic,
-                    pool_size + max_overflow)
+                    _pg_engine(url, pool_size, max_overflow, options=generic), generic)
 
 
 def _pg_engine(url: str, pool_size: int, max_overflow: int, **connect: str) -> Engine:
