@@ -268,10 +268,13 @@ def _profile_lines(res: dict[str, Any]) -> list[str]:
     if not prof:
         return []
     lines = ["", "## Where a cold page's time goes (in process, caches off)", "",
-             f"`Replies._list` of `pageSize=100` on a library of {prof['n']:,}, run "
+             f"A cold page of `pageSize=100` on a library of {prof['n']:,}, read as the "
+             "server reads it (SQLite: `Replies._list` on the loop; PostgreSQL: "
+             "`Replies._read_list` awaited on an event loop), run "
              f"{prof['calls']} times without and then under cProfile: the page's time without "
              "the profiler, and the profiled time's shares (a builtin counted with its caller; "
-             "`to_wire` is the row's wire form, `row decoding` the driver's rows and ids).", "",
+             "`to_wire` is the row's wire form, `row decoding` the driver's rows and ids; on "
+             "PostgreSQL `other` is mostly the event loop's own work).", "",
              "| case | ms a page | " + " | ".join(PROFILE_PARTS) + " |",
              "|---|---|" + "---|" * len(PROFILE_PARTS)]
     for name, r in prof["cases"].items():
