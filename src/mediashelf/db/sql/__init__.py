@@ -112,8 +112,8 @@ class AssetRow(NamedTuple):
 
 
 class CheckedRow(tuple[Any, ...]):
-    """A row of Dialect.checked: whether the versions were as expected, then an AssetRow's
-    columns (all NULL for the one row of an empty page)."""
+    """A row of Dialect.checked (ordered.Flavour.checked): whether the versions were as
+    expected, then an AssetRow's columns (all NULL for the one row of an empty page)."""
 
     __slots__ = ()
     _fields = ("fresh", *AssetRow._fields)
@@ -121,20 +121,6 @@ class CheckedRow(tuple[Any, ...]):
     @classmethod
     def _make(cls, row: Sequence[Any]) -> CheckedRow:
         return cls(row)
-
-
-def checked(mark: str, statement: Statement, pairs: Sequence[tuple[Hashable, str]],
-            versions: Sequence[int]) -> Statement:
-    """A page statement (rows as AssetRow, newest first) run only if the (owner, type) pairs'
-    versions are these, in one snapshot; rows as CheckedRow, at least one."""
-    same = " AND ".join(
-        f"(SELECT COALESCE(MAX(version), 0) FROM type_versions WHERE tenant_id = {mark} "
-        f"AND type = {mark}) = {mark}" for _ in pairs)
-    params = [p for (owner, type_), version in zip(pairs, versions, strict=True)
-              for p in (owner, type_, version)]
-    return (f"SELECT v.fresh, p.* FROM (SELECT {same or 'TRUE'} AS fresh) AS v "
-            f"LEFT JOIN ({statement[0]}) AS p ON v.fresh ORDER BY p.id DESC",
-            (*params, *statement[1]))
 
 
 assert AssetRow._fields == tuple(f.name for f in dataclasses.fields(Asset)), "Asset's fields"
@@ -154,9 +140,7 @@ class Dialect(Protocol):
     def live_keys(self, hashes: Sequence[str]) -> Statement: ...
     def visible(self, asset_id: Hashable, owners: Sequence[Hashable]) -> Statement: ...
     def checked(self, statement: Statement, pairs: Sequence[tuple[Hashable, str]],
-                versions: Sequence[int]) -> Statement:
-        """See checked() above, in this dialect's placeholders."""
-        ...
+                versions: Sequence[int]) -> Statement: ...
 
     def reserve_quota(self, bucket: str, want: int, limit: int, now_ms: int,
                       window_ms: int) -> Statement:

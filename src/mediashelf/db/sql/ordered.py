@@ -1,4 +1,5 @@
-"""The listing's statements for searches, tag filters and sort orders, in either dialect.
+"""The listing's statements for searches, tag filters and sort orders, in either dialect (and
+the one-statement reads of the event loop: a page checked against versions, an asset by id).
 
 sqlite.py and postgresql.py each describe their text search as a `Flavour`; the shapes are the
 same. A filtered page is read one of two ways (db/listing.py picks by the match count):
@@ -72,6 +73,18 @@ class Flavour:
                               len(tags), sort, forward),
                 (*self._driven_params(owners, types, statuses, words, tags), shown, skip))
 
+    def checked(self, statement: Statement, pairs: Sequence[tuple[Hashable, str]],
+                versions: Sequence[int]) -> Statement:
+        """A page statement (rows as AssetRow, newest first) run only if the (owner, type)
+        pairs' versions are these, in one snapshot; rows as CheckedRow, at least one."""
+        params = [p for (owner, type_), version in zip(pairs, versions, strict=True)
+                  for p in (owner, type_, version)]
+        return checked(self, len(pairs), statement[0]), (*params, *statement[1])
+
+    def visible(self, asset_id: Hashable, owners: Sequence[Hashable]) -> Statement:
+        """The live asset with that id if one of owners has it, as AssetRow (no row: none)."""
+        return visible(self, len(owners)), (asset_id, *owners)
+
     def _driven_params(self, owners: Sequence[Hashable], types: Sequence[str],
                        statuses: Sequence[str], words: Sequence[str],
                        tags: Sequence[str]) -> list[Hashable]:
@@ -131,6 +144,22 @@ def groups_page(f: Flavour, groups: int, sort: Sort, forward: bool, words: int =
             f"JOIN (SELECT {keys} FROM ({' UNION ALL '.join(parts)}) AS m ORDER BY {order} "
             f"LIMIT {f.mark} OFFSET {f.mark}) AS p ON x.id = p.id "
             f"ORDER BY {order_by(sort, True, 'x.')}")
+
+
+@functools.cache
+def checked(f: Flavour, pairs: int, page: str) -> str:
+    """See Flavour.checked: the versions compared, then the page joined when they are equal."""
+    same = " AND ".join(
+        f"(SELECT COALESCE(MAX(version), 0) FROM type_versions WHERE tenant_id = {f.mark} "
+        f"AND type = {f.mark}) = {f.mark}" for _ in range(pairs))
+    return (f"SELECT v.fresh, p.* FROM (SELECT {same or 'TRUE'} AS fresh) AS v "
+            f"LEFT JOIN ({page}) AS p ON v.fresh ORDER BY p.id DESC")
+
+
+@functools.cache
+def visible(f: Flavour, owners: int) -> str:
+    return (f"SELECT {column_list('', _text(f))} FROM assets WHERE id = {f.mark} "
+            f"AND tenant_id IN ({_marks(f.mark, owners)}) AND deleted_ms IS NULL")
 
 
 def _text(f: Flavour) -> dict[str, str] | None:

@@ -14,9 +14,6 @@ from mediashelf.db.sql import (
     ordered,
     version_columns,
 )
-from mediashelf.db.sql import (
-    checked as _checked,
-)
 from mediashelf.domain import SYSTEM_TENANT_ID, ApiKey, AssetType, RowForm
 
 
@@ -175,10 +172,12 @@ def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Seq
         (*owners, *types, *statuses, *digests)
 
 
-# the search listing's statements, shared with the other dialect (ordered.py)
+# the statements shared with the other dialect (ordered.py)
 groups_page = FLAVOUR.groups_page
 count_matching = FLAVOUR.count_matching
 page_matching = FLAVOUR.page_matching
+checked = FLAVOUR.checked  # a page read only at known versions (Listing.guess)
+visible = FLAVOUR.visible  # an asset by id (db/assets.visible_read)
 
 
 # Every SET expression reads the row as it was, so `granted` is exactly what `used` grows by.
@@ -202,15 +201,3 @@ def reserve_quota(bucket: str, want: int, limit: int, now_ms: int, window_ms: in
                       now_ms, want, limit, want, limit,
                       now_ms, now_ms, window_ms)
 
-
-def checked(statement: Statement, pairs: Sequence[tuple[Hashable, str]],
-            versions: Sequence[int]) -> Statement:
-    """See Dialect.checked."""
-    return _checked("?", statement, pairs, versions)
-
-
-def visible(asset_id: Hashable, owners: Sequence[Hashable]) -> Statement:
-    """The live asset with that id if one of owners has it, as AssetRow (no row: none)."""
-    return (f"SELECT {column_list('')} FROM assets WHERE id = ? "
-            f"AND tenant_id IN ({_marks(len(owners))}) AND deleted_ms IS NULL",
-            (asset_id, *owners))
