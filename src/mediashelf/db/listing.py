@@ -98,7 +98,7 @@ class Listing:
         keys = _keys(sql, owners, query)
         heads: list[GroupRow] = yield sql.groups(*keys), GroupRow
         versions = _versions(heads, keys[0], keys[1])
-        self._heads.put((name, *keys[0], *keys[1], *keys[2], versions), heads)
+        self._heads.put(_heads_key(name, keys, versions), heads)
         return (yield from self._from_heads(name, sql, keys, query, heads, versions))
 
     def guess(self, name: str, owners: Sequence[uuid.UUID], query: ListQuery,
@@ -111,7 +111,7 @@ class Listing:
             return None
         sql = dialect(name)
         keys = _keys(sql, owners, query)
-        heads = self._heads.get((name, *keys[0], *keys[1], *keys[2], versions))
+        heads = self._heads.get(_heads_key(name, keys, versions))
         if heads is None:
             return None
         steps = self._from_heads(name, sql, keys, query, heads, versions)
@@ -258,6 +258,12 @@ def _keys(sql: Dialect, owners: Sequence[uuid.UUID],
     """The listed owners (as the driver binds them), types and statuses."""
     return ([sql.bind_id(o) for o in owners], [t.value for t in query.types],
             [s.value for s in query.statuses])
+
+
+def _heads_key(name: str, keys: tuple[list[Hashable], list[str], list[str]],
+               versions: tuple[int, ...]) -> tuple[Hashable, ...]:
+    """Where steps() keeps the groups' counts it read and guess() finds them."""
+    return (name, *keys[0], *keys[1], *keys[2], versions)
 
 
 def _versions(heads: Sequence[GroupRow], owners: Sequence[Hashable],

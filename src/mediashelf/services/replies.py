@@ -1,6 +1,7 @@
 """Replies: GET /v1/assets and /v1/assets/{id}, answered from this process's caches when the
 assets they show have not changed, else read and kept: on a few threads, or on the event loop
-itself (on SQLite a bounded read, on PostgreSQL every listing, awaited on its own connections).
+itself (on SQLite a bounded read; on PostgreSQL every listing and asset read, awaited on its own
+connections).
 
 A cached reply is keyed by what it depends on: the tenant, the query, the hour its signed links
 count from, and the versions of the (owner, type) pairs it lists, read with the request's key
@@ -149,8 +150,8 @@ class Replies:
     def __init__(self, assets: AssetService, entries: int, threads: int, *,
                  on_loop: bool = False, reads: AsyncReads | None = None) -> None:
         self._assets = assets
-        # PostgreSQL: listings awaited on the loop, on asynchronous connections (they wait on
-        # the network, and a thread hand-off per statement cost more than they do)
+        # PostgreSQL: listings and assets awaited on the loop, on asynchronous connections
+        # (they wait on the network, and a thread hand-off per statement cost more than they do)
         self._reads = reads
         # Reads on the event loop itself (SQLite: local work that never waits on the network):
         # handing a request to a thread and back cost more CPU than a cold page of 20 does,
