@@ -425,17 +425,25 @@ class AssetService:
 
     def links(self, asset: Linkable, expires: int | None = None) -> Links:
         """Signed URLs, stable within the hour so that clients and caches can reuse them; of
-        an Asset or of its stored row as read (a listing signs its rows' links directly)."""
-        if asset.status != AssetStatus.READY or not asset.file_key:
-            return _NO_LINKS
+        an Asset or of its stored row as read."""
         if expires is None:
             expires = self.links_expiry(self.links_epoch())
-        mime = asset.mime_type or "application/octet-stream"
-        file_url = self.storage.signed_url(asset.file_key, filename=_download_name(asset, mime),
-                                           content_type=mime, expires_at=expires)
-        thumb_url = None
-        if asset.thumb_key:
+        return self.linker(expires)(asset)
+
+    def linker(self, expires: int) -> Callable[[Linkable], Links]:
+        """links(…, expires) as a function of the asset, for a listing's rows: what the links
+        of one expiry share is worked out once (a listing signs two URLs a row)."""
+        sign, ready = self.storage.link_signer(expires), AssetStatus.READY
+
+        def links(asset: Linkable) -> Links:
+            file_key = asset.file_key
+            if asset.status != ready or not file_key:
+                return _NO_LINKS
+            mime = asset.mime_type or "application/octet-stream"
+            file_url = sign(file_key, _download_name(asset, mime), mime)
+            if not asset.thumb_key:
+                return Links(file_url, None)
             tmime = asset.thumb_mime or "image/webp"
-            thumb_url = self.storage.signed_url(asset.thumb_key, filename=_thumb_name(tmime),
-                                                content_type=tmime, expires_at=expires)
-        return Links(file_url, thumb_url)
+            return Links(file_url, sign(asset.thumb_key, _thumb_name(tmime), tmime))
+
+        return links

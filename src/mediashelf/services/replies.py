@@ -268,7 +268,7 @@ class Replies:
 
     def _reply(self, key: ApiKey, query: ListQuery, page: Page) -> Response:
         epoch = self._assets.links_epoch()  # once: the body and its cache key share the hour
-        links = functools.partial(self._assets.links, expires=self._assets.links_expiry(epoch))
+        links = self._assets.linker(self._assets.links_expiry(epoch))
         if self._memo is not None:
             body = self._memo.body(page, epoch, links)
         elif page.form is not None:

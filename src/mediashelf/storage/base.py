@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from mediashelf.storage.scratch import Swept
+
+# (key, filename, content_type) -> the signed URL; see Storage.link_signer
+LinkSigner = Callable[[str, str, str], str]
 
 
 class StorageWriter(Protocol):
@@ -59,6 +62,11 @@ class Storage(Protocol):
 
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
         """An absolute URL that serves the object without an API key until expires_at (unix s)."""
+
+    def link_signer(self, expires_at: int) -> LinkSigner:
+        """signed_url(key, filename=…, content_type=…, expires_at) as a function of
+        (key, filename, content_type), for the many links of a listing: what their signatures
+        share is worked out once."""
 
     def resume(self, key: str, offset: int, state: dict[str, Any]) -> ResumableWriter:
         """Go on writing a resumable object at `offset` (0 and {} for a new one);

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, quote_plus
 
 from mediashelf.security import UrlSigner
+from mediashelf.storage.base import LinkSigner
 from mediashelf.storage.scratch import ScratchDir, ScratchFile, Swept
 from mediashelf.storage.space import SpaceGuard, is_disk_full
 
@@ -181,11 +182,19 @@ class LocalStorage:
                 yield path.relative_to(self.root).as_posix()
 
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
-        path = "/files/" + (key if _PLAIN_KEY.fullmatch(key) else quote(key))
-        sig = self._signer.sign_text(f"{path}\n{expires_at}\n{content_type}\n{filename}")
-        # urlencode()'s output, built directly: listings sign two URLs per asset
-        return (f"{self._base_url}{path}?exp={expires_at}&ct={_quoted_type(content_type)}"
-                f"&fn={_quoted_name(filename)}&sig={sig}")
+        return self.link_signer(expires_at)(key, filename, content_type)
+
+    def link_signer(self, expires_at: int) -> LinkSigner:
+        base, exp, sign = self._base_url, str(expires_at), self._signer.sign_text
+
+        def signed(key: str, filename: str, content_type: str) -> str:
+            path = "/files/" + (key if _PLAIN_KEY.fullmatch(key) else quote(key))
+            sig = sign(f"{path}\n{exp}\n{content_type}\n{filename}")
+            # urlencode()'s output, built directly: listings sign two URLs per asset
+            return (f"{base}{path}?exp={exp}&ct={_quoted_type(content_type)}"
+                    f"&fn={_quoted_name(filename)}&sig={sig}")
+
+        return signed
 
     def file_path(self, key: str) -> Path:
         """Where a key's bytes are, for the file route."""

@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from mediashelf.names import inline_disposition
+from mediashelf.storage.base import LinkSigner
 from mediashelf.storage.s3_presign import MAX_PRESIGN_S, Presigner
 from mediashelf.storage.s3_resumable import S3Resumable, drop_resumable
 from mediashelf.storage.s3_uploads import LEASE_DIR, UploadLeases
@@ -295,10 +296,19 @@ class S3Storage:
     def signed_url(self, key: str, *, filename: str, content_type: str, expires_at: int) -> str:
         """A presigned GET; S3 itself serves Range, the type and an inline disposition. Signed
         at the start of the hour, so that it is the same URL all hour in every process."""
-        if self._presigner is not None:
-            return self._presigner.url(self._key(key), content_type=content_type,
-                                       disposition=_disposition(filename),
-                                       expires_at=expires_at)
+        return self.link_signer(expires_at)(key, filename, content_type)
+
+    def link_signer(self, expires_at: int) -> LinkSigner:
+        if self._presigner is None:
+            return functools.partial(self._botocore_url, expires_at)
+        url, to_key = self._presigner.signer(expires_at), self._key
+
+        def signed(key: str, filename: str, content_type: str) -> str:
+            return url(to_key(key), content_type, _disposition(filename))
+
+        return signed
+
+    def _botocore_url(self, expires_at: int, key: str, filename: str, content_type: str) -> str:
         expires_in = max(1, min(MAX_PRESIGN_S, expires_at - int(time.time())))
         return self.client.generate_presigned_url(
             "get_object", ExpiresIn=expires_in,

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -116,25 +116,37 @@ class Presigner:
             now: float | None = None) -> str:
         """A GET of `key` answering with that type and disposition, valid until expires_at
         (at most a week after the start of the current window)."""
+        return self.signer(expires_at, now)(key, content_type, disposition)
+
+    def signer(self, expires_at: int, now: float | None = None) -> Callable[[str, str, str], str]:
+        """url() as a function of (key, content_type, disposition), for many keys at once:
+        the window, its credentials and signing key are looked up once."""
         signed_at = int(time.time() if now is None else now) // WINDOW_S * WINDOW_S
-        return self.url_at(key, content_type=content_type, disposition=disposition,
-                           signed_at=signed_at,
-                           expires_in=max(1, min(MAX_PRESIGN_S, expires_at - signed_at)))
+        return self._signer_at(signed_at, max(1, min(MAX_PRESIGN_S, expires_at - signed_at)))
 
     def url_at(self, key: str, *, content_type: str, disposition: str, signed_at: int,
                expires_in: int) -> str:
         """The URL botocore would presign at `signed_at` (unix s) for `expires_in` seconds."""
+        return self._signer_at(signed_at, expires_in)(key, content_type, disposition)
+
+    def _signer_at(self, signed_at: int, expires_in: int) -> Callable[[str, str, str], str]:
         creds = self._credentials.get_frozen_credentials()
         w = self._window(creds.access_key or "", creds.secret_key or "", creds.token,
                          signed_at, expires_in)
-        path = self._path + (key if _PLAIN_KEY.fullmatch(key) else quote(key, safe="/~"))
-        ctype, disp = _quoted(content_type), _quoted(disposition)
-        canonical = (f"GET\n{path}\n{w.canonical}&response-content-disposition={disp}"
-                     f"&response-content-type={ctype}\nhost:{self._host}\n\nhost\n"
-                     "UNSIGNED-PAYLOAD")
-        mac = w.keyed.copy()
-        mac.update((w.to_sign + hashlib.sha256(canonical.encode()).hexdigest()).encode())
-        # botocore's order: the operation's parameters, then the signature's
-        return (f"{self._origin}{path}?response-content-type={ctype}"
-                f"&response-content-disposition={disp}&{w.query}"
-                f"&X-Amz-Signature={mac.hexdigest()}")
+        root, origin, host = self._path, self._origin, self._host
+        canonical_query, to_sign, query, keyed = w.canonical, w.to_sign, w.query, w.keyed
+
+        def signed(key: str, content_type: str, disposition: str) -> str:
+            path = root + (key if _PLAIN_KEY.fullmatch(key) else quote(key, safe="/~"))
+            ctype, disp = _quoted(content_type), _quoted(disposition)
+            canonical = (f"GET\n{path}\n{canonical_query}&response-content-disposition={disp}"
+                         f"&response-content-type={ctype}\nhost:{host}\n\nhost\n"
+                         "UNSIGNED-PAYLOAD")
+            mac = keyed.copy()
+            mac.update((to_sign + hashlib.sha256(canonical.encode()).hexdigest()).encode())
+            # botocore's order: the operation's parameters, then the signature's
+            return (f"{origin}{path}?response-content-type={ctype}"
+                    f"&response-content-disposition={disp}&{query}"
+                    f"&X-Amz-Signature={mac.hexdigest()}")
+
+        return signed
