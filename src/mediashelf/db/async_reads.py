@@ -5,7 +5,8 @@ statement cost a GIL hand-off each way and a thread switch, which, with many req
 cost the API process more CPU than the listing's own work. Here each statement is awaited on
 psycopg's asynchronous connection, one snapshot per listing as on the thread (REPEATABLE READ,
 read only), with the generic plans of the thread's pool (see open_database). A listing whose
-counts are known at the request key's versions is one statement (Listing.guess).
+counts are known at the request key's versions runs without a transaction: its page in one
+statement, after the bucket sums a deep page needs that are not known yet (Listing.guess).
 
 The connections are kept in a small pool of our own rather than psycopg_pool's: that one makes
 a request wait up to its timeout while it reconnects in the background, and a database that is
@@ -48,13 +49,13 @@ class AsyncReads:
 
     async def listing(self, steps: Callable[[], Steps],
                       guess: Callable[[], Guess | None] = lambda: None) -> Page:
-        """The page steps() reads, or, when guess() makes one, the page its one statement
-        reads (unless the library changed)."""
+        """The page steps() reads, or, when guess() makes them, the page its statements read
+        without a transaction (unless the library changed)."""
 
         async def read(conn: Conn) -> Page:
             made = guess()
             if made is not None:
-                page = made.finish(await _fetch(conn, made.step))
+                page = await _drive(conn, made)
                 if page is not None:
                     return page
             return await _run(conn, steps())
@@ -129,10 +130,17 @@ async def _fetch(conn: Conn, step: Step) -> list[Any]:
 
 async def _run(conn: Conn, steps: Steps) -> Page:
     async with conn.transaction():
-        try:
-            step = next(steps)
-            while True:
-                step = steps.send(await _fetch(conn, step))
-        except StopIteration as done:
-            page: Page = done.value
-            return page
+        page = await _drive(conn, steps)
+    assert page is not None
+    return page
+
+
+async def _drive(conn: Conn, steps: Steps | Guess) -> Page | None:
+    """Run the statements steps yields, sending each its rows, and return what it returns."""
+    try:
+        step = next(steps)
+        while True:
+            step = steps.send(await _fetch(conn, step))
+    except StopIteration as done:
+        page: Page | None = done.value
+        return page

@@ -16,9 +16,8 @@ than these small reads do) or on the event loop on an asynchronous one (db/async
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from collections.abc import Callable, Generator, Hashable, Sequence
+from collections.abc import Generator, Hashable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -48,13 +47,9 @@ Steps = Generator[Step, list[Any], Page]  # sent each step's rows; returns the p
 _HEADS_ENTRIES = 4096
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Guess:
-    """One statement that reads a listing in its own snapshot (as CheckedRow), and the page
-    from its rows, or None if the library had changed (then the listing is read as usual)."""
-
-    step: Step
-    finish: Callable[[list[Any]], Page | None]
+# Listing.guess's statements, each its own snapshot; sent their rows, it returns the page, or
+# None if the library had changed (then the listing is read as usual)
+Guess = Generator[Step, list[Any], Page | None]
 
 
 # a filtered page walks the order's index when that reads fewer rows than the match count
@@ -103,10 +98,16 @@ class Listing:
 
     def guess(self, name: str, owners: Sequence[uuid.UUID], query: ListQuery,
               versions: tuple[int, ...]) -> Guess | None:
-        """A listing by date in one statement, if the library is as it was at `versions` (the
-        request key's, ListQuery.versions) the last time it was listed: then its counts (and
-        the bucket sums a deep page needs) are known, and only the page's rows are read, with
-        the versions checked in the same snapshot. None if those are not known."""
+        """A listing by date without a transaction, if the library is as it was at `versions`
+        (the request key's, ListQuery.versions) the last time it was listed: then its counts
+        are known, and only the bucket sums a deep page needs and the page itself are read,
+        the page in one statement that checks the versions in its own snapshot. None if the
+        counts are not known.
+
+        Each statement is its own snapshot, all taken after the key was read. Versions only
+        grow, and every write raises those of the pairs it changes: when the page's snapshot
+        still holds the key's versions, nothing listed changed since the key was read, so the
+        sums read in between are those of the same library."""
         if query.sha256 or not query.bounded:
             return None
         sql = dialect(name)
@@ -114,27 +115,9 @@ class Listing:
         heads = self._heads.get(_heads_key(name, keys, versions))
         if heads is None:
             return None
-        steps = self._from_heads(name, sql, keys, query, heads, versions)
-        try:
-            statement, shape = next(steps)
-        except StopIteration:  # past the end: no rows to read, nothing to save
-            return None
-        if shape is not AssetRow:  # a bucket sum to read first
-            steps.close()
-            return None
         pairs = [(o, t) for o in keys[0] for t in keys[1]]
-
-        def finish(rows: list[CheckedRow]) -> Page | None:
-            if not rows or not rows[0][0]:  # (fresh, *AssetRow): the library changed
-                return None
-            try:  # an empty page is one row of NULLs
-                steps.send([AssetRow._make(r[1:]) for r in rows if r[1] is not None])
-            except StopIteration as done:
-                page: Page = done.value
-                return page
-            raise AssertionError("a page is the last statement")
-
-        return Guess((sql.checked(statement, pairs, versions), CheckedRow), finish)
+        return _checked(sql, self._from_heads(name, sql, keys, query, heads, versions), pairs,
+                        versions)
 
     def _from_heads(self, name: str, sql: Dialect,
                     keys: tuple[list[Hashable], list[str], list[str]], query: ListQuery,
@@ -251,6 +234,26 @@ class Listing:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
         return uuid.UUID(int=ms << 80), skip - before
+
+
+def _checked(sql: Dialect, steps: Steps, pairs: list[tuple[Hashable, str]],
+             versions: tuple[int, ...]) -> Guess:
+    """steps, their page statement checked against the versions (see Listing.guess); a page
+    past the end needs no statement at all."""
+    try:
+        statement, shape = next(steps)
+        while shape is not AssetRow:  # a bucket sum, as it is
+            statement, shape = steps.send((yield statement, shape))
+        rows: list[CheckedRow] = yield sql.checked(statement, pairs, versions), CheckedRow
+        if not rows or not rows[0][0]:  # (fresh, *AssetRow): the library changed
+            steps.close()
+            return None
+        # an empty page is one row of NULLs
+        steps.send([AssetRow._make(r[1:]) for r in rows if r[1] is not None])
+    except StopIteration as done:
+        page: Page = done.value
+        return page
+    raise AssertionError("a page is the last statement")
 
 
 def _keys(sql: Dialect, owners: Sequence[uuid.UUID],
