@@ -19,6 +19,7 @@ from mediashelf.db.assets import AssetRepository, visible_read
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.listing import Guess, Listing, Step, Steps
+from mediashelf.db.sql import AssetRow, fetch
 from mediashelf.domain import (
     SYSTEM_TENANT_ID,
     Asset,
@@ -333,6 +334,15 @@ class AssetService:
         spell ids, for a caller with its own connection (db/async_reads.py)."""
         return visible_read(self._db.engine.dialect.name, asset_id,
                             (tenant_id, SYSTEM_TENANT_ID))
+
+    def get_row(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> tuple[AssetRow, RowForm]:
+        """get() as the asset's stored row, read as a listing reads its rows (no Asset made),
+        and how its row spells ids."""
+        (statement, _shape), form = self.get_read(tenant_id, asset_id)
+        rows = self._db.reading(lambda conn: fetch(conn, statement, AssetRow))
+        if not rows:
+            raise NotFound("asset not found")
+        return rows[0], form
 
     def list(self, tenant_id: uuid.UUID, query: ListQuery) -> Page:
         """The page of the assets the tenant sees that the query asks for, read in one

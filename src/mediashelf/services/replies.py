@@ -24,13 +24,13 @@ import orjson
 from starlette.responses import Response
 
 from mediashelf.db.sql import AssetRow
-from mediashelf.domain import ApiKey, AssetType, ListQuery, Page, StoredRow
+from mediashelf.domain import ApiKey, AssetType, ListQuery, Page, RowForm, StoredRow
 from mediashelf.errors import NotFound
 from mediashelf.lru import BoundedLRU
 from mediashelf.metrics import REPLIES
 from mediashelf.services.assets import AssetService, Links
 from mediashelf.services.flight import SingleFlight
-from mediashelf.services.wire import row_to_wire, to_wire
+from mediashelf.services.wire import row_to_wire
 
 REPLY_BYTES_PER_ENTRY = 64 << 10  # a cache of N replies holds at most N x 64 KiB of them
 WIRE_MEMO_ASSETS = 10_000  # listed assets' wire bytes kept per API process (~15 MB) ...
@@ -244,11 +244,7 @@ class Replies:
         rows = await self._reads.rows(step)
         if not rows:
             raise NotFound("asset not found")
-        row: AssetRow = rows[0]
-        links = self._assets.links(row, expires=self._assets.links_expiry(epoch))
-        mine = form.id_text(row.tenant_id) == str(key.tenant_id)
-        return self._asset_reply(key, asset_id, epoch, orjson.dumps(row_to_wire(row, form, links)),
-                                 _slot(mine, AssetType(row.type)))
+        return self._asset_reply(key, asset_id, epoch, rows[0], form)
 
     async def _off_loop(self, read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """read(*args) on a read thread; a caller that goes away leaves it to finish there."""
@@ -282,18 +278,20 @@ class Replies:
         return reply
 
     def _get(self, key: ApiKey, asset_id: uuid.UUID, epoch: int) -> Response:
-        asset = self._assets.get(key.tenant_id, asset_id)
-        body = orjson.dumps(to_wire(asset, self._assets.links(asset)))
-        return self._asset_reply(key, asset_id, epoch, body,
-                                 _slot(asset.tenant_id == key.tenant_id, asset.type))
+        return self._asset_reply(key, asset_id, epoch,
+                                 *self._assets.get_row(key.tenant_id, asset_id))
 
-    def _asset_reply(self, key: ApiKey, asset_id: uuid.UUID, epoch: int, body: bytes,
-                     slot: int) -> Response:
+    def _asset_reply(self, key: ApiKey, asset_id: uuid.UUID, epoch: int, row: AssetRow,
+                     form: RowForm) -> Response:
+        """An asset's reply from its stored row, written as a listing writes its rows."""
+        links = self._assets.links(row, expires=self._assets.links_expiry(epoch))
+        reply = Response(orjson.dumps(row_to_wire(row, form, links)),
+                         media_type="application/json")
         # The asset is read after the versions were, so it is at least as new as they say: a
         # reply kept under its type's version is never older than a fresh read at it would be
         # (a write that changes its type raises both types' versions).
-        reply = Response(body, media_type="application/json")
         if self._gets is not None:
+            slot = _slot(form.id_text(row.tenant_id) == str(key.tenant_id), AssetType(row.type))
             self._gets.keep((key.tenant_id, asset_id, epoch, slot, key.versions[slot]), reply)
             self._slots.put((key.tenant_id, asset_id), slot)
         return reply
