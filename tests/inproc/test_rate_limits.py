@@ -114,7 +114,7 @@ def test_a_spent_budget_answers_429_and_signed_urls_still_work(limited: InProces
     assert up.status_code == 201, up.text
     tenant = limited.services.keys.resolve(key).tenant_id
     deadline = time.monotonic() + 60
-    while limited.services.assets.get(tenant, uuid.UUID(up.json()["id"])).status.value != "READY":
+    while limited.services.assets.get_row(tenant, uuid.UUID(up.json()["id"]))[0].status != "READY":
         assert time.monotonic() < deadline
         time.sleep(0.1)
     asset = call(limited, "GET", f"/v1/assets/{up.json()['id']}", key).json()

@@ -322,22 +322,16 @@ class AssetService:
         ASSETS_CREATED.labels(type=asset_type.value, source="url").inc()
         return Created(asset)
 
-    def get(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
-        asset = self._db.reading(lambda conn: self._repo.get_visible(
-            conn, asset_id, (tenant_id, SYSTEM_TENANT_ID)))
-        if asset is None:
-            raise NotFound("asset not found")
-        return asset
-
     def get_read(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> tuple[Step, RowForm]:
-        """get() as one statement (rows: none, or the asset's stored row) and how its rows
-        spell ids, for a caller with its own connection (db/async_reads.py)."""
+        """The live asset the tenant sees (its own or the system library's) as one statement
+        (rows: none, or the asset's stored row) and how its rows spell ids, for a caller with
+        its own connection (db/async_reads.py)."""
         return visible_read(self._db.engine.dialect.name, asset_id,
                             (tenant_id, SYSTEM_TENANT_ID))
 
     def get_row(self, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> tuple[AssetRow, RowForm]:
-        """get() as the asset's stored row, read as a listing reads its rows (no Asset made),
-        and how its row spells ids."""
+        """get_read() run: the asset's stored row, read as a listing reads its rows (no Asset
+        made), and how its row spells ids; NotFound if the tenant sees no such asset."""
         (statement, _shape), form = self.get_read(tenant_id, asset_id)
         rows = self._db.reading(lambda conn: fetch(conn, statement, AssetRow))
         if not rows:
