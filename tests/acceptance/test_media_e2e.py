@@ -146,3 +146,17 @@ def test_killed_decoder_fails_the_asset_and_the_server_lives_on(
         after = upload(client, corpus_dir / "photo.jpg")
         assert wait_for(client, after["id"])["status"] == "READY"
         assert worker not in decoder_workers(srv.proc.pid)
+
+
+def test_a_long_tmpdir_still_processes(make_server: Any, corpus_dir: Path,
+                                       tmp_path: Path) -> None:
+    # The forkserver's socket once sat under TMPDIR: past AF_UNIX's 108 bytes no decoder
+    # process started and every asset ended FAILED after its retries.
+    scratch = tmp_path / ("scratch-" + "t" * 90)
+    scratch.mkdir()
+    srv = make_server({"TMPDIR": str(scratch), "MEDIASHELF_MEDIA_PROCESSES": "1"})
+    with srv.client(srv.new_key("long-tmpdir")) as client:
+        asset = upload(client, corpus_dir / "photo.jpg")
+        body = wait_for(client, asset["id"], timeout=60)
+        assert body["status"] == "READY", body["failureReason"]
+        assert body["width"] and body["thumbnailUrl"]

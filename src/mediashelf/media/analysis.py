@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import resource
+import tempfile
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -64,6 +66,31 @@ def _start_child(memory_mb: int, max_pixels: int) -> None:
     Image.MAX_IMAGE_PIXELS = max_pixels
 
 
+# Linux's AF_UNIX socket paths: 108 bytes with the closing NUL.
+_SOCKET_PATH_MAX = 107
+# Below TMPDIR, Python 3.11's forkserver socket is /pymp-XXXXXXXX/listener-XXXXXXXX.
+_SOCKET_TAIL = 32
+
+
+def _socket_folder_fits() -> None:
+    """Keep the forkserver's socket under AF_UNIX's length limit.
+
+    Python before 3.13 makes the socket in TMPDIR, so a long TMPDIR (a deep scratch folder, a
+    test runner's) makes the path too long and no decoder process can start: every asset
+    fails. Then multiprocessing's own folder goes in /tmp or /var/tmp, as newer Pythons do.
+    The folder is made once per process and removed at exit by multiprocessing itself."""
+    if len(os.fsencode(tempfile.gettempdir())) + _SOCKET_TAIL <= _SOCKET_PATH_MAX:
+        return
+    short = next((d for d in ("/tmp", "/var/tmp") if os.access(d, os.W_OK | os.X_OK)), None)
+    if short is None:
+        return  # nowhere shorter: the pool reports itself broken, each asset FAILED
+    saved, tempfile.tempdir = tempfile.tempdir, short  # get_temp_dir takes no folder
+    try:
+        multiprocessing.util.get_temp_dir()
+    finally:
+        tempfile.tempdir = saved
+
+
 class Analyser:
     """A pool of decoder processes: a crash, hang or out-of-memory fails one asset only."""
 
@@ -75,6 +102,7 @@ class Analyser:
         context = multiprocessing.get_context("forkserver")
         # Children fork from a server that already imported the decoders: quick to replace.
         context.set_forkserver_preload(["mediashelf.media.analysis"])
+        _socket_folder_fits()
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # numpy's BLAS would reserve memory
         self._pool = ProcessPool(max_workers=processes, max_tasks=tasks_per_process,
                                  initializer=_start_child, initargs=(memory_mb, max_pixels),
