@@ -19,6 +19,7 @@ from mediashelf import tracing
 from mediashelf.db.schema import jobs
 from tests.support.inproc import InProcess
 from tests.support.server import upload, wait_for
+from tests.support.waiting import wait_until
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -56,6 +57,9 @@ def test_request_job_and_processing_are_one_trace(spans: InMemorySpanExporter,
         c.headers["traceparent"] = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"  # the caller's span
         asset = upload(c, media["png"])
         assert wait_for(c, asset["id"])["status"] == "READY"
+        # the job's span ends after its finish made the asset READY: on a busy machine, later
+        wait_until("the job's span has ended", lambda: any(
+            s.name == "job.process" for s in spans.get_finished_spans()), timeout=30)
     found = list(spans.get_finished_spans())
     request = _one(found, "POST /v1/assets")  # FastAPI's own server span
     job = _one(found, "job.process")
