@@ -25,6 +25,7 @@ from mediashelf.api import files as files_api
 from mediashelf.api import uploads as uploads_api
 from mediashelf.api import webhooks as webhooks_api
 from mediashelf.api.assets import CREATE_HEADERS, PAGINATION_HEADERS
+from mediashelf.api.head import answer_head
 from mediashelf.api.limits import HEADERS as RATE_LIMIT_HEADERS
 from mediashelf.api.observe import RequestMetrics
 from mediashelf.api.openapi import customise_openapi
@@ -264,6 +265,7 @@ def create_app(settings: Settings, run_worker: bool = True,
                             media_type="text/plain")
         return FileResponse(str(page), media_type="text/html")
 
+    answer_head(app, endless=frozenset({"/v1/events"}))
     customise_openapi(app)
     return app
 

@@ -294,3 +294,28 @@ def test_arbitrary_query_strings_are_never_a_server_error(server: Server, api_ke
     else:
         assert body == {"code": 400, "message": body["message"]} and len(body["message"]) < 300
         assert "parameter" in body["message"] or "URL" in body["message"]
+
+
+@pytest.mark.parametrize("target", [
+    "/healthz", "/readyz", "/metrics", "/", "/docs", "/v1/assets", "/v1/assets?pageSize=2",
+    "/v1/assets?status=bogus", "/v1/assets/00000000-0000-0000-0000-000000000000", "/v1/trash",
+    "/v1/webhooks", "/v1/assets/not-an-id",
+])
+@pytest.mark.parametrize("keyed", [True, False])
+def test_head_answers_as_get_does_without_a_body(server: Server, api_key: str, target: str,
+                                                 keyed: bool) -> None:
+    """curl -I and uptime monitors send HEAD: FastAPI answered 405 wherever GET was taken."""
+    headers = {"x-api-key": api_key} if keyed else {}
+    with httpx.Client(base_url=server.url, headers=headers) as client:
+        got, head = client.get(target), client.head(target)
+    assert head.status_code == got.status_code, (target, head.status_code, got.text)
+    assert head.content == b""
+    skip = {"date", "content-length"} if target == "/metrics" else {"date"}  # counts move
+    assert ({k: v for k, v in head.headers.items() if k not in skip}
+            == {k: v for k, v in got.headers.items() if k not in skip})
+
+
+def test_head_on_the_event_stream_is_refused(server: Server, api_key: str) -> None:
+    """Its GET never ends; HEAD is a 405 that names GET (not a stream left open)."""
+    res = httpx.head(server.url + "/v1/events", headers={"x-api-key": api_key}, timeout=10)
+    assert res.status_code == 405 and res.headers["allow"] == "GET"

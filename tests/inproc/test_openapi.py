@@ -161,9 +161,10 @@ def test_a_created_asset_has_its_location(client: httpx.Client,
 
 
 @pytest.mark.parametrize(("method", "path", "allow"), [
-    ("PUT", "/v1/assets", "GET, POST"), ("OPTIONS", "/v1/assets", "GET, POST"),
-    ("POST", f"/v1/assets/{ANY_ID}", "GET, PATCH, DELETE"), ("POST", "/files/a/b", "GET, HEAD"),
-    ("POST", "/healthz", "GET"), ("POST", "/web/app.js", "GET, HEAD"),
+    ("PUT", "/v1/assets", "GET, HEAD, POST"), ("OPTIONS", "/v1/assets", "GET, HEAD, POST"),
+    ("POST", f"/v1/assets/{ANY_ID}", "GET, HEAD, PATCH, DELETE"),
+    ("POST", "/files/a/b", "GET, HEAD"), ("POST", "/healthz", "GET, HEAD"),
+    ("POST", "/web/app.js", "GET, HEAD"), ("POST", "/v1/events", "GET"),
 ])
 def test_405_names_every_method_of_the_path(api: Api, method: str, path: str,
                                             allow: str) -> None:
