@@ -121,7 +121,7 @@ def test_upload_keeps_a_non_ascii_name_and_refuses_a_control_character(
     folder = tmp_path_factory.mktemp("names")
     clip = folder / "東京 🎬.mp4"
     shutil.copy(media["mp4"], clip)
-    res = run("upload", str(clip), url=server.url, key=api_key)
+    res = run("upload", str(clip), "--wait", url=server.url, key=api_key)  # ls shows READY
     assert res.returncode == 0, res.stdout + res.stderr
     assert "東京 🎬.mp4" in res.stdout and "1 of 1 uploaded" in res.stderr
     listed = json.loads(run("ls", "--json", "--all", url=server.url, key=api_key).stdout)
