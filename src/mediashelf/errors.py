@@ -116,5 +116,13 @@ def shown(text: str, limit: int = 64) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def shown_header(value: str, limit: int = 64) -> str:
+    """A header's value as the client wrote it, fit to quote: the server reads header bytes as
+    Latin-1, so UTF-8 text (`é`, `東京`) would be quoted as `Ã©`; bytes that are not UTF-8 are
+    quoted as escapes."""
+    raw = value.encode("latin-1", "replace")
+    return shown(raw.decode("utf-8", "backslashreplace"), limit)
+
+
 class ConfigError(Exception):
     """A bad setting; the message names the variable."""

@@ -184,3 +184,17 @@ def test_a_server_stops_with_streams_open(make_server: Callable[..., Server]) ->
     with stream(srv, key) as source:
         assert srv.stop() == 0  # the streams end with the server, they do not hold it up
         assert list(source.iter_sse()) == []
+
+
+@pytest.mark.parametrize(("sent", "quoted"), [
+    ("12é3".encode(), "12é3"), ("東京".encode(), "東京"), (b"\xff7", "\\xff7"),
+    (("9" * 100 + "é").encode(), "9" * 64 + "…"),
+])
+def test_a_bad_last_event_id_is_quoted_as_sent(server: Server, api_key: str, sent: bytes,
+                                               quoted: str) -> None:
+    """Header bytes are read as Latin-1: UTF-8 text was quoted back as 'Ã©'."""
+    res = httpx.get(server.url + "/v1/events",
+                    headers={"x-api-key": api_key, "Last-Event-ID": sent}, timeout=10)
+    assert res.status_code == 400
+    assert res.json()["message"] == (f"invalid header 'Last-Event-ID' '{quoted}': expected "
+                                     "an event id (a whole number)")

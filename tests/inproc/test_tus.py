@@ -70,6 +70,9 @@ def test_creation_with_upload_and_checksums(client: httpx.Client,
     _error(send(client, url, data[half:], half, **{"Upload-Checksum": f"sha256 {wrong}"}), 460)
     assert offset(client, url) == half  # the refused chunk added nothing
     _error(send(client, url, data[half:], half, **{"Upload-Checksum": "crc99 AAAA"}), 400)
+    odd = send(client, url, data[half:], half, **{"Upload-Checksum": "Crc-Ü AAAA".encode()})
+    _error(odd, 400)  # quoted as sent, not as its bytes read one by one ('Crc-Ã\x9c')
+    assert odd.json()["message"].startswith("unsupported checksum algorithm 'Crc-Ü': use ")
     right = base64.b64encode(hashlib.sha256(data[half:]).digest()).decode()
     res = send(client, url, data[half:], half, **{"Upload-Checksum": f"sha256 {right}"})
     assert res.status_code == 204 and "x-asset-id" in res.headers

@@ -23,7 +23,7 @@ from mediashelf.api.deps import current_key
 from mediashelf.api.openapi import errors
 from mediashelf.digits import ascii_int
 from mediashelf.domain import EventType
-from mediashelf.errors import BadRequest, shown
+from mediashelf.errors import BadRequest, shown, shown_header
 from mediashelf.services.event_stream import EventHub
 from mediashelf.services.events import EventService
 
@@ -119,8 +119,8 @@ def _resume_id(request: Request) -> int | None:
         return None
     value = ascii_int(raw.strip())
     if value is None:
-        raise BadRequest(f"invalid {name} '{shown(raw)}': expected an event id (a whole "
-                         "number)")
+        quoted = shown_header(raw) if name.startswith("header") else shown(raw)
+        raise BadRequest(f"invalid {name} '{quoted}': expected an event id (a whole number)")
     return value
 
 

@@ -32,6 +32,7 @@ from mediashelf.errors import (
     Locked,
     NotFound,
     PayloadTooLarge,
+    shown_header,
 )
 from mediashelf.media import kinds
 from mediashelf.names import check_file_name, check_name
@@ -370,10 +371,10 @@ def parse_checksum(value: str | None) -> Checksum | None:
     """Upload-Checksum: `<algorithm> <base64 digest>`."""
     if value is None:
         return None
-    algorithm, _, encoded = value.strip().partition(" ")
-    algorithm = algorithm.lower()
+    given, _, encoded = value.strip().partition(" ")
+    algorithm = given.lower()
     if algorithm not in CHECKSUMS:
-        raise BadRequest(f"unsupported checksum algorithm '{algorithm[:16]}': use "
+        raise BadRequest(f"unsupported checksum algorithm '{shown_header(given, 16)}': use "
                          f"{', '.join(CHECKSUMS)}")
     try:
         digest = base64.b64decode(encoded.strip(), validate=True)
