@@ -318,6 +318,12 @@ class WebhookEndpoint:
     created_ms: int
     updated_ms: int
 
+    def previous_secret_until(self, now: int) -> int | None:
+        """Until when the secret before the last rotation still signs; None once it does not
+        (it is kept, unused, until the next rotation)."""
+        expires = self.old_secret_expires_ms
+        return expires if self.old_secret and expires is not None and expires > now else None
+
 
 @dataclass(slots=True)
 class Delivery:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -168,6 +170,21 @@ def test_a_tenant_has_at_most_the_limit(make_app: Any) -> None:
         first = client.get("/v1/webhooks").json()[0]["id"]
         assert client.delete(f"/v1/webhooks/{first}").status_code == 200
         assert _create(client).status_code == 201
+
+
+def test_the_previous_secret_shows_its_end_only_until_then(make_app: Any) -> None:
+    app: InProcess = make_app(run_worker=False,
+                              env={"MEDIASHELF_WEBHOOK_SECRET_OVERLAP": "1s"})
+    with app.client(app.new_key("rotating")) as client:
+        made = _create(client).json()
+        assert made["previousSecretExpiresAt"] is None
+        rotated = client.post(f"/v1/webhooks/{made['id']}/rotate-secret").json()
+        until = datetime.fromisoformat(rotated["previousSecretExpiresAt"])
+        assert datetime.now(UTC) < until <= datetime.now(UTC) + timedelta(seconds=1)
+        time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.05)
+        # past it, the old secret signs nothing: no time in the past is shown as "until"
+        assert client.get(f"/v1/webhooks/{made['id']}").json()["previousSecretExpiresAt"] is None
+        assert client.get("/v1/webhooks").json()[0]["previousSecretExpiresAt"] is None
 
 
 @settings(max_examples=80, deadline=None,

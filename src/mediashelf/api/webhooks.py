@@ -15,7 +15,7 @@ from mediashelf.api.deps import current_key
 from mediashelf.api.jsonbody import read_object
 from mediashelf.api.openapi import errors
 from mediashelf.api.params import page_params
-from mediashelf.domain import WebhookEndpoint
+from mediashelf.domain import WebhookEndpoint, now_ms
 from mediashelf.errors import BadRequest, NotFound
 from mediashelf.services.webhooks import DeliveryView, WebhookService
 
@@ -62,7 +62,7 @@ def endpoint_wire(e: WebhookEndpoint, with_secret: bool = False) -> dict[str, An
         "id": str(e.id), "url": e.url, "events": e.events, "description": e.description,
         "enabled": e.enabled, "disabledReason": e.disabled_reason,
         "failureStreak": e.failure_streak, "failingSince": _at(e.failing_since_ms),
-        "previousSecretExpiresAt": _at(e.old_secret_expires_ms if e.old_secret else None),
+        "previousSecretExpiresAt": _at(e.previous_secret_until(now_ms())),
         "createdAt": _at(e.created_ms), "updatedAt": _at(e.updated_ms)}
     if with_secret:
         out["secret"] = e.secret

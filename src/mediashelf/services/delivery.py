@@ -278,7 +278,7 @@ class Deliverer:
     def _headers(self, endpoint: WebhookEndpoint, one: Delivery, body: bytes) -> dict[str, str]:
         ts = int(time.time())
         signatures = [sign(endpoint.secret, one.message_id, ts, body)]
-        if endpoint.old_secret and (endpoint.old_secret_expires_ms or 0) > now_ms():
+        if endpoint.old_secret and endpoint.previous_secret_until(now_ms()) is not None:
             signatures.append(sign(endpoint.old_secret, one.message_id, ts, body))
         return {"webhook-id": one.message_id, "webhook-timestamp": str(ts),
                 "webhook-signature": " ".join(signatures)}
