@@ -180,6 +180,7 @@ class Settings(BaseSettings):
     fetch_connect_timeout: Duration = 10.0
     fetch_read_timeout: Duration = 30.0
     fetch_total_timeout: Duration = 600.0
+    head_timeout: Duration = 30.0  # a request's head (line and headers) must arrive within it
 
     purge_after: Duration = 86400.0
     url_ttl: Duration = 86400.0

@@ -5,8 +5,10 @@ and the server goes on serving. Arbitrary query strings at the list route never 
 
 from __future__ import annotations
 
+import json
 import math
 import string
+import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -109,6 +111,34 @@ def test_a_huge_header_sent_slowly_is_cut_off(server: Server) -> None:
         conn.send(pieces, pause=0.002)
         _error(conn.reply(), 431, "larger than 32 KiB")
         assert conn.closed_by_server()
+
+
+def test_a_head_that_does_not_arrive_in_time_is_a_408(
+        make_server: Callable[..., Server]) -> None:
+    """A connection that says nothing, or sends its head a line at a time, was held for ever:
+    one such client per file descriptor stops a server (slowloris)."""
+    srv = make_server({"MEDIASHELF_HEAD_TIMEOUT": "2s"})
+    key = srv.new_key("slow-heads")
+    for first, drip in ((b"", b""), (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"x-a: b\r\n")):
+        with Connection(srv.port) as conn:
+            started = time.monotonic()
+            conn.send([first, *[drip] * 12], pause=0.5)  # 6 s of drip; cut off after 2
+            _error(conn.reply(), 408, "the request head did not arrive within 2 s")
+            assert conn.closed_by_server()
+            assert 1.5 < time.monotonic() - started < 8
+    # The limit is on the head alone: a slow body, and a second request after a pause on a
+    # kept-alive connection, are served.
+    body = json.dumps({"name": "slow body", "type": "IMAGE",
+                       "url": "https://media.example.invalid/slow.png"}).encode()
+    raw = request("POST", "/v1/assets", {"x-api-key": key, "content-type": "application/json"},
+                  body)
+    at = raw.index(b"\r\n\r\n") + 4
+    with Connection(srv.port) as conn:
+        conn.send([raw[:at], *[body[i:i + 10] for i in range(0, len(body), 10)]], pause=0.4)
+        assert conn.reply().status == 201
+        time.sleep(2.5)
+        conn.send(request("GET", "/healthz"))
+        assert conn.reply().status == 200
 
 
 def test_just_within_the_limits_is_served(server: Server, api_key: str) -> None:

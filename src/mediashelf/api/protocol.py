@@ -9,6 +9,7 @@ uvicorn's Config (`http=`), in one process or several.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from typing import Any
@@ -23,6 +24,7 @@ MAX_URL_BYTES = 8 * 1024  # the request target, path and query: 414 beyond
 MAX_HEADERS = 100  # header fields: 431 beyond
 MAX_HEADER_BYTES = 32 * 1024  # names and values together: 431 beyond
 MAX_QUERY_PARAMS = 256  # '&'-separated parts of the query: 400 beyond
+HEAD_TIMEOUT = 30.0  # seconds from a connection's start or a request's first byte: 408 beyond
 
 
 class Refused(Exception):
@@ -40,8 +42,13 @@ class JsonErrorsProtocol(HttpToolsProtocol):
     # arriving, only the reads that bring nothing else are counted. httptools holds a header's
     # value until it is whole, so that count is what bounds a head that never ends.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A connection that says nothing, or sends its head a byte at a time, would be held
+        # for ever (uvicorn times out only idle connections between requests): one such
+        # client per file descriptor stops the server. 0 turns the limit off.
+        self._head_timeout = head_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
         self._heads = 0  # request heads begun on this connection
         self._in_head = False  # the last one begun is not complete
         self._read = 0  # bytes of the read being parsed
@@ -59,13 +66,24 @@ class JsonErrorsProtocol(HttpToolsProtocol):
             elif self._whole > MAX_URL_BYTES + MAX_HEADER_BYTES:
                 self._write_error(431, _HEADERS_TOO_LARGE)
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._heads += 1
         self._in_head, self._first, self._whole = True, self._read, 0
+        if self._head_timer is None:
+            self._await_head()
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._stop_waiting()
         url = self.url
         if (len(url) > MAX_URL_BYTES or len(self.headers) > MAX_HEADERS
                 or self._first + self._whole + self._read > MAX_HEADER_BYTES  # the most it was
@@ -84,6 +102,23 @@ class JsonErrorsProtocol(HttpToolsProtocol):
             raise Refused(431, _HEADERS_TOO_LARGE)
         if self.url.partition(b"?")[2].count(b"&") >= MAX_QUERY_PARAMS:
             raise Refused(400, f"the URL has more than {MAX_QUERY_PARAMS} query parameters")
+
+    def _await_head(self) -> None:
+        if self._head_timeout > 0:
+            self._head_timer = self.loop.call_later(self._head_timeout, self._head_too_slow)
+
+    def _stop_waiting(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._await_head()  # a reply is still being written: the 408 would cut into it
+            return
+        self._write_error(408, f"the request head did not arrive within "
+                               f"{self._head_timeout:g} s")
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn calls this while handling the parser's error: answer for that error."""

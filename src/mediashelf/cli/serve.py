@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -61,7 +62,9 @@ def _serve(settings: Settings, no_worker: bool) -> None:
     # no WebSocket protocol, an Upgrade request is answered as plain HTTP, by the app.
     options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None,
                                "access_log": False, "timeout_graceful_shutdown": 30,
-                               "server_header": False, "http": JsonErrorsProtocol, "ws": "none"}
+                               "server_header": False, "ws": "none",
+                               "http": functools.partial(JsonErrorsProtocol,
+                                                         head_timeout=settings.head_timeout)}
     if settings.web_concurrency == 1:
         uvicorn.run(create_app(settings, run_worker=not no_worker, services=services), **options)
         return
