@@ -181,6 +181,7 @@ class Settings(BaseSettings):
     fetch_read_timeout: Duration = 30.0
     fetch_total_timeout: Duration = 600.0
     head_timeout: Duration = 30.0  # a request's head (line and headers) must arrive within it
+    body_timeout: Duration = 60.0  # the most a body due may pause
 
     purge_after: Duration = 86400.0
     url_ttl: Duration = 86400.0

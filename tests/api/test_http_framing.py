@@ -113,11 +113,11 @@ def test_a_huge_header_sent_slowly_is_cut_off(server: Server) -> None:
         assert conn.closed_by_server()
 
 
-def test_a_head_that_does_not_arrive_in_time_is_a_408(
+def test_a_head_or_body_that_does_not_arrive_in_time_is_a_408(
         make_server: Callable[..., Server]) -> None:
-    """A connection that says nothing, or sends its head a line at a time, was held for ever:
-    one such client per file descriptor stops a server (slowloris)."""
-    srv = make_server({"MEDIASHELF_HEAD_TIMEOUT": "2s"})
+    """A connection that says nothing, sends its head a line at a time or stops in the middle
+    of a body was held for ever: one such client per file descriptor stops a server."""
+    srv = make_server({"MEDIASHELF_HEAD_TIMEOUT": "2s", "MEDIASHELF_BODY_TIMEOUT": "2s"})
     key = srv.new_key("slow-heads")
     for first, drip in ((b"", b""), (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"x-a: b\r\n")):
         with Connection(srv.port) as conn:
@@ -139,6 +139,22 @@ def test_a_head_that_does_not_arrive_in_time_is_a_408(
         time.sleep(2.5)
         conn.send(request("GET", "/healthz"))
         assert conn.reply().status == 200
+    # A body that stops: 408, the connection closed, and nothing kept of it.
+    upload = (b"--b\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+              b"content-type: image/png\r\n\r\n" + b"\x89PNG" + b"x" * 200_000)
+    raw = request("POST", "/v1/assets", {"x-api-key": key,
+                                          "content-type": "multipart/form-data; boundary=b",
+                                          "content-length": str(len(upload) + 1_000_000)})
+    with Connection(srv.port) as conn:
+        started = time.monotonic()
+        conn.send([raw, upload])
+        _error(conn.reply(), 408, "the request body stopped arriving: nothing came for 2 s")
+        assert conn.closed_by_server()
+        assert 1.5 < time.monotonic() - started < 8
+    everything = {"status": "READY,PROCESSING,FAILED"}
+    with srv.client(key) as client:
+        listed = client.get("/v1/assets", params=everything).json()
+    assert [a["name"] for a in listed] == ["slow body"]
 
 
 def test_just_within_the_limits_is_served(server: Server, api_key: str) -> None:

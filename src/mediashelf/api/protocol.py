@@ -25,6 +25,7 @@ MAX_HEADERS = 100  # header fields: 431 beyond
 MAX_HEADER_BYTES = 32 * 1024  # names and values together: 431 beyond
 MAX_QUERY_PARAMS = 256  # '&'-separated parts of the query: 400 beyond
 HEAD_TIMEOUT = 30.0  # seconds from a connection's start or a request's first byte: 408 beyond
+BODY_TIMEOUT = 60.0  # seconds without a byte of a body that is due (not while we stop reading)
 
 
 class Refused(Exception):
@@ -42,13 +43,18 @@ class JsonErrorsProtocol(HttpToolsProtocol):
     # arriving, only the reads that bring nothing else are counted. httptools holds a header's
     # value until it is whole, so that count is what bounds a head that never ends.
 
-    def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT,
+                 body_timeout: float = BODY_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A connection that says nothing, or sends its head a byte at a time, would be held
-        # for ever (uvicorn times out only idle connections between requests): one such
-        # client per file descriptor stops the server. 0 turns the limit off.
-        self._head_timeout = head_timeout
+        # A connection that says nothing, sends its head a byte at a time or stops in the
+        # middle of a body would be held for ever (uvicorn times out only idle connections
+        # between requests): one such client per file descriptor stops the server. 0 turns a
+        # limit off.
+        self._head_timeout, self._body_timeout = head_timeout, body_timeout
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_due = False  # a head is complete and its body is not
+        self._body_seen = 0.0  # loop time of the last bytes read while a body was due
         self._heads = 0  # request heads begun on this connection
         self._in_head = False  # the last one begun is not complete
         self._read = 0  # bytes of the read being parsed
@@ -65,6 +71,10 @@ class JsonErrorsProtocol(HttpToolsProtocol):
                 self._write_error(414, _URL_TOO_LONG)
             elif self._whole > MAX_URL_BYTES + MAX_HEADER_BYTES:
                 self._write_error(431, _HEADERS_TOO_LARGE)
+        if self._body_due:  # the time of a read, not a timer moved on every chunk
+            self._body_seen = self.loop.time()
+            if self._body_timer is None and self._body_timeout > 0:
+                self._body_timer = self.loop.call_later(self._body_timeout, self._body_idle)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -72,6 +82,9 @@ class JsonErrorsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
+        self._body_due = False
+        if self._body_timer is not None:
+            self._body_timer.cancel()
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
@@ -84,6 +97,7 @@ class JsonErrorsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._stop_waiting()
+        self._body_due = True  # until on_message_complete, within this read for a GET
         url = self.url
         if (len(url) > MAX_URL_BYTES or len(self.headers) > MAX_HEADERS
                 or self._first + self._whole + self._read > MAX_HEADER_BYTES  # the most it was
@@ -102,6 +116,27 @@ class JsonErrorsProtocol(HttpToolsProtocol):
             raise Refused(431, _HEADERS_TOO_LARGE)
         if self.url.partition(b"?")[2].count(b"&") >= MAX_QUERY_PARAMS:
             raise Refused(400, f"the URL has more than {MAX_QUERY_PARAMS} query parameters")
+
+    def on_message_complete(self) -> None:
+        self._body_due = False
+        super().on_message_complete()
+
+    def _body_idle(self) -> None:
+        self._body_timer = None
+        if not self._body_due or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if self.flow.read_paused:  # we stopped reading (the app is behind): not the client
+            self._body_seen = now
+        wait = self._body_seen + self._body_timeout - now
+        if wait > 0:
+            self._body_timer = self.loop.call_later(wait, self._body_idle)
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # the reply has begun: nothing else can be said
+            return
+        self._write_error(408, f"the request body stopped arriving: nothing came for "
+                               f"{self._body_timeout:g} s")
 
     def _await_head(self) -> None:
         if self._head_timeout > 0:

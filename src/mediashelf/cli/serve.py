@@ -64,7 +64,8 @@ def _serve(settings: Settings, no_worker: bool) -> None:
                                "access_log": False, "timeout_graceful_shutdown": 30,
                                "server_header": False, "ws": "none",
                                "http": functools.partial(JsonErrorsProtocol,
-                                                         head_timeout=settings.head_timeout)}
+                                                         head_timeout=settings.head_timeout,
+                                                         body_timeout=settings.body_timeout)}
     if settings.web_concurrency == 1:
         uvicorn.run(create_app(settings, run_worker=not no_worker, services=services), **options)
         return
