@@ -18,25 +18,24 @@ import httpx
 # could be picked again by another pytest process before our server bound it: its /healthz then
 # answered for ours. Each pytest process (xdist worker) takes ports from its own band instead,
 # in turn, below the kernel's range for port 0 and outgoing connections (32768 and up on Linux).
-_BAND, _FIRST = 1500, 20000
+_BAND = 1500
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_INDEX = int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0
-_next = [_FIRST + (_INDEX % 8) * _BAND + random.randrange(_BAND)]
+_START = 20000 + (int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0) % 8 * _BAND
+_next = [random.randrange(_BAND)]  # where in the band the next port is tried
 
 
 def free_port() -> int:
     """A port that is free now and that no other pytest process of this run hands out."""
-    band = _FIRST + (_INDEX % 8) * _BAND
     for _ in range(_BAND):
-        port = _next[0]
-        _next[0] = band + (port + 1 - band) % _BAND
+        port = _START + _next[0]
+        _next[0] = (_next[0] + 1) % _BAND
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:  # in use, or closing: the next one
                 continue
         return port
-    raise RuntimeError(f"no free port in {band}-{band + _BAND - 1}")
+    raise RuntimeError(f"no free port in {_START}-{_START + _BAND - 1}")
 
 
 class Server:

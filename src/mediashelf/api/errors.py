@@ -60,7 +60,8 @@ def _allowed(request: Request) -> list[str]:
     route's, and a path such as /v1/assets has one route per method. A mount matches any
     method; ours are static files (GET, HEAD)."""
     scope = {**request.scope, "root_path": request.scope.get("app_root_path", "")}
-    routes = [r for r in _flat(request.app.router.routes) if not isinstance(r, Mount)
+    routes = [r for _, r in flat_routes(request.app.router.routes)
+              if not isinstance(r, Mount)
               and any(r.matches({**scope, "method": m})[0] != Match.NONE for m in _METHODS)]
     # A path spelled out by a route (/v1/assets/batch-delete) is that route's, not also a
     # value of a parameter of another (/v1/assets/{asset_id}).
@@ -72,12 +73,15 @@ def _allowed(request: Request) -> list[str]:
     return found or ["GET", "HEAD"]
 
 
-def _flat(routes: list[Any]) -> list[Any]:
-    """The routes, with those of included routers taken out of their wrappers."""
-    out: list[Any] = []
+def flat_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """The routes, with those of included routers taken out of their wrappers, each with
+    the prefix of the wrappers it was in (FastAPI keeps an included router whole, its include
+    prefix on the wrapper)."""
+    out: list[tuple[str, Any]] = []
     for route in routes:
         inner = getattr(route, "original_router", None)
-        out += _flat(inner.routes) if inner is not None else [route]
+        out += (flat_routes(inner.routes, prefix + route.include_context.prefix)
+                if inner is not None else [(prefix, route)])
     return out
 
 

@@ -10,7 +10,7 @@ follow on from the resync's id. Heartbeat comments keep proxies from closing a q
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -111,16 +111,18 @@ def _ping() -> ServerSentEvent:
 
 def _resume_id(request: Request) -> int | None:
     """Last-Event-ID, else ?lastEventId= or ?since=; None when none is given."""
+    # a header's bytes are read as Latin-1 (shown_header), a parameter's as UTF-8 (shown)
+    quote: Callable[[str], str] = shown_header
     raw, name = request.headers.get("last-event-id"), "header 'Last-Event-ID'"
     for param in _RESUME_PARAMS:
         if raw is None or not raw.strip():
-            raw, name = request.query_params.get(param), f"parameter '{param}'"
+            raw, name, quote = request.query_params.get(param), f"parameter '{param}'", shown
     if raw is None or not raw.strip():
         return None
     value = ascii_int(raw.strip())
     if value is None:
-        quoted = shown_header(raw) if name.startswith("header") else shown(raw)
-        raise BadRequest(f"invalid {name} '{quoted}': expected an event id (a whole number)")
+        raise BadRequest(f"invalid {name} '{quote(raw)}': expected an event id (a whole "
+                         "number)")
     return value
 
 

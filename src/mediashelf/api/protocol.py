@@ -24,8 +24,6 @@ MAX_URL_BYTES = 8 * 1024  # the request target, path and query: 414 beyond
 MAX_HEADERS = 100  # header fields: 431 beyond
 MAX_HEADER_BYTES = 32 * 1024  # names and values together: 431 beyond
 MAX_QUERY_PARAMS = 256  # '&'-separated parts of the query: 400 beyond
-HEAD_TIMEOUT = 30.0  # seconds from a connection's start or a request's first byte: 408 beyond
-BODY_TIMEOUT = 60.0  # seconds without a byte of a body that is due (not while we stop reading)
 
 
 class Refused(Exception):
@@ -43,13 +41,13 @@ class JsonErrorsProtocol(HttpToolsProtocol):
     # arriving, only the reads that bring nothing else are counted. httptools holds a header's
     # value until it is whole, so that count is what bounds a head that never ends.
 
-    def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT,
-                 body_timeout: float = BODY_TIMEOUT, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, head_timeout: float, body_timeout: float,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A connection that says nothing, sends its head a byte at a time or stops in the
         # middle of a body would be held for ever (uvicorn times out only idle connections
-        # between requests): one such client per file descriptor stops the server. 0 turns a
-        # limit off.
+        # between requests): one such client per file descriptor stops the server. The limits
+        # are MEDIASHELF_HEAD_TIMEOUT and MEDIASHELF_BODY_TIMEOUT (seconds; 0 turns one off).
         self._head_timeout, self._body_timeout = head_timeout, body_timeout
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
