@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
-from mediashelf import tracing
+from mediashelf import priority, tracing
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.workers import WorkerRepository
@@ -66,8 +66,14 @@ class Worker:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._background = False
 
-    def start(self) -> None:
+    def start(self, *, background: bool = False) -> None:
+        """Start the job threads and the housekeeping; background: they run at a lower CPU
+        priority (a process that serves no requests itself, on a database whose writers do
+        not take turns on one lock: a thread preempted while holding SQLite's would make
+        every upload wait)."""
+        self._background = background
         # Seen alive from the first moment (/readyz), not at the housekeeping thread's first turn.
         self._chore("heartbeat", self._heartbeat)
         for i in range(self._concurrency):
@@ -105,6 +111,8 @@ class Worker:
         log.info("worker.stopped", extra={"worker": self.name})
 
     def _loop(self) -> None:
+        if self._background:
+            priority.lower(thread=True)
         while not self._stopping.is_set():
             try:
                 job = None

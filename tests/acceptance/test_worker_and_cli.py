@@ -225,6 +225,52 @@ def _rss_kb(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+def _stat(path: Path) -> list[str]:
+    """/proc's stat fields after the command's name (state is [0], ppid [1], nice [16])."""
+    return path.read_text().rpartition(")")[2].split()
+
+
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """Every process: its parent, its nice value and its command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(entry / "stat")
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:  # gone meanwhile
+                continue
+            found[int(entry.name)] = (int(fields[1]), int(fields[16]), cmdline)
+    return found
+
+
+def test_background_work_yields_the_cpu_to_requests(make_server: MakeServer,
+                                                    media: dict[str, Path]) -> None:
+    """With several API processes, the embedded worker runs in the supervising process: its job
+    threads run at nice 10 on PostgreSQL (not on SQLite, whose one write lock a preempted
+    thread would hold), its decoders at nice 10 on both; the API processes stay at 0."""
+    srv = make_server(args=("--workers", "2"))
+    with srv.client(srv.new_key("nice")) as client:
+        assert wait_for(client, upload(client, media["jpeg"])["id"])["status"] == "READY"
+    pid = _server_pid(srv)
+    threads = {int(t.name): int(_stat(t / "stat")[16])
+               for t in Path(f"/proc/{pid}/task").iterdir()}
+    lowered = sorted(tid for tid, nice in threads.items() if nice >= 10)
+    assert threads[pid] == 0
+    if srv.backend.startswith("postgres"):
+        assert lowered, threads  # the job threads
+    else:
+        assert not lowered, threads
+    procs = _processes()
+    children = {p for p, (parent, _, _) in procs.items() if parent == pid}
+    servers = [p for p in children if "forkserver" not in procs[p][2]
+               and procs[p][1] < 10]  # the API processes (a deliverer would be at 10)
+    assert len(servers) >= 2 and all(procs[p][1] == 0 for p in servers), procs
+    forkservers = {p for p in children if "forkserver" in procs[p][2]}
+    decoders = [p for p, (parent, _, _) in procs.items() if parent in forkservers]
+    assert decoders and all(procs[p][1] >= 10 for p in decoders), procs
+
+
 def test_commands_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
     env = {**os.environ, "MEDIASHELF_DATA_DIR": str(tmp_path / "d")}
 

@@ -77,8 +77,8 @@ def _serve(settings: Settings, no_worker: bool) -> None:
                       MEDIASHELF_DATA_DIR=str(settings.data_dir),
                       MEDIASHELF_DATABASE_URL=settings.database_url,
                       MEDIASHELF_STORAGE_URL=settings.storage_url)
-    if services.worker is not None:
-        services.worker.start()
+    if services.worker is not None:  # its jobs yield the CPU to the API processes' requests
+        services.worker.start(background=not services.db.one_writer)
     try:
         serve_processes(settings.web_concurrency, options)
     finally:
@@ -127,7 +127,8 @@ def worker(
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        services.worker.start()
+        # its jobs yield the CPU to requests of API processes on the same machine
+        services.worker.start(background=not services.db.one_writer)
         if sock is not None:
             close_port = _serve_port(settings, services, sock)
         _say(settings, f"mediashelf worker {services.worker.name} running", "worker.running",

@@ -17,6 +17,7 @@ from pathlib import Path
 from pebble import ProcessExpired, ProcessPool
 from PIL import Image
 
+from mediashelf import priority
 from mediashelf.domain import AssetType
 from mediashelf.media.base import Limits, MediaError, MediaInfo
 from mediashelf.media.probe import examine
@@ -64,6 +65,9 @@ def _start_child(memory_mb: int, max_pixels: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     Image.MAX_IMAGE_PIXELS = max_pixels
+    # Decoding is background work: with every core busy, requests go first. A decoder holds
+    # no lock anyone waits on, so this is safe on any database.
+    priority.lower(thread=False)
 
 
 # Linux's AF_UNIX socket paths: 108 bytes with the closing NUL.
