@@ -1,4 +1,4 @@
-"""API-key hashing and HMAC-signed, expiring file URLs."""
+"""API-key hashing and signed, expiring file URLs."""
 
 from __future__ import annotations
 
@@ -54,22 +54,35 @@ def keyed_sha256(key: bytes) -> Any:
 
 
 class UrlSigner:
-    """HMAC-SHA256 of the parts joined by newlines, 40 hex digits. The key's padded blocks are
-    hashed once; each signature copies that state (a listing signs two URLs a row)."""
+    """A keyed BLAKE2b-160 of the parts joined by newlines, 40 hex digits: a MAC by design (the
+    key is a parameter of the hash, not padded blocks around it), and in one C object whose
+    keyed state is copied per signature, half the cost of HMAC-SHA256's (a listing signs two
+    URLs a row). Links an earlier version signed with HMAC-SHA256 are still accepted until they
+    expire."""
 
     def __init__(self, secret: bytes) -> None:
-        self._keyed = keyed_sha256(secret)
+        # BLAKE2b takes keys of up to 64 bytes (ours are 32): a longer one is hashed to 64
+        key = secret if len(secret) <= 64 else hashlib.blake2b(secret).digest()
+        self._keyed = hashlib.blake2b(key=key, digest_size=20)
+        self._legacy = keyed_sha256(secret)
 
     def sign(self, *parts: str | int) -> str:
         return self.sign_text("\n".join(str(p) for p in parts))
 
     def sign_text(self, text: str) -> str:
         """sign() of the parts already joined by newlines."""
-        mac: hmac.HMAC = self._keyed.copy()
+        mac = self._keyed.copy()
         mac.update(text.encode())
-        return mac.hexdigest()[:40]
+        return mac.hexdigest()
 
     def verify(self, signature: str, *parts: str | int) -> bool:
         # As bytes: compare_digest refuses str with characters outside ASCII (a TypeError).
-        return hmac.compare_digest(self.sign(*parts).encode(),
-                                   signature.encode("utf-8", "replace"))
+        given = signature.encode("utf-8", "replace")
+        text = "\n".join(str(p) for p in parts).encode()
+        mac = self._keyed.copy()
+        mac.update(text)
+        if hmac.compare_digest(mac.hexdigest().encode(), given):
+            return True
+        legacy = self._legacy.copy()  # a link handed out by an earlier version
+        legacy.update(text)
+        return hmac.compare_digest(legacy.hexdigest()[:40].encode(), given)

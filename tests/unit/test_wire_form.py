@@ -48,14 +48,23 @@ def test_iso_is_utc_to_the_millisecond(ms: int) -> None:
                        f"{at.minute:02d}:{at.second:02d}.{at.microsecond // 1000:03d}Z")
 
 
-@given(st.binary(min_size=1, max_size=64), st.lists(st.one_of(tricky, st.integers()),
-                                                    min_size=1, max_size=5))
-def test_signature_is_hmac_sha256_of_the_parts(secret: bytes, parts: list[str | int]) -> None:
+@given(st.binary(min_size=1, max_size=100), st.lists(st.one_of(tricky, st.integers()),
+                                                     min_size=1, max_size=5),
+       st.binary(min_size=1, max_size=100))
+def test_signature_is_keyed_blake2b_of_the_parts(secret: bytes, parts: list[str | int],
+                                                other: bytes) -> None:
     msg = "\n".join(str(p) for p in parts).encode()
-    want = hmac.new(secret, msg, hashlib.sha256).hexdigest()[:40]
+    key = secret if len(secret) <= 64 else hashlib.blake2b(secret).digest()
+    want = hashlib.blake2b(msg, key=key, digest_size=20).hexdigest()
     signer = UrlSigner(secret)
     assert signer.sign(*parts) == want == signer.sign(*parts)  # the kept state is not spent
     assert signer.verify(want, *parts)
+    # a link an earlier version signed (HMAC-SHA256, 40 hex digits) still verifies
+    assert signer.verify(hmac.new(secret, msg, hashlib.sha256).hexdigest()[:40], *parts)
+    assert not signer.verify(want, *parts, "more")
+    if other != secret:
+        assert not signer.verify(UrlSigner(other).sign(*parts), *parts)
+        assert not signer.verify(hmac.new(other, msg, hashlib.sha256).hexdigest()[:40], *parts)
 
 
 SQLITE, POSTGRES = sqlite.row_form(), postgresql.row_form()

@@ -78,10 +78,6 @@ def _thumb_name(mime: str) -> str:
     return f"thumbnail{kinds.extension(mime) or '.webp'}"
 
 
-def _download_name(asset: Linkable, mime: str) -> str:
-    return download_name(asset.name or asset.original_name or "asset", kinds.extension(mime))
-
-
 @dataclass(slots=True)
 class Created:
     """What a create answered: a new asset, or (duplicate) the tenant's live copy of it."""
@@ -437,17 +433,20 @@ class AssetService:
     def linker(self, expires: int) -> Callable[[Linkable], Links]:
         """links(…, expires) as a function of the asset, for a listing's rows: what the links
         of one expiry share is worked out once (a listing signs two URLs a row)."""
-        sign, ready = self.storage.link_signer(expires), AssetStatus.READY
+        sign, ready = self.storage.link_signer(expires), AssetStatus.READY.value
+        extension = kinds.extension
 
         def links(asset: Linkable) -> Links:
             file_key = asset.file_key
             if asset.status != ready or not file_key:
                 return _NO_LINKS
             mime = asset.mime_type or "application/octet-stream"
-            file_url = sign(file_key, _download_name(asset, mime), mime)
-            if not asset.thumb_key:
+            name = download_name(asset.name or asset.original_name or "asset", extension(mime))
+            file_url = sign(file_key, name, mime)
+            thumb_key = asset.thumb_key
+            if not thumb_key:
                 return Links(file_url, None)
             tmime = asset.thumb_mime or "image/webp"
-            return Links(file_url, sign(asset.thumb_key, _thumb_name(tmime), tmime))
+            return Links(file_url, sign(thumb_key, _thumb_name(tmime), tmime))
 
         return links

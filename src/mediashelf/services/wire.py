@@ -15,6 +15,7 @@ from mediashelf.services.assets import Links
 
 _TWO = [f"{i:02d}" for i in range(60)]  # a listing formats two times a row: table lookups
 _THREE = [f"{i:03d}" for i in range(1000)]  # cost less than format specifications
+_Fragment = orjson.Fragment
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,29 +62,34 @@ def to_wire(asset: AssetRecord, links: Links) -> dict[str, Any]:
 def row_to_wire(row: AssetRow, form: RowForm, links: Links) -> dict[str, Any]:
     """to_wire() of the asset the stored row holds, read from the row as it is: its JSON
     columns go out as stored, and no Asset is made (a cold page lists up to 100 rows)."""
-    created = iso(row.created_ms)
+    # one unpacking rather than a named field's lookup per column: a cold page writes 100 rows
+    (id_, tenant_id, name, type_, status, created_ms, updated_ms, mime_type, size_bytes, sha256,
+     width, height, duration_ms, has_audio, failure_reason, blurhash, _source_url,
+     _original_name, _file_key, _thumb_key, _thumb_mime, _deleted_ms, extra, _declared_type,
+     tags) = row
+    created = iso(created_ms)
     return {
-        "id": form.id_text(row.id),
-        "name": row.name,
-        "type": row.type,
-        "status": row.status,
+        "id": form.id_text(id_),
+        "name": name,
+        "type": type_,
+        "status": status,
         "fileUrl": links.file_url,
         "thumbnailUrl": links.thumbnail_url,
         "createdAt": created,
-        "updatedAt": created if row.updated_ms == row.created_ms else iso(row.updated_ms),
-        "mimeType": row.mime_type,
-        "sizeBytes": row.size_bytes,
-        "sha256": row.sha256,
-        "width": row.width,
-        "height": row.height,
-        "durationMs": row.duration_ms,
-        "hasAudio": None if row.has_audio is None else bool(row.has_audio),
-        "failureReason": row.failure_reason,
-        "blurhash": row.blurhash,
-        "isSystem": row.tenant_id == form.system_owner,
+        "updatedAt": created if updated_ms == created_ms else iso(updated_ms),
+        "mimeType": mime_type,
+        "sizeBytes": size_bytes,
+        "sha256": sha256,
+        "width": width,
+        "height": height,
+        "durationMs": duration_ms,
+        "hasAudio": None if has_audio is None else bool(has_audio),
+        "failureReason": failure_reason,
+        "blurhash": blurhash,
+        "isSystem": tenant_id == form.system_owner,
         # our own JSON as written (orjson or the database's jsonb text): inserted, not parsed
-        "metadata": orjson.Fragment(row.extra) if row.extra and row.extra != "{}" else {},
-        "tags": orjson.Fragment(row.tags) if row.tags != "[]" else [],
+        "metadata": _Fragment(extra) if extra and extra != "{}" else {},
+        "tags": _Fragment(tags) if tags != "[]" else [],
     }
 
 
