@@ -1,6 +1,7 @@
-"""AsyncReads on PostgreSQL (the event loop's asynchronous connections) reads the very pages
-and assets the snapshot pool's connections read, for any listing: every order, searches, tags,
-digests, deep pages from either end, and an asset by id."""
+"""AsyncReads on PostgreSQL (the event loop's asynchronous connections) and LocalReads on SQLite
+(the driver's own connection of the thread) read the very pages and assets the pool's
+connections read, for any listing: every order, searches, tags, digests, deep pages from either
+end, and an asset by id."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from tests.support.library import make_asset
 
 from mediashelf.db.assets import AssetRepository, visible_read
 from mediashelf.db.database import Database
-from mediashelf.db.listing import Listing
+from mediashelf.db.listing import Listing, Steps
 from mediashelf.db.sql import fetch
 from mediashelf.domain import AssetStatus, AssetType, ListQuery, Sort, now_ms
+from mediashelf.errors import Unavailable
 from mediashelf.words import query_words
 
 _STATUSES = [AssetStatus.READY, AssetStatus.PROCESSING, AssetStatus.FAILED]
@@ -106,3 +108,71 @@ def test_the_loops_reads_are_the_snapshot_pools(database: Database) -> None:
     finally:
         loop.close()
     assert seen == {"rows", "empty"}
+
+
+def test_the_local_reads_are_the_pools(database: Database) -> None:
+    """On SQLite, LocalReads (the driver's own connection of the thread) reads the very pages
+    and assets the pool reads; a listing whose counts are known at the versions runs without
+    BEGIN, as its one checked page statement."""
+    reads = database.sync_reads()
+    if reads is None:
+        pytest.skip("PostgreSQL's reads are awaited on the loop (above)")
+    owners, some = _fill(database)
+    name = database.engine.dialect.name
+    seen: set[str] = set()
+    ran: list[str] = []
+
+    @settings(max_examples=80, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_QUERIES | _DIGESTS, st.booleans())
+    def check(query: ListQuery, both: bool) -> None:
+        mine = owners if both else owners[:1]
+        with database.read() as conn:
+            expected = Listing().read(conn, mine, query)
+        listing = Listing()  # fresh: its memos must not hide a statement of either path
+        page = reads.listing(functools.partial(listing.steps, name, mine, query))
+        assert page == expected
+        seen.add("rows" if page.rows else "empty")
+        ran.clear()
+        again = reads.listing(functools.partial(listing.steps, name, mine, query),
+                              functools.partial(listing.guess, name, mine, query,
+                                                expected.versions))
+        assert again == expected
+        if listing.guess(name, mine, query, expected.versions) is not None:
+            seen.add("guessed")
+            assert "BEGIN" not in ran, ran
+
+    try:
+        reads._conn().set_trace_callback(ran.append)
+        check()
+        for asset_id in some:
+            step, _form = visible_read(name, asset_id, owners[:1])
+            with database.read() as conn:
+                expected = fetch(conn, *step)
+            assert reads.rows(step) == expected
+    finally:
+        reads.close()
+    assert seen == {"rows", "empty", "guessed"}
+
+
+def test_a_failed_local_read_is_a_503_and_the_next_one_reads(database: Database) -> None:
+    """A statement that fails inside the listing's transaction answers Unavailable (503), and
+    the thread's next read runs on a fresh connection, not inside the failed transaction."""
+    reads = database.sync_reads()
+    if reads is None:
+        pytest.skip("SQLite only")
+    owners, _some = _fill(database)
+    name = database.engine.dialect.name
+    query = ListQuery(page_size=5)
+
+    def broken() -> Steps:
+        yield ("SELECT * FROM no_such_table", ()), tuple
+        raise AssertionError("not reached")
+
+    try:
+        with pytest.raises(Unavailable):
+            reads.listing(broken)
+        page = reads.listing(functools.partial(Listing().steps, name, owners, query))
+        assert len(page.rows) == 5 and not reads._conn().in_transaction
+    finally:
+        reads.close()

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 if TYPE_CHECKING:
     from mediashelf.db.async_reads import AsyncReads
     from mediashelf.db.keys import KeyReader
+    from mediashelf.db.local_reads import LocalReads
 
 T = TypeVar("T")
 _AFTER_COMMIT = "mediashelf.after_commit"
@@ -69,6 +70,15 @@ class Database:
 
         return AsyncReads(self.libpq_url(), size=self.read_threads,
                           options=self._snapshot_options)
+
+    def sync_reads(self) -> LocalReads | None:
+        """Listing and asset reads on the driver's own connection of the thread that asks: on
+        SQLite, whose reads are local work; None on PostgreSQL (see async_reads)."""
+        if not self.is_sqlite:
+            return None
+        from mediashelf.db.local_reads import LocalReads
+
+        return LocalReads(str(self.engine.url.database))
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

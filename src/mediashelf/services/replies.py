@@ -38,6 +38,7 @@ WIRE_MEMO_BYTES = 24 << 20  # ... and never more than this
 
 if TYPE_CHECKING:  # psycopg is the postgres extra
     from mediashelf.db.async_reads import AsyncReads
+    from mediashelf.db.local_reads import LocalReads
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -146,7 +147,8 @@ class Replies:
     """The read side of /v1/assets for one API process (caches off when entries is 0)."""
 
     def __init__(self, assets: AssetService, entries: int, threads: int, *,
-                 on_loop: bool = False, reads: AsyncReads | None = None) -> None:
+                 on_loop: bool = False, reads: AsyncReads | None = None,
+                 local: LocalReads | None = None) -> None:
         self._assets = assets
         # PostgreSQL: listings and assets awaited on the loop, on asynchronous connections
         # (they wait on the network, and a thread hand-off per statement cost more than they do)
@@ -157,6 +159,9 @@ class Replies:
         # three bucket sums and a page by index); searches and other orders, whose deep pages
         # read many rows, stay on threads, where SQLite works without the GIL meanwhile.
         self._on_loop = on_loop
+        # SQLite: reads on the driver's own connection of the thread (the loop's or a read
+        # thread's), without the pool's checkout and transaction around them
+        self._local = local
         self._lists = ReplyCache(entries) if entries else None
         self._gets = ReplyCache(entries) if entries else None
         # which of ApiKey.versions an asset's reply depends on: its owner's and type's
@@ -256,9 +261,17 @@ class Replies:
         self.threads.shutdown(wait=True)
         if self._reads is not None:
             await self._reads.close()
+        if self._local is not None:
+            self._local.close()
 
     def _list(self, key: ApiKey, query: ListQuery) -> Response:
-        return self._reply(key, query, self._assets.list(key.tenant_id, query))
+        if self._local is None:
+            return self._reply(key, query, self._assets.list(key.tenant_id, query))
+        page = self._local.listing(
+            functools.partial(self._assets.list_steps, key.tenant_id, query),
+            functools.partial(self._assets.list_guess, key.tenant_id, query,
+                              query.versions(key.versions)))
+        return self._reply(key, query, page)
 
     def _reply(self, key: ApiKey, query: ListQuery, page: Page) -> Response:
         epoch = self._assets.links_epoch()  # once: the body and its cache key share the hour
@@ -278,8 +291,14 @@ class Replies:
         return reply
 
     def _get(self, key: ApiKey, asset_id: uuid.UUID, epoch: int) -> Response:
-        return self._asset_reply(key, asset_id, epoch,
-                                 *self._assets.get_row(key.tenant_id, asset_id))
+        if self._local is None:
+            return self._asset_reply(key, asset_id, epoch,
+                                     *self._assets.get_row(key.tenant_id, asset_id))
+        step, form = self._assets.get_read(key.tenant_id, asset_id)
+        rows = self._local.rows(step)
+        if not rows:
+            raise NotFound("asset not found")
+        return self._asset_reply(key, asset_id, epoch, rows[0], form)
 
     def _asset_reply(self, key: ApiKey, asset_id: uuid.UUID, epoch: int, row: AssetRow,
                      form: RowForm) -> Response:
