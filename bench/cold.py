@@ -217,7 +217,8 @@ def profile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                                     s3_endpoint_url=env.get("MEDIASHELF_S3_ENDPOINT_URL"))
                 services = build_services(settings, with_worker=False)
                 key = services.keys.resolve(lib.keys[filler.TENANTS[0]])
-                replies = Replies(services.assets, 0, 4, reads=services.db.async_reads())
+                replies = Replies(services.assets, 0, 4, reads=services.db.async_reads(),
+                                  local=services.db.sync_reads())
                 query = ListQuery(page_size=100)
                 calls = args.calls if storage == "local" or args.calls < 20 else args.calls // 10
                 # one event loop for the whole run, as a server has

@@ -235,7 +235,6 @@ def create_app(settings: Settings, run_worker: bool = True,
     app.state.uploads = services.uploads
     app.state.webhooks = services.webhooks
     app.state.replies = Replies(services.assets, settings.list_cache, services.db.read_threads,
-                                on_loop=services.db.local_reads,
                                 reads=services.db.async_reads(),
                                 local=services.db.sync_reads())
     app.state.event_hub = EventHub(services.events, settings.event_poll)

@@ -17,7 +17,7 @@ than these small reads do) or on the event loop on an asynchronous one (db/async
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -74,14 +74,9 @@ class Listing:
 
     def read(self, conn: Connection, owners: Sequence[uuid.UUID], query: ListQuery) -> Page:
         """steps() run on conn, in its transaction."""
-        steps = self.steps(conn.dialect.name, owners, query)
-        try:
-            step = next(steps)
-            while True:
-                step = steps.send(fetch(conn, *step))
-        except StopIteration as done:
-            page: Page = done.value
-            return page
+        page = drive(self.steps(conn.dialect.name, owners, query), lambda s: fetch(conn, *s))
+        assert page is not None  # steps always end with a page
+        return page
 
     def steps(self, name: str, owners: Sequence[uuid.UUID], query: ListQuery) -> Steps:
         """The page `query` asks for of the owners' live assets (newest first), its total, the
@@ -234,6 +229,18 @@ class Listing:
                 return None
         ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
         return uuid.UUID(int=ms << 80), skip - before
+
+
+def drive(steps: Steps | Guess, read: Callable[[Step], list[Any]]) -> Page | None:
+    """Run the statements steps yields with read(step), sending each its rows, and return
+    what it returns (db/async_reads.py awaits the same loop)."""
+    try:
+        step = next(steps)
+        while True:
+            step = steps.send(read(step))
+    except StopIteration as done:
+        page: Page | None = done.value
+        return page
 
 
 def _checked(sql: Dialect, steps: Steps, pairs: list[tuple[Hashable, str]],

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mediashelf.db.keys import DB_GONE
-from mediashelf.db.listing import Guess, Step, Steps
-from mediashelf.db.sql import named
+from mediashelf.db.listing import Guess, Step, Steps, drive
+from mediashelf.db.sql import fetch_on
 from mediashelf.domain import Page
 from mediashelf.errors import Unavailable
 
@@ -28,8 +28,9 @@ log = logging.getLogger("mediashelf.db")
 class LocalReads:
     """Reads on one read-only connection per thread that asks, opened on first use."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, failed: str = "reads.failed") -> None:
         self._path = path
+        self._failed = failed  # the event logged when a read fails
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -42,12 +43,12 @@ class LocalReads:
             conn = self._conn()
             made = guess()
             if made is not None:
-                page = _drive(conn, made)
+                page = drive(made, lambda step: fetch_on(conn, *step))
                 if page is not None:
                     return page
             conn.execute("BEGIN")
             try:
-                found = _drive(conn, steps())
+                found = drive(steps(), lambda step: fetch_on(conn, *step))
             finally:
                 conn.execute("COMMIT")  # a read: nothing to undo, the snapshot is let go
         except sqlite3.Error as exc:
@@ -58,7 +59,7 @@ class LocalReads:
     def rows(self, step: Step) -> list[Any]:
         """One statement's rows (a statement alone is its own snapshot)."""
         try:
-            return _fetch(self._conn(), step)
+            return fetch_on(self._conn(), *step)
         except sqlite3.Error as exc:
             raise self._gone(exc) from None
 
@@ -79,7 +80,7 @@ class LocalReads:
     def _gone(self, exc: sqlite3.Error) -> Unavailable:
         """The error to answer; this thread's connection is let go (it may be left inside a
         transaction), and the next read opens another."""
-        log.warning("reads.failed", extra={"error": type(exc).__name__})
+        log.warning(self._failed, extra={"error": type(exc).__name__})
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             self._local.conn = None
@@ -96,22 +97,3 @@ class LocalReads:
             conn.close()
         self._local = threading.local()
 
-
-def _fetch(conn: sqlite3.Connection, step: Step) -> list[Any]:
-    (statement, shape) = step
-    cursor = conn.execute(*statement)
-    try:
-        return named(cursor, statement[0], cursor.fetchall(), shape)
-    finally:
-        cursor.close()
-
-
-def _drive(conn: sqlite3.Connection, steps: Steps | Guess) -> Page | None:
-    """Run the statements steps yields, sending each its rows, and return what it returns."""
-    try:
-        step = next(steps)
-        while True:
-            step = steps.send(_fetch(conn, step))
-    except StopIteration as done:
-        page: Page | None = done.value
-        return page

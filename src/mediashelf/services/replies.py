@@ -147,21 +147,20 @@ class Replies:
     """The read side of /v1/assets for one API process (caches off when entries is 0)."""
 
     def __init__(self, assets: AssetService, entries: int, threads: int, *,
-                 on_loop: bool = False, reads: AsyncReads | None = None,
-                 local: LocalReads | None = None) -> None:
+                 reads: AsyncReads | None = None, local: LocalReads | None = None) -> None:
         self._assets = assets
         # PostgreSQL: listings and assets awaited on the loop, on asynchronous connections
         # (they wait on the network, and a thread hand-off per statement cost more than they do)
         self._reads = reads
-        # Reads on the event loop itself (SQLite: local work that never waits on the network):
+        # SQLite: reads on the driver's own connection of the thread (the loop's or a read
+        # thread's), without the pool's checkout and transaction around them
+        self._local = local
+        # ... and on the event loop itself (local work that never waits on the network):
         # handing a request to a thread and back cost more CPU than a cold page of 20 does,
         # in GIL hand-offs. Only bounded reads (an asset; a listing by date: counts, at most
         # three bucket sums and a page by index); searches and other orders, whose deep pages
         # read many rows, stay on threads, where SQLite works without the GIL meanwhile.
-        self._on_loop = on_loop
-        # SQLite: reads on the driver's own connection of the thread (the loop's or a read
-        # thread's), without the pool's checkout and transaction around them
-        self._local = local
+        self._on_loop = local is not None
         self._lists = ReplyCache(entries) if entries else None
         self._gets = ReplyCache(entries) if entries else None
         # which of ApiKey.versions an asset's reply depends on: its owner's and type's
@@ -246,10 +245,7 @@ class Replies:
         if self._reads is None:
             return await self._off_loop(self._get, key, asset_id, epoch)
         step, form = self._assets.get_read(key.tenant_id, asset_id)
-        rows = await self._reads.rows(step)
-        if not rows:
-            raise NotFound("asset not found")
-        return self._asset_reply(key, asset_id, epoch, rows[0], form)
+        return self._found(key, asset_id, epoch, await self._reads.rows(step), form)
 
     async def _off_loop(self, read: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """read(*args) on a read thread; a caller that goes away leaves it to finish there."""
@@ -295,7 +291,11 @@ class Replies:
             return self._asset_reply(key, asset_id, epoch,
                                      *self._assets.get_row(key.tenant_id, asset_id))
         step, form = self._assets.get_read(key.tenant_id, asset_id)
-        rows = self._local.rows(step)
+        return self._found(key, asset_id, epoch, self._local.rows(step), form)
+
+    def _found(self, key: ApiKey, asset_id: uuid.UUID, epoch: int, rows: list[AssetRow],
+               form: RowForm) -> Response:
+        """The reply of get_read()'s rows: the asset, or NotFound if there is none."""
         if not rows:
             raise NotFound("asset not found")
         return self._asset_reply(key, asset_id, epoch, rows[0], form)

@@ -203,7 +203,12 @@ def named(cursor: Any, statement: str, rows: Sequence[Sequence[Any]],
 def fetch(conn: Connection, statement: Statement, shape: type[R]) -> list[R]:
     """The statement's rows as `shape`, read through the driver's own cursor in conn's
     transaction: SQLAlchemy's result machinery costs more than these small reads do."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    return fetch_on(conn.connection.driver_connection, statement, shape)
+
+
+def fetch_on(driver: Any, statement: Statement, shape: type[R]) -> list[R]:
+    """The statement's rows as `shape`, on a driver's (DB-API) connection."""
+    cursor = driver.cursor()
     try:
         cursor.execute(*statement)
         return named(cursor, statement[0], cursor.fetchall(), shape)
