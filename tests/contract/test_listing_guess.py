@@ -6,7 +6,9 @@ that reads an asset on the loop (visible_read) reads what the listing does."""
 from __future__ import annotations
 
 import dataclasses
+import random
 import uuid
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,9 +17,9 @@ from tests.support.library import make_asset
 
 from mediashelf.db.assets import AssetRepository, visible_read
 from mediashelf.db.database import Database
-from mediashelf.db.listing import Guess, Listing
+from mediashelf.db.listing import Guess, Listing, drive
 from mediashelf.db.sql import fetch
-from mediashelf.domain import AssetStatus, AssetType, ListQuery, Page, Sort, now_ms
+from mediashelf.domain import Asset, AssetStatus, AssetType, ListQuery, Page, Sort, now_ms
 
 _STATUSES = [AssetStatus.READY, AssetStatus.PROCESSING, AssetStatus.FAILED]
 
@@ -154,3 +156,77 @@ def test_an_asset_read_alone_is_its_listed_row(database: Database) -> None:
         repo.mark_deleted(conn, picked[0], now_ms())
     with database.read() as conn:
         assert fetch(conn, *visible_read(name, picked[0].id, owners)[0]) == []
+
+
+def _spread(db: Database) -> tuple[list[uuid.UUID], list[Asset]]:
+    """Two owners, 3,000 assets over about 9 days in bursts and gaps: many finest buckets
+    (~17 minutes) under several parents (~19 hours), some empty, some crowded."""
+    owners = [new_tenant(db), new_tenant(db)]
+    rnd = random.Random(13)
+    ms, made = now_ms() - 9 * 86_400_000, []
+    for i in range(3000):
+        ms += rnd.choice([1, 40, 900, 60_000, 600_000, 3_600_000 if i % 97 == 0 else 5])
+        made.append(make_asset(owners[i % 3 == 0], list(AssetType)[i % 3],
+                               _STATUSES[1 if i % 7 == 0 else 0], ms))
+    with db.write() as conn:
+        AssetRepository().bulk_insert(conn, made)
+    return owners, made
+
+
+def _recorded(database: Database, steps: Any) -> tuple[Page | None, list[str]]:
+    """What steps (a listing's or a guess's) return, and the texts of the statements run."""
+    texts: list[str] = []
+
+    def read(step: Any) -> list[Any]:
+        texts.append(step[0][0])
+        with database.read() as conn:
+            return fetch(conn, *step)
+
+    return drive(steps, read), texts
+
+
+def test_a_deep_page_finds_its_finest_bucket_in_its_own_statement(database: Database) -> None:
+    owners, made = _spread(database)
+    name = database.engine.dialect.name
+    every = (AssetStatus.READY, AssetStatus.PROCESSING)
+    listing = Listing()
+
+    @settings(max_examples=60, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from([1, 7, 50, 100]), st.integers(0, 2999),
+           st.sampled_from([Sort.NEWEST, Sort.OLDEST]), st.booleans())
+    def check(size: int, row: int, sort: Sort, both: bool) -> None:
+        mine = owners if both else owners[:1]
+        model = sorted((a.id for a in made if a.tenant_id in mine),
+                       reverse=sort is Sort.NEWEST)
+        query = ListQuery(statuses=every, page_size=size, page=row // size + 1, sort=sort)
+        page, texts = _recorded(database, listing.steps(name, mine, query))
+        assert page is not None and page.total == len(model)
+        form = page.form
+        listed = [uuid.UUID(form.id_text(r.id)) for r in page.rows] if form else []
+        assert listed == model[query.offset:query.offset + size]
+        deep = min(query.offset, len(model) - query.offset - size) > 1000
+        # a deep page reads the finest sums in its own statement, never on their own
+        assert sum("WITH k AS" in t for t in texts) == deep
+        assert not any("level = %s" in t or "level = ?" in t for t in texts[-1:])
+        if deep:  # and once its coarser sums are known, a guess is that one statement
+            again = listing.guess(name, mine, query, page.versions)
+            assert again is not None
+            found, ran = _recorded(database, again)
+            assert found == page and len(ran) == 1
+
+    check()
+
+
+def test_a_deep_page_is_right_when_the_finest_sums_run_out(database: Database) -> None:
+    """Sums that fall short (they never should) leave the page to be read without them."""
+    owners, _ = _spread(database)
+    name = database.engine.dialect.name
+    query = ListQuery(statuses=(AssetStatus.READY, AssetStatus.PROCESSING), page_size=20,
+                      page=60)
+    with database.read() as conn:
+        page = Listing().read(conn, owners, query)
+    with database.write() as conn:
+        conn.exec_driver_sql("DELETE FROM asset_buckets WHERE level = 0")
+    found, texts = _recorded(database, Listing().steps(name, owners, query))
+    assert found == page and sum("WITH k AS" in t for t in texts) == 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Generator, Hashable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
@@ -135,14 +135,18 @@ class Listing:
                  for g in groups], query.sort, from_start, shown, skip), AssetRow
             return Page(query, total, versions, rows, sql.row_form())
         newest_first = from_start == (query.sort is Sort.NEWEST)  # oldest first: the other end
-        bound: uuid.UUID | None = None
+        rows = []
         if skip > _DIRECT:
             found = yield from self._locate(name, sql, keys, skip, newest_first, versions)
             if found is not None:
-                bound, skip = found
-        rows = yield sql.page(
-            [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
-             for g in groups], bound, newest_first, shown, skip), AssetRow
+                rows = yield sql.located_page(
+                    [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), found.skip + shown))
+                     for g in groups], *keys, found.within, newest_first, shown, found.skip
+                ), AssetRow
+        if not rows:  # near an end, or the sums ran out (they never should): no bound
+            rows = yield sql.page(
+                [(g.tenant_id, str(g.type), str(g.status), min(int(g.n), skip + shown))
+                 for g in groups], newest_first, shown, skip), AssetRow
         if query.sort is Sort.OLDEST:
             rows.reverse()  # the page statement answers newest first
         return Page(query, total, versions, rows, sql.row_form())
@@ -203,15 +207,13 @@ class Listing:
     def _locate(self, name: str, sql: Dialect,
                 keys: tuple[list[Hashable], list[str], list[str]], skip: int,
                 newest_first: bool, versions: tuple[int, ...]
-                ) -> Generator[Step, list[Any], tuple[uuid.UUID, int] | None]:
-        """The id bound of the finest bucket holding row `skip` (from the chosen end), and how
-        many rows of the way remain to skip past that bound; None if the counts run out."""
-        before, chosen = 0, -1
-        for level in reversed(range(len(BUCKET_SHIFTS))):
-            within = None
-            if chosen >= 0:
-                span = BUCKET_SHIFTS[level + 1] - BUCKET_SHIFTS[level]
-                within = (chosen << span, (chosen + 1) << span)
+                ) -> Generator[Step, list[Any], Located | None]:
+        """Where row `skip` (from the chosen end) is, down to the parent of its finest bucket;
+        None if the counts run out. The page statement sums the finest buckets itself: a
+        random deep page would rarely find them known (there are thousands), and one round
+        trip costs less than two."""
+        before, within = 0, None
+        for level in reversed(range(1, len(BUCKET_SHIFTS))):
             memo = (name, versions, newest_first, *keys[0], *keys[1], *keys[2],
                     level, within)
             sums = self._sums.get(memo)
@@ -222,13 +224,22 @@ class Listing:
                 self._sums.put(memo, sums)
             for bucket, n in sums:
                 if before + n > skip:
-                    chosen = bucket
+                    span = BUCKET_SHIFTS[level] - BUCKET_SHIFTS[level - 1]
+                    within = (bucket << span, (bucket + 1) << span)
                     break
                 before += n
             else:
                 return None
-        ms = (chosen + 1 if newest_first else chosen) << BUCKET_SHIFTS[0]
-        return uuid.UUID(int=ms << 80), skip - before
+        assert within is not None
+        return Located(within, skip - before)
+
+
+class Located(NamedTuple):
+    """A deep page's place down to its finest level's parent: that parent's range of finest
+    buckets, and the rows of the way from the parent's edge."""
+
+    within: tuple[int, int]
+    skip: int
 
 
 def drive(steps: Steps | Guess, read: Callable[[Step], list[Any]]) -> Page | None:
@@ -249,18 +260,20 @@ def _checked(sql: Dialect, steps: Steps, pairs: list[tuple[Hashable, str]],
     past the end needs no statement at all."""
     try:
         statement, shape = next(steps)
-        while shape is not AssetRow:  # a bucket sum, as it is
-            statement, shape = steps.send((yield statement, shape))
-        rows: list[CheckedRow] = yield sql.checked(statement, pairs, versions), CheckedRow
-        if not rows or not rows[0][0]:  # (fresh, *AssetRow): the library changed
-            steps.close()
-            return None
-        # an empty page is one row of NULLs
-        steps.send([AssetRow._make(r[1:]) for r in rows if r[1] is not None])
+        while True:
+            if shape is not AssetRow:  # a bucket sum, as it is
+                statement, shape = steps.send((yield statement, shape))
+                continue
+            rows: list[CheckedRow] = yield sql.checked(statement, pairs, versions), CheckedRow
+            if not rows or not rows[0][0]:  # (fresh, *AssetRow): the library changed
+                steps.close()
+                return None
+            # an empty page is one row of NULLs
+            statement, shape = steps.send([AssetRow._make(r[1:]) for r in rows
+                                           if r[1] is not None])
     except StopIteration as done:
         page: Page = done.value
         return page
-    raise AssertionError("a page is the last statement")
 
 
 def _keys(sql: Dialect, owners: Sequence[uuid.UUID],

@@ -16,6 +16,7 @@ import functools
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
+from mediashelf.db.schema import BUCKET_SHIFTS
 from mediashelf.db.sql import TEXT_COLUMNS, Statement, column_list
 from mediashelf.domain import Sort
 
@@ -42,6 +43,7 @@ class Flavour:
     fence: str  # ends a subquery the planner must plan alone (driven reads: not in order)
     search: Callable[[Sequence[str]], str]  # the words as text_cond's parameter
     row_params: Callable[[Sequence[str]], list[str]]  # the words as row_cond's parameters
+    id_at: str  # the smallest id of a millisecond given as `{}` (a UUIDv7's first 48 bits)
     count_text: tuple[str, str] | None = None  # FROM and condition counting a search, if not
     # text_from's (a count visits every match: the planner may hash rather than look up)
 
@@ -72,6 +74,24 @@ class Flavour:
         return (page_matching(self, len(owners), len(types), len(statuses), len(words),
                               len(tags), sort, forward),
                 (*self._driven_params(owners, types, statuses, words, tags), shown, skip))
+
+    def page(self, groups: Sequence[tuple[Hashable, str, str, int]], desc: bool, shown: int,
+             skip: int) -> Statement:
+        """The `shown` rows after `skip` from the chosen end of the groups' index ranges (each
+        read up to its own most) merged, newest first, as AssetRow."""
+        params = [v for group in groups for v in group]
+        return page(self, len(groups), desc), (*params, shown, skip)
+
+    def located_page(self, groups: Sequence[tuple[Hashable, str, str, int]],
+                     owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence[str],
+                     within: tuple[int, int], desc: bool, shown: int, skip: int) -> Statement:
+        """page() past the finest bucket (level 0) within `within`, a parent bucket's range of
+        them, that holds row `skip` from the chosen end, found by the statement itself from
+        the bucket sums: a deep page in one statement. No rows if the sums run out first."""
+        params = [v for group in groups for v in group]
+        located = (len(owners), len(types), len(statuses))
+        return (page(self, len(groups), desc, located),
+                (skip, *owners, *types, *statuses, *within, skip, *params, shown))
 
     def checked(self, statement: Statement, pairs: Sequence[tuple[Hashable, str]],
                 versions: Sequence[int]) -> Statement:
@@ -144,6 +164,37 @@ def groups_page(f: Flavour, groups: int, sort: Sort, forward: bool, words: int =
             f"JOIN (SELECT {keys} FROM ({' UNION ALL '.join(parts)}) AS m ORDER BY {order} "
             f"LIMIT {f.mark} OFFSET {f.mark}) AS p ON x.id = p.id "
             f"ORDER BY {order_by(sort, True, 'x.')}")
+
+
+@functools.cache
+def page(f: Flavour, groups: int, desc: bool, located: tuple[int, int, int] | None = None
+         ) -> str:
+    """Rows `skip` to `skip + shown` from the chosen end of the groups' id ranges, each read
+    up to its own most, merged; newest first. Located (given the counts of owners, types and
+    statuses: see Flavour.located_page), each range starts past the finest bucket `k` holding
+    row `skip`: the first, from that end, whose running sum passes `skip`. Its edge on that
+    end is the groups' id bound, and the rows of the way still to skip are the OFFSET."""
+    m, way = f.mark, "DESC" if desc else "ASC"
+    head, seek, offset = "", "", m
+    if located is not None:
+        owners, types, statuses = located
+        edge = f"(bucket + 1) << {BUCKET_SHIFTS[0]}" if desc else f"bucket << {BUCKET_SHIFTS[0]}"
+        sums = (f"SELECT bucket, SUM(n) AS n FROM asset_buckets WHERE tenant_id IN "
+                f"({_marks(m, owners)}) AND type IN ({_marks(m, types)}) AND status IN "
+                f"({_marks(m, statuses)}) AND level = 0 AND bucket >= {m} AND bucket < {m} "
+                "GROUP BY bucket")
+        head = (f"WITH k AS (SELECT {f.id_at.format(edge)} AS bound, "
+                f"CAST({m} - (upto - n) AS BIGINT) AS rest FROM (SELECT bucket, n, "
+                f"SUM(n) OVER (ORDER BY bucket {way}) AS upto FROM ({sums}) AS s) AS c "
+                f"WHERE upto > {m} ORDER BY bucket {way} LIMIT 1) ")
+        seek = f" AND id {'<' if desc else '>='} (SELECT bound FROM k)"
+        offset = "COALESCE((SELECT rest FROM k), 0)"  # SQLite refuses a NULL OFFSET
+    parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = {m} AND type = {m} "
+             f"AND status = {m} AND deleted_ms IS NULL{seek} ORDER BY id {way} "
+             f"LIMIT {m}) AS g{i}" for i in range(groups)]
+    return (f"{head}SELECT {column_list('a.', _text(f))} FROM assets a "
+            f"JOIN (SELECT id FROM ({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} "
+            f"LIMIT {m} OFFSET {offset}) AS p ON a.id = p.id ORDER BY a.id DESC")
 
 
 @functools.cache

@@ -44,6 +44,7 @@ FLAVOUR = ordered.Flavour(
     text_cond="TRUE", row_cond="(a.search @@ %s::tsquery) IS TRUE", per_word=False,
     tag_from="asset_tags t0 " + _BY_ID.format("t0.asset_id"), fence=" OFFSET 0",
     search=_search, row_params=_row_params,
+    id_at="CAST(lpad(to_hex({}), 12, '0') || '00000000000000000000' AS uuid)",
     count_text=("assets a", "a.search @@ %s::tsquery"))
 
 
@@ -125,31 +126,6 @@ def buckets(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence
             (*owners, *types, *statuses, level, *(within or ())))
 
 
-@functools.cache
-def _page(groups: int, bounded: bool, desc: bool) -> str:
-    way = "DESC" if desc else "ASC"
-    seek = (" AND id < %s" if desc else " AND id >= %s") if bounded else ""
-    parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = %s AND type = %s "
-             f"AND status = %s AND deleted_ms IS NULL{seek} ORDER BY id {way} LIMIT %s) AS g{i}"
-             for i in range(groups)]
-    return (f"SELECT {column_list('a.', _TEXT)} FROM assets a JOIN (SELECT id "
-            f"FROM ({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} LIMIT %s OFFSET %s) "
-            "AS p ON a.id = p.id ORDER BY a.id DESC")
-
-
-def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None, desc: bool,
-         shown: int, skip: int) -> Statement:
-    """The `shown` rows after `skip` from the chosen end of the groups' index ranges (each
-    read up to its own most, past bound if given) merged, newest first, as AssetRow."""
-    params: list[Hashable] = []
-    for owner, type_, status, most in groups:
-        params += [owner, type_, status]
-        if bound is not None:
-            params.append(bound)
-        params.append(most)
-    return _page(len(groups), bound is not None, desc), (*params, shown, skip)
-
-
 _COLUMNS = column_list("", _TEXT)
 
 
@@ -181,6 +157,8 @@ def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Seq
 groups_page = FLAVOUR.groups_page
 count_matching = FLAVOUR.count_matching
 page_matching = FLAVOUR.page_matching
+page = FLAVOUR.page  # a page near either end
+located_page = FLAVOUR.located_page  # a deep page that finds its finest bucket itself
 checked = FLAVOUR.checked  # a page read only at known versions (Listing.guess)
 visible = FLAVOUR.visible  # an asset by id (db/assets.visible_read)
 

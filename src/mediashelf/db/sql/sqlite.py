@@ -34,7 +34,8 @@ FLAVOUR = ordered.Flavour(
     text_from="asset_fts CROSS JOIN assets a ON a.rowid = asset_fts.rowid",
     text_cond="asset_fts MATCH ?", row_cond="(' ' || a.search_text) LIKE ?", per_word=True,
     tag_from="asset_tags t0 CROSS JOIN assets a ON a.id = t0.asset_id", fence="",
-    search=_search, row_params=_row_params)
+    search=_search, row_params=_row_params,
+    id_at="printf('%012x', {}) || '00000000000000000000'")
 
 
 def bind_id(value: uuid.UUID) -> Hashable:
@@ -125,31 +126,6 @@ def buckets(owners: Sequence[Hashable], types: Sequence[str], statuses: Sequence
 
 
 @functools.cache
-def _page(groups: int, bounded: bool, desc: bool) -> str:
-    way = "DESC" if desc else "ASC"
-    seek = (" AND id < ?" if desc else " AND id >= ?") if bounded else ""
-    parts = [f"SELECT id FROM (SELECT id FROM assets WHERE tenant_id = ? AND type = ? "
-             f"AND status = ? AND deleted_ms IS NULL{seek} ORDER BY id {way} LIMIT ?) AS g{i}"
-             for i in range(groups)]
-    return (f"SELECT {column_list('a.')} FROM assets a JOIN (SELECT id FROM "
-            f"({' UNION ALL '.join(parts)}) AS m ORDER BY id {way} LIMIT ? OFFSET ?) "
-            "AS p ON a.id = p.id ORDER BY a.id DESC")
-
-
-def page(groups: Sequence[tuple[Hashable, str, str, int]], bound: uuid.UUID | None, desc: bool,
-         shown: int, skip: int) -> Statement:
-    """The `shown` rows after `skip` from the chosen end of the groups' index ranges (each
-    read up to its own most, past bound if given) merged, newest first, as AssetRow."""
-    params: list[Hashable] = []
-    for owner, type_, status, most in groups:
-        params += [owner, type_, status]
-        if bound is not None:
-            params.append(bound.hex)
-        params.append(most)
-    return _page(len(groups), bound is not None, desc), (*params, shown, skip)
-
-
-@functools.cache
 def _digest_filter(owners: int, types: int, statuses: int, digests: int) -> str:
     return (f"{_filters(owners, types, statuses)} AND sha256 IN ({_marks(digests)}) "
             "AND deleted_ms IS NULL")
@@ -176,6 +152,8 @@ def digest_count(owners: Sequence[Hashable], types: Sequence[str], statuses: Seq
 groups_page = FLAVOUR.groups_page
 count_matching = FLAVOUR.count_matching
 page_matching = FLAVOUR.page_matching
+page = FLAVOUR.page  # a page near either end
+located_page = FLAVOUR.located_page  # a deep page that finds its finest bucket itself
 checked = FLAVOUR.checked  # a page read only at known versions (Listing.guess)
 visible = FLAVOUR.visible  # an asset by id (db/assets.visible_read)
 
