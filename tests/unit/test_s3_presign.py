@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 from unittest import mock
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mediashelf.names import inline_disposition
+from mediashelf.storage import s3_presign
 from mediashelf.storage.s3_presign import WINDOW_S, Presigner
 
 # (endpoint_url, region, addressing style): a local endpoint (as with moto or MinIO), AWS in
@@ -94,3 +96,10 @@ def test_one_url_per_window(pair: tuple[Any, Presigner, str]) -> None:
     week = ours.url("k", content_type="a/b", disposition="inline", expires_at=start + 10**7,
                     now=start + 5)
     assert "X-Amz-Expires=604800&" in week
+
+
+@given(st.one_of(texts.map(inline_disposition), texts,
+                 st.text("abcXYZ019 _.~-", max_size=30).map(inline_disposition)))
+def test_a_response_parameter_is_escaped_as_quote_does(value: str) -> None:
+    """The hand-escaped plain dispositions and quote() agree on every value."""
+    assert s3_presign._quoted(value) == quote(value, safe="-_.~")

@@ -47,9 +47,22 @@ def _host(url: str) -> str:
     return host
 
 
-@functools.lru_cache(maxsize=1024)
+_INLINE = 'inline; filename="'  # names.inline_disposition's, for a plain ASCII name
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.~ -]*")  # what quote() leaves, but " " -> "%20"
+
+
 def _quoted(value: str) -> str:
-    """A response parameter escaped: the types, and thumbnails' dispositions, repeat."""
+    """A response parameter escaped. A file's disposition with a plain name (most: a listing
+    has one a row, each different) is escaped by hand, for a tenth of quote()'s cost."""
+    if (len(value) > len(_INLINE) and value.startswith(_INLINE) and value.endswith('"')
+            and _PLAIN_NAME.fullmatch(value, len(_INLINE), len(value) - 1)):
+        return "inline%3B%20filename%3D%22" + value[len(_INLINE):-1].replace(" ", "%20") + "%22"
+    return _quoted_again(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted_again(value: str) -> str:
+    """quote() of the values that repeat: types, and thumbnails' dispositions."""
     return quote(value, safe=_SAFE)
 
 
