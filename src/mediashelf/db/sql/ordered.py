@@ -183,7 +183,7 @@ def page(f: Flavour, groups: int, desc: bool, located: tuple[int, int, int] | No
                 f"({_marks(m, owners)}) AND type IN ({_marks(m, types)}) AND status IN "
                 f"({_marks(m, statuses)}) AND level = 0 AND bucket >= {m} AND bucket < {m} "
                 "GROUP BY bucket")
-        head = (f"WITH k AS (SELECT {f.id_at.format(edge)} AS bound, "
+        head = (f"WITH k AS MATERIALIZED (SELECT {f.id_at.format(edge)} AS bound, "
                 f"CAST({m} - (upto - n) AS BIGINT) AS rest FROM (SELECT bucket, n, "
                 f"SUM(n) OVER (ORDER BY bucket {way}) AS upto FROM ({sums}) AS s) AS c "
                 f"WHERE upto > {m} ORDER BY bucket {way} LIMIT 1) ")
