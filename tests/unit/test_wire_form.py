@@ -5,6 +5,7 @@ from it would be."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -153,3 +154,31 @@ def test_memo_answers_fresh_bytes_across_hours(names: list[str], ready: bool, ms
     for hour in (10, 10, 11, 13, 13):
         want = orjson.dumps([to_wire(a, links_at(hour)(a)) for a in assets])
         assert orjson.loads(memo.body(page, hour, links_at(hour))) == orjson.loads(want)
+
+
+def test_memo_keeps_an_asset_listed_twice_not_once() -> None:
+    """A doorkeeper: the first listing of an asset keeps nothing, the second keeps it, and a
+    changed asset is written afresh; the bytes are always those of to_wire()."""
+    storage = LocalStorage(Path("/nonexistent"), "http://h:1", UrlSigner(b"k" * 32))
+
+    def links(asset: Any) -> Links:
+        return Links(storage.signed_url(asset.file_key, filename=asset.name or "",
+                                        content_type="image/png", expires_at=7200), None)
+
+    assets = [_asset(f"asset {i}", True, 1_700_000_000_000 + i, 0) for i in range(6)]
+    memo = WireMemo(100, 1 << 20)
+
+    def listed(shown: list[Asset]) -> None:
+        page = Page(ListQuery(), len(shown), (), [_sqlite_row(a) for a in shown], SQLITE)
+        want = orjson.dumps([to_wire(a, links(a)) for a in shown])
+        assert orjson.loads(memo.body(page, 2, links)) == orjson.loads(want)
+
+    listed(assets[:4])
+    assert len(memo) == 0
+    listed(assets[2:])  # two listed again, two for the first time
+    assert len(memo) == 2
+    assets[2] = dataclasses.replace(assets[2], name="renamed", updated_ms=assets[2].updated_ms + 1)
+    listed(assets)  # the changed one is written again, the others listed twice now kept
+    assert len(memo) == 6
+    listed(assets)
+    assert len(memo) == 6

@@ -18,7 +18,7 @@ import functools
 import uuid
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import orjson
 from starlette.responses import Response
@@ -84,6 +84,7 @@ def _kept(reply: Response) -> Kept:
     return bytes(reply.body), list(reply.raw_headers)
 
 
+_Fragment = orjson.Fragment
 _LINKS_AT, _LINKS_END = b',"fileUrl":', b',"createdAt":'  # the links sit between these
 
 
@@ -91,32 +92,51 @@ class WireMemo:
     """Listed assets' wire bytes, one entry per asset, each with the stored row it was made
     from and the links hour of its links: an equal row is served from it (never stale), its
     links signed again when the hour has changed. A listing whose reply cache missed because
-    one asset changed, or because the hour turned, finds the others here."""
+    one asset changed, or because the hour turned, finds the others here.
+
+    An asset is kept the second time it is listed, not the first (a doorkeeper, as in
+    TinyLFU): keeping one costs more than writing it, and in a library far larger than the
+    memo (a million assets browsed at random) most are listed once; so those cost what they
+    cost without a memo, and the assets listed again and again still fill it."""
 
     def __init__(self, entries: int, max_bytes: int) -> None:
         self._lru: BoundedLRU[Hashable, _Made] = BoundedLRU(
             entries, max_bytes, lambda made: len(made.body) + 512)  # + the row, roughly
+        self._seen: set[Hashable] = set()  # listed once since the last clearing
+        self._seen_max = 4 * entries
 
     def body(self, page: Page, epoch: int, links: Callable[[AssetRow], Links]) -> bytes:
         """The JSON array of the page's items, as orjson.dumps of their to_wire() writes it."""
         rows = cast(Sequence[AssetRow], page.rows)
         form = page.form
         found = self._lru.get_many(row.id for row in rows)
-        parts: list[bytes] = []
+        seen = self._seen
+        items: list[Any] = []
         made: list[tuple[Hashable, _Made]] = []
         for row, entry in zip(rows, found, strict=True):
             if entry is not None and entry.row == row:
                 if entry.epoch != epoch:  # the same asset, its links of another hour
                     entry = entry.relinked(links(row), epoch)
                     made.append((row.id, entry))
-                parts.append(entry.body)
+                items.append(_Fragment(entry.body))
                 continue
             assert form is not None  # a page with rows says how to read them
+            if entry is None and row.id not in seen:  # listed for the first time: not kept
+                seen.add(row.id)
+                items.append(row_to_wire(row, form, links(row)))
+                continue
             entry = _Made(row, epoch, orjson.dumps(row_to_wire(row, form, links(row))))
             made.append((row.id, entry))
-            parts.append(entry.body)
-        self._lru.put_many(made)
-        return b"[" + b",".join(parts) + b"]"
+            items.append(_Fragment(entry.body))
+        if len(seen) > self._seen_max:
+            seen.clear()
+        if made:
+            self._lru.put_many(made)
+        return orjson.dumps(items)
+
+    def __len__(self) -> int:
+        """How many assets' bytes are kept."""
+        return len(self._lru)
 
 
 class _Made:
