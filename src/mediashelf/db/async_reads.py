@@ -123,9 +123,21 @@ async def _close(conn: Conn) -> None:
 
 async def _fetch(conn: Conn, step: Step) -> list[Any]:
     (statement, shape) = step
-    async with conn.cursor() as cursor:
-        await cursor.execute(*statement)
+    async with psycopg.AsyncRawCursor(conn) as cursor:
+        await cursor.execute(_numbered(statement[0]), statement[1])
         return named(cursor, statement[0], await cursor.fetchall(), shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _numbered(text: str) -> bytes:
+    """The statement with PostgreSQL's own placeholders ($1, $2 …) for its %s, run on a raw
+    cursor: psycopg then sends it as it is, where it would parse a statement's text for its
+    %s at every execution (it keeps only short statements parsed; a deep page's is long)."""
+    parts = text.split("%s")
+    if any("%" in part for part in parts):  # %% or another psycopg placeholder: none here
+        raise ValueError("a statement for the loop's reads holds only %s placeholders")
+    return "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], 1)).encode() \
+        + parts[-1].encode()
 
 
 async def _run(conn: Conn, steps: Steps) -> Page:
