@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from mediashelf import __version__
+from mediashelf import __version__, priority
 from mediashelf.api import assets as assets_api
 from mediashelf.api import edits as edits_api
 from mediashelf.api import errors, health
@@ -202,6 +202,7 @@ def create_app(settings: Settings, run_worker: bool = True,
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if services.worker is not None:
+            priority.share_the_interpreter()  # the loop gets the GIL back soon from a job
             services.worker.start()
         yield
         await app.state.event_hub.close()

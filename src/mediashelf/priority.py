@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 
 BACKGROUND_NICE = 10  # the nice value background work runs at, at least
+SHARED_SWITCH_S = 0.0005  # how long a thread waits for the GIL, at most, beside job threads
 
 
 def lower(*, thread: bool) -> None:
@@ -19,3 +21,13 @@ def lower(*, thread: bool) -> None:
         now = os.getpriority(os.PRIO_PROCESS, who)
         if now < BACKGROUND_NICE:
             os.setpriority(os.PRIO_PROCESS, who, BACKGROUND_NICE)
+
+
+def share_the_interpreter() -> None:
+    """In an API process that runs jobs too (the embedded worker's threads): a thread that
+    wants the GIL asks the holder to let go after SHARED_SWITCH_S rather than Python's 5 ms.
+    Between two awaits the event loop needs it only briefly, but a job thread in the middle
+    of its Python work held it for the whole interval each time: measured with 10 uploads a
+    second, cached reads kept about 0.68 of their rate alone, and about 0.8 with 0.5 ms."""
+    if sys.getswitchinterval() > SHARED_SWITCH_S:
+        sys.setswitchinterval(SHARED_SWITCH_S)

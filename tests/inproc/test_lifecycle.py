@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from mediashelf import priority
 from tests.support import samples
-from tests.support.inproc import Api
+from tests.support.inproc import Api, InProcess
 from tests.support.server import upload, wait_for
 
 
@@ -132,3 +135,19 @@ def test_listing_shows_each_asset_as_get_does(client: httpx.Client,
     assert all(a["fileUrl"] for a in after)
     assert client.delete(f"/v1/assets/{ids[0]}").status_code == 200
     assert [a["id"] for a in check()] == [ids[1]]
+
+
+def test_an_api_process_with_job_threads_hands_the_gil_over_sooner(
+        make_app: Callable[..., InProcess]) -> None:
+    """With the worker embedded, a thread waits at most 0.5 ms for the GIL (Python's default
+    is 5 ms), so that requests are not held up behind a job's Python work; an API alone
+    leaves the interpreter as it is."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        make_app(run_worker=False)
+        assert sys.getswitchinterval() == 0.005
+        make_app(run_worker=True)
+        assert sys.getswitchinterval() == priority.SHARED_SWITCH_S == 0.0005
+    finally:
+        sys.setswitchinterval(before)
