@@ -64,7 +64,10 @@ class Worker:
         self.companions = list(companions or [])  # started and stopped with us (webhooks)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = threading.Event()
-        self._wake = threading.Event()
+        # new work queued in this process: each ring wakes one job thread, which claims at
+        # once (a thread woken by the poll reads first whether anything is due)
+        self._bell = threading.Condition()
+        self._rung = 0
         self._threads: list[threading.Thread] = []
         self._background = False
 
@@ -88,13 +91,27 @@ class Worker:
         log.info("worker.started", extra={"worker": self.name, "concurrency": self._concurrency})
 
     def wake(self) -> None:
-        """New work was queued in this process: look now instead of at the next poll."""
-        self._wake.set()
+        """New work was queued in this process: one job thread looks now instead of at the
+        next poll (each woke them all, and each read and claimed: most found nothing)."""
+        with self._bell:
+            self._rung = min(self._rung + 1, self._concurrency)
+            self._bell.notify()
+
+    def _sleep(self) -> bool:
+        """Until a wake (True) or the poll interval (False)."""
+        with self._bell:
+            if not self._rung and not self._stopping.is_set():
+                self._bell.wait(self._poll_s)
+            if self._rung:
+                self._rung -= 1
+                return True
+            return False
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the jobs in hand (up to timeout), then give back any that are left."""
         self._stopping.set()
-        self._wake.set()
+        with self._bell:
+            self._bell.notify_all()
         deadline = time.monotonic() + timeout
         for companion in self.companions:
             companion.stop(max(0.0, min(20.0, deadline - time.monotonic())))
@@ -113,11 +130,14 @@ class Worker:
     def _loop(self) -> None:
         if self._background:
             priority.lower(thread=True)
+        woken = False
         while not self._stopping.is_set():
             try:
                 job = None
-                with self._db.read() as conn:
-                    due = self._jobs.any_due(conn, now_ms())
+                due = woken
+                if not due:
+                    with self._db.read() as conn:
+                        due = self._jobs.any_due(conn, now_ms())
                 if due:
                     with self._db.write() as conn:
                         job = self._jobs.claim(conn, self.name, now_ms(), self._lease_ms)
@@ -127,9 +147,9 @@ class Worker:
                 continue
             self._outage("claim").ok()
             if job is None:
-                self._wake.wait(self._poll_s)
-                self._wake.clear()
+                woken = self._sleep()
                 continue
+            woken = False
             self._run(job)
 
     def _run(self, job: Job) -> None:

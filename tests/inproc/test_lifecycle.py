@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,15 @@ def test_an_api_process_with_job_threads_hands_the_gil_over_sooner(
         assert sys.getswitchinterval() == priority.SHARED_SWITCH_S == 0.0005
     finally:
         sys.setswitchinterval(before)
+
+
+def test_each_upload_wakes_a_job_thread_at_once(make_app: Callable[..., InProcess],
+                                                media: dict[str, Path]) -> None:
+    """Uploads made one after another are processed at once, not at the next poll (30 s
+    here): each wakes a job thread of its own, which claims without waiting."""
+    api = make_app(env={"MEDIASHELF_POLL_INTERVAL": "30"})
+    with api.client(api.new_key("wake")) as client:
+        began = time.monotonic()
+        made = [upload(client, media["png"])["id"] for _ in range(4)]
+        assert all(wait_for(client, i, timeout=20)["status"] == "READY" for i in made)
+        assert time.monotonic() - began < 20
