@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mediashelf.storage.base import Storage
 from mediashelf.storage.s3 import MAX_PRESIGN_S, S3Storage
@@ -194,3 +196,16 @@ def test_presigned_urls_are_one_per_hour_and_any_key(storage: Storage) -> None:
             assert got.content == key.encode() and got.headers["content-type"] == ctype
     finally:
         other.close()
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.from_regex(r"assets/[a-z0-9]{1,8}/(original|thumb\.webp|t ✓%\?#)", fullmatch=True),
+       name=st.text(min_size=1, max_size=20).filter(lambda n: "\x00" not in n),
+       ctype=st.sampled_from(["image/webp", "image/jpeg", "text/plain; charset=utf-8"]))
+def test_a_fixed_signer_signs_as_signed_url_does(storage: Storage, key: str, name: str,
+                                                 ctype: str) -> None:
+    """Thumbnails' links (one name and type for many keys) are the links signed_url makes."""
+    expires = int(time.time()) + 3600
+    assert storage.fixed_signer(expires, name, ctype)(key) == \
+        storage.signed_url(key, filename=name, content_type=ctype, expires_at=expires)

@@ -435,6 +435,7 @@ class AssetService:
         of one expiry share is worked out once (a listing signs two URLs a row)."""
         sign, ready = self.storage.link_signer(expires), AssetStatus.READY.value
         extension = kinds.extension
+        thumbs: dict[str, Callable[[str], str]] = {}  # by type: their names and types repeat
 
         def links(asset: Linkable) -> Links:
             file_key = asset.file_key
@@ -447,6 +448,10 @@ class AssetService:
             if not thumb_key:
                 return Links(file_url, None)
             tmime = asset.thumb_mime or "image/webp"
-            return Links(file_url, sign(thumb_key, _thumb_name(tmime), tmime))
+            thumb = thumbs.get(tmime)
+            if thumb is None:
+                thumb = thumbs[tmime] = self.storage.fixed_signer(expires, _thumb_name(tmime),
+                                                                  tmime)
+            return Links(file_url, thumb(thumb_key))
 
         return links

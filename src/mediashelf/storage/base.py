@@ -68,6 +68,11 @@ class Storage(Protocol):
         (key, filename, content_type), for the many links of a listing: what their signatures
         share is worked out once."""
 
+    def fixed_signer(self, expires_at: int, filename: str, content_type: str
+                     ) -> Callable[[str], str]:
+        """link_signer(expires_at) for links that share their filename and type (thumbnails),
+        as a function of the key: what they share is escaped and laid out once."""
+
     def resume(self, key: str, offset: int, state: dict[str, Any]) -> ResumableWriter:
         """Go on writing a resumable object at `offset` (0 and {} for a new one);
         FileNotFoundError if the bytes saved so far are gone."""

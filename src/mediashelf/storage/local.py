@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -193,6 +193,19 @@ class LocalStorage:
             # urlencode()'s output, built directly: listings sign two URLs per asset
             return (f"{base}{path}?exp={exp}&ct={_quoted_type(content_type)}"
                     f"&fn={_quoted_name(filename)}&sig={sig}")
+
+        return signed
+
+    def fixed_signer(self, expires_at: int, filename: str, content_type: str
+                     ) -> Callable[[str], str]:
+        base, sign = self._base_url, self._signer.sign_text
+        tail = f"\n{expires_at}\n{content_type}\n{filename}"
+        query = (f"?exp={expires_at}&ct={_quoted_type(content_type)}"
+                 f"&fn={_quoted_name(filename)}&sig=")
+
+        def signed(key: str) -> str:
+            path = "/files/" + (key if _PLAIN_KEY.fullmatch(key) else quote(key))
+            return base + path + query + sign(path + tail)
 
         return signed
 

@@ -7,7 +7,7 @@ import functools
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -307,6 +307,15 @@ class S3Storage:
             return url(to_key(key), content_type, _disposition(filename))
 
         return signed
+
+    def fixed_signer(self, expires_at: int, filename: str, content_type: str
+                     ) -> Callable[[str], str]:
+        if self._presigner is None:
+            return functools.partial(self._botocore_url, expires_at, filename=filename,
+                                     content_type=content_type)
+        url, to_key, disposition = (self._presigner.signer(expires_at), self._key,
+                                    _disposition(filename))
+        return lambda key: url(to_key(key), content_type, disposition)
 
     def _botocore_url(self, expires_at: int, key: str, filename: str, content_type: str) -> str:
         expires_in = max(1, min(MAX_PRESIGN_S, expires_at - int(time.time())))
