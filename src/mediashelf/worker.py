@@ -17,7 +17,7 @@ from mediashelf import priority, tracing
 from mediashelf.db.database import Database
 from mediashelf.db.jobs import JobRepository
 from mediashelf.db.workers import WorkerRepository
-from mediashelf.domain import Job, now_ms
+from mediashelf.domain import Job, JobOutcome, now_ms
 from mediashelf.logs import Outage
 from mediashelf.metrics import JOB_SECONDS
 from mediashelf.services.assets import AssetService
@@ -173,7 +173,11 @@ class Worker:
             return
         self._observe(job, outcome.value, started)
         with self._db.write() as conn:
-            self._jobs.finish(conn, job)
+            if outcome is JobOutcome.SKIPPED and self._jobs.still_wanted(conn, job):
+                # restored since it was read (deleted): its restore saw this job and queued none
+                self._jobs.retry(conn, job, now_ms(), "restored while its job skipped it")
+            else:
+                self._jobs.finish(conn, job)
         log.info("job.finished", extra={**ctx, "outcome": outcome.value,
                                         "seconds": round(time.monotonic() - started, 3)})
 

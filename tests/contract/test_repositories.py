@@ -160,6 +160,35 @@ def test_release_and_retry(database: Database) -> None:
     assert last is not None and last.attempts == 2
 
 
+def test_a_skipping_job_waits_for_a_restore_under_way(database: Database) -> None:
+    """A job that read its asset as deleted asks, before it ends, whether the asset is live
+    and PROCESSING again, under the row's lock: a restore in flight (which queues a job only
+    if the asset has none, and this one still exists) is waited for and seen."""
+    db, tenant = database, new_tenant(database)
+    asset = new_asset(db, tenant, job=True)
+    job = claim(db, "w1", now_ms())
+    assert job is not None
+    repo = AssetRepository()
+    with db.write() as conn:
+        assert repo.mark_deleted(conn, asset, now_ms())
+    with db.write() as conn:
+        assert not jobs.still_wanted(conn, job)  # deleted: the job may end
+    seen: list[bool] = []
+
+    def check() -> None:
+        with db.write() as conn:
+            seen.append(jobs.still_wanted(conn, job))
+
+    waiting = threading.Thread(target=check)
+    with db.write() as conn:
+        assert repo.restore(conn, asset, now_ms())
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and not seen  # held until the restore commits
+    waiting.join(30)
+    assert seen == [True]
+
+
 def test_concurrent_claims_never_share_a_job(database: Database) -> None:
     db, tenant = database, new_tenant(database)
     for _ in range(60):

@@ -8,8 +8,8 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mediashelf.db.schema import jobs
-from mediashelf.domain import Job, JobKind, JobState
+from mediashelf.db.schema import assets, jobs
+from mediashelf.domain import AssetStatus, Job, JobKind, JobState
 
 
 def _due(now: int) -> sa.ColumnElement[bool]:
@@ -72,6 +72,15 @@ class JobRepository:
         res = conn.execute(jobs.delete().where(jobs.c.id == job.id,
                                                jobs.c.lease_owner == job.lease_owner))
         return res.rowcount == 1
+
+    def still_wanted(self, conn: Connection, job: Job) -> bool:
+        """Whether the job's asset is live and PROCESSING, read under a lock on its row: a job
+        that skipped a deleted asset must not end while a restore (which locks that row, then
+        queues a job only if the asset has none) puts it back."""
+        row = conn.execute(sa.select(assets.c.status, assets.c.deleted_ms)
+                           .where(assets.c.id == job.asset_id).with_for_update()).first()
+        return row is not None and row.deleted_ms is None and \
+            row.status == AssetStatus.PROCESSING.value
 
     def retry(self, conn: Connection, job: Job, run_after_ms: int, error: str) -> None:
         conn.execute(jobs.update().where(jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner)
