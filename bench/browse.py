@@ -160,6 +160,10 @@ def browse_case(data: Path, db_url: str, lib: filler.Library, peer: Peer | None,
                     paths = _write_paths(work / "browse-pb.txt", theirs(seq, skip))
                     run("pocketbase_browse" + ("_skiptotal" if skip else ""),
                         peer.side.url + "/api/health", "", paths)
+                    # its deep pages in flight run on after wrk stops, on our next case's cores
+                    settled = peer.side.settle()
+                    rounds["pocketbase_browse" + ("_skiptotal" if skip else "")][-1][
+                        "settle_s"] = round(settled, 2)
                 run("pocketbase_health", peer.side.url + "/api/health", "")
         out: dict[str, Any] = {"sequence": f"{SEQUENCE:,} requests a round, seeds 1000.."
                                f"{999 + args.rounds}", "totals": {

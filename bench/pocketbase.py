@@ -64,6 +64,22 @@ class PocketBase:
             time.sleep(0.1)
         raise RuntimeError("pocketbase did not start")
 
+    def settle(self, most_s: float = 120.0) -> float:
+        """Wait until PocketBase stops working on requests that outlived the load run (wrk
+        stops sending, but a deep OFFSET page in flight runs on for seconds, on the cores the
+        next case measures); the seconds waited."""
+        if self.proc is None:
+            return 0.0
+        began = time.monotonic()
+        stat = Path(f"/proc/{self.proc.pid}/stat")
+        quiet, last = 0, _ticks(stat)
+        while quiet < 2 and time.monotonic() - began < most_s:
+            time.sleep(0.25)
+            now = _ticks(stat)
+            quiet = quiet + 1 if now - last <= 1 else 0  # a tick is 10 ms: at most 4 % busy
+            last = now
+        return time.monotonic() - began
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
@@ -129,6 +145,15 @@ class PocketBase:
         fill_s = time.perf_counter() - started
         self.start()
         return {"fill_seconds": fill_s, "tenant": names[0]}
+
+
+def _ticks(stat: Path) -> int:
+    """A process's CPU time so far, in clock ticks (0 once it is gone or where /proc is not)."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def query(tenant: str, statuses: list[str], types: list[str] | None, page: int, per_page: int,

@@ -165,6 +165,7 @@ class Peer:
         for name, path in self.cases.items():
             self.rounds[name].append(wrk(self.side.url + path, "", args.duration,
                                          args.connections))
+            self.side.settle()  # its pages still in flight would share our next case's cores
 
 
 def list_cases(servers: dict[int, tuple[Server, filler.Library]], args: argparse.Namespace,
