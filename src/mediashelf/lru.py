@@ -73,6 +73,11 @@ class BoundedLRU(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether key is kept (not a use: its place in the order stays)."""
+        with self._lock:
+            return key in self._data
+
     @property
     def nbytes(self) -> int:
         """The summed sizes of the values kept."""

@@ -156,9 +156,10 @@ def test_memo_answers_fresh_bytes_across_hours(names: list[str], ready: bool, ms
         assert orjson.loads(memo.body(page, hour, links_at(hour))) == orjson.loads(want)
 
 
-def test_memo_keeps_an_asset_listed_twice_not_once() -> None:
-    """A doorkeeper: the first listing of an asset keeps nothing, the second keeps it, and a
-    changed asset is written afresh; the bytes are always those of to_wire()."""
+def test_memo_keeps_at_once_while_there_is_room_then_on_the_second_listing() -> None:
+    """A doorkeeper once the memo is full: while there is room an asset is kept when first
+    listed; after, only when listed again. A changed asset is written afresh, and the bytes
+    are always those of to_wire()."""
     storage = LocalStorage(Path("/nonexistent"), "http://h:1", UrlSigner(b"k" * 32))
 
     def links(asset: Any) -> Links:
@@ -166,19 +167,17 @@ def test_memo_keeps_an_asset_listed_twice_not_once() -> None:
                                         content_type="image/png", expires_at=7200), None)
 
     assets = [_asset(f"asset {i}", True, 1_700_000_000_000 + i, 0) for i in range(6)]
-    memo = WireMemo(100, 1 << 20)
+    memo = WireMemo(4, 1 << 20)
 
-    def listed(shown: list[Asset]) -> None:
-        page = Page(ListQuery(), len(shown), (), [_sqlite_row(a) for a in shown], SQLITE)
+    def listed(shown: list[Asset]) -> list[bool]:
+        rows = [_sqlite_row(a) for a in shown]
+        page = Page(ListQuery(), len(shown), (), rows, SQLITE)
         want = orjson.dumps([to_wire(a, links(a)) for a in shown])
         assert orjson.loads(memo.body(page, 2, links)) == orjson.loads(want)
+        return [row.id in memo for row in rows]
 
-    listed(assets[:4])
-    assert len(memo) == 0
-    listed(assets[2:])  # two listed again, two for the first time
-    assert len(memo) == 2
-    assets[2] = dataclasses.replace(assets[2], name="renamed", updated_ms=assets[2].updated_ms + 1)
-    listed(assets)  # the changed one is written again, the others listed twice now kept
-    assert len(memo) == 6
-    listed(assets)
-    assert len(memo) == 6
+    assert listed(assets[:4]) == [True] * 4  # room: kept at once
+    assert listed(assets[4:]) == [False, False]  # full: listed once, not kept
+    assert listed(assets[4:]) == [True, True] and len(memo) == 4  # again: kept
+    assets[4] = dataclasses.replace(assets[4], name="renamed", updated_ms=assets[4].updated_ms + 1)
+    assert listed(assets[4:]) == [True, True]  # the changed one written and kept afresh

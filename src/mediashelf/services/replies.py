@@ -94,16 +94,18 @@ class WireMemo:
     links signed again when the hour has changed. A listing whose reply cache missed because
     one asset changed, or because the hour turned, finds the others here.
 
-    An asset is kept the second time it is listed, not the first (a doorkeeper, as in
-    TinyLFU): keeping one costs more than writing it, and in a library far larger than the
-    memo (a million assets browsed at random) most are listed once; so those cost what they
-    cost without a memo, and the assets listed again and again still fill it."""
+    Once the memo is full, an asset is kept the second time it is listed, not the first (a
+    doorkeeper, as in TinyLFU): keeping one costs more than writing it, and in a library far
+    larger than the memo (a million assets browsed at random) most are listed once; so those
+    cost what they cost without a memo, and the assets listed again and again still get in.
+    While there is room, every asset is kept at once (a library the memo holds whole)."""
 
     def __init__(self, entries: int, max_bytes: int) -> None:
         self._lru: BoundedLRU[Hashable, _Made] = BoundedLRU(
             entries, max_bytes, lambda made: len(made.body) + 512)  # + the row, roughly
         self._seen: set[Hashable] = set()  # listed once since the last clearing
         self._seen_max = 4 * entries
+        self._entries, self._max_bytes = entries, max_bytes
 
     def body(self, page: Page, epoch: int, links: Callable[[AssetRow], Links]) -> bytes:
         """The JSON array of the page's items, as orjson.dumps of their to_wire() writes it."""
@@ -111,6 +113,8 @@ class WireMemo:
         form = page.form
         found = self._lru.get_many(row.id for row in rows)
         seen = self._seen
+        # while there is room nothing is pushed out: an asset is kept the first time
+        room = len(self._lru) < self._entries and self._lru.nbytes < self._max_bytes * 0.9
         items: list[Any] = []
         made: list[tuple[Hashable, _Made]] = []
         for row, entry in zip(rows, found, strict=True):
@@ -121,7 +125,7 @@ class WireMemo:
                 items.append(_Fragment(entry.body))
                 continue
             assert form is not None  # a page with rows says how to read them
-            if entry is None and row.id not in seen:  # listed for the first time: not kept
+            if entry is None and not room and row.id not in seen:  # listed once: not kept
                 seen.add(row.id)
                 items.append(row_to_wire(row, form, links(row)))
                 continue
@@ -137,6 +141,9 @@ class WireMemo:
     def __len__(self) -> int:
         """How many assets' bytes are kept."""
         return len(self._lru)
+
+    def __contains__(self, asset_id: object) -> bool:
+        return asset_id in self._lru
 
 
 class _Made:
